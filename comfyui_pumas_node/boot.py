@@ -1,0 +1,108 @@
+"""Link sync at ComfyUI boot: fast, idempotent, link-only, and it never raises.
+
+Called from ``prestartup_script.py`` (earliest hook, before ``PromptServer`` exists; custom
+folder keys of other packs are not registered yet) and again from ``__init__.py``.  It
+calls ``Library.boot_sync``: register this install (idempotent) and run the link-only
+sync, which skips all work when the index generation, the mapping and the install's
+folder mtimes are unchanged (``pumas_core.links.fastpath``).  No hashing, no network.
+
+Only the standard library is imported at module level: ``pumas_core`` is imported inside
+:func:`boot_sync`, so a missing core is reported as one log line, not an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+
+log = logging.getLogger("pumas")
+
+
+def _say(line: str) -> None:
+    if log.isEnabledFor(logging.INFO) and log.hasHandlers():
+        log.info(line)
+    else:  # ComfyUI's logger not configured yet (or a bare script): still one visible line
+        print(line, file=sys.stderr, flush=True)
+
+
+def _count(value) -> int:
+    return len(value) if isinstance(value, (list, tuple, dict)) else int(value or 0)
+
+
+def boot_sync(folder_paths: dict | None, comfyui_root: str | os.PathLike | None, *,
+              library: str | os.PathLike | None = None, state: str | os.PathLike | None = None,
+              lib=None, quiet: bool = False) -> dict:
+    """Register the install and run a link-only sync into it; log one line.
+
+    Args:
+        folder_paths: ``{key: [abs dirs]}`` from ComfyUI's ``folder_paths`` (None: the
+            library derives the folders from ``<comfyui_root>/models``).
+        comfyui_root: the ComfyUI base directory (the parent of ``models/``).
+        library, state: overrides of the library root / state dir (else env, config, defaults).
+        lib: an already open ``Library`` (then it is not closed here).
+        quiet: do not log (the caller logs the summary).
+    Returns:
+        ``{"ok": bool, "skipped": reason or None, "created": N, "already_correct": N,
+        "conflicts": N, "errors": N, "fast_path": bool, "app_id": str or None, "ms": float}``.
+        Never raises (``BaseException`` other than KeyboardInterrupt/SystemExit is caught).
+    """
+    t0 = time.perf_counter()
+    summary = {"ok": False, "skipped": None, "created": 0, "already_correct": 0, "conflicts": 0,
+               "errors": 0, "fast_path": False, "app_id": None, "ms": 0.0}
+    opened = None
+    try:
+        if not comfyui_root:
+            raise _Skip("ComfyUI directory unknown")
+        root = os.path.abspath(os.fspath(comfyui_root))
+        if not os.path.isdir(root):
+            raise _Skip(f"ComfyUI directory {root} does not exist")
+        if lib is None:
+            try:
+                from pumas_core.facade import Library
+            except ImportError as exc:
+                raise _Skip(f"pumas_core not importable ({exc})") from None
+            opened = lib = Library.open(library=library, state=state)
+        report = lib.boot_sync(root, folder_paths)
+        summary["app_id"] = report.get("app_id")
+        summary.update(
+            ok=True,
+            created=_count(report.get("created")),
+            already_correct=_count(report.get("already_correct")),
+            conflicts=_count(report.get("conflicts")),
+            errors=_count(report.get("errors")),
+            fast_path=bool(report.get("fast_path")),
+        )
+    except _Skip as exc:
+        summary["skipped"] = str(exc)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # never break ComfyUI's boot
+        msg = str(exc).splitlines()[0] if str(exc) else ""
+        summary["skipped"] = f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+    finally:
+        if opened is not None:
+            try:
+                opened.close()
+            except BaseException:
+                pass
+    summary["ms"] = round((time.perf_counter() - t0) * 1000, 1)
+    if not quiet:
+        _say(summary_line(summary))
+    return summary
+
+
+def summary_line(summary: dict) -> str:
+    """The one log line for a :func:`boot_sync` summary."""
+    if summary.get("skipped"):
+        return f"[pumas] boot sync skipped: {summary['skipped']}"
+    line = (f"[pumas] boot sync: {summary['created']} created, {summary['already_correct']} ok, "
+            f"{summary['conflicts']} conflicts in {summary['ms']:.0f} ms")
+    if summary.get("errors"):
+        line += f" ({summary['errors']} errors, see `pumas health`)"
+    return line
+
+
+class _Skip(Exception):
+    """A reason to skip the boot sync that is not an error."""

@@ -1,0 +1,124 @@
+"""Shared state of the Pumas routes: the lazily opened ``Library``, the job registry,
+the executor for blocking work, the Host policy and the path roots.
+
+One :class:`PumasContext` serves one server (ComfyUI or ``pumas serve``).  The library
+is opened on first use (and re-tried on the next request if that failed), so a missing
+or unavailable library never stops ComfyUI from importing the extension.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+
+from pumas_core.errors import LibraryUnavailableError
+
+from .jobs import Emit, JobRegistry
+from .security import HostPolicy
+
+#: worker threads for blocking library calls (hashing, SQLite, link I/O).
+WORKERS = 4
+
+
+class PumasContext:
+    """Everything the handlers need.
+
+    Args:
+        library: library root override (else ``PUMAS_LIBRARY`` / config / platform default).
+        state: state dir override (else ``PUMAS_STATE`` / platform default).
+        emit: thread-safe ``emit(event_type, data)`` for ``pumas.progress`` events.
+        policy: a :class:`HostPolicy` or a zero-argument callable returning one.
+        library_factory: ``factory(library, state) -> Library`` (default ``Library.open``).
+        server: ``"comfyui"`` or ``"standalone"`` (reported by ``GET /pumas/status``).
+    """
+
+    def __init__(self, library: str | os.PathLike | None = None, state: str | os.PathLike | None = None,
+                 emit: Emit | None = None, policy: HostPolicy | Callable[[], HostPolicy] | None = None,
+                 library_factory: Callable[..., Any] | None = None, server: str = "standalone"):
+        self.library_arg = library
+        self.state_arg = state
+        self.jobs = JobRegistry(emit)
+        self.executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="pumas")
+        policy = policy or HostPolicy.from_listen()
+        self.policy: Callable[[], HostPolicy] = policy if callable(policy) else (lambda: policy)
+        self.server = server
+        self._factory = library_factory
+        self._lib = None
+        self._lock = threading.Lock()
+
+    def library(self):
+        """The open ``Library`` (opened on first call). Raises LibraryUnavailableError if it
+        cannot be opened (the message names the root and the reason)."""
+        with self._lock:
+            if self._lib is None:
+                factory = self._factory
+                if factory is None:
+                    from pumas_core.facade import Library
+
+                    factory = Library.open
+                try:
+                    self._lib = factory(library=self.library_arg, state=self.state_arg)
+                except LibraryUnavailableError:
+                    raise
+                except OSError as exc:
+                    raise LibraryUnavailableError(f"library cannot be opened: {exc}") from exc
+            return self._lib
+
+    def reopen(self) -> None:
+        """Close the library so the next call re-resolves its location (after a settings change)."""
+        with self._lock:
+            lib, self._lib = self._lib, None
+        if lib is not None:
+            try:
+                lib.close()
+            except Exception:
+                pass
+
+    async def call(self, fn: Callable[..., Any], *args, **kwargs) -> Any:
+        """Run ``fn(library, *args, **kwargs)`` in the executor and return its result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: fn(self.library(), *args, **kwargs))
+
+    def submit(self, kind: str, fn: Callable[..., dict], *, refresh: bool = False) -> str:
+        """Start ``fn(library, progress)`` as a background job; return the job id."""
+        return self.jobs.submit(kind, lambda progress: fn(self.library(), progress),
+                                refresh=refresh, executor=self.executor)
+
+    # -- settings and path roots (config.json in the state dir) ---------------------------
+
+    def settings(self, lib) -> dict:
+        """``{"library", "state_dir", "import_roots": [abs paths]}`` from the open library + config."""
+        from pumas_core.config import load_config
+
+        cfg = load_config(Path(lib.state_dir))
+        roots = [str(r) for r in cfg.get("import_roots") or [] if isinstance(r, str)]
+        return {"library": str(lib.root), "state_dir": str(lib.state_dir), "import_roots": roots}
+
+    def save_settings(self, lib, changes: dict) -> dict:
+        """Store ``import_roots`` / ``library`` in config.json (other keys kept); return :meth:`settings`."""
+        from pumas_core.config import load_config, save_config
+
+        cfg = load_config(Path(lib.state_dir))
+        cfg.update(changes)
+        save_config(Path(lib.state_dir), cfg)
+        return self.settings(lib)
+
+    def import_roots(self, lib) -> list[str]:
+        """Configured import roots (absolute paths)."""
+        return self.settings(lib)["import_roots"]
+
+    def allowed_roots(self, lib) -> list[str]:
+        """Every root a received path may lie in: the library, the registered installs, the import roots."""
+        roots = [str(lib.root), *self.import_roots(lib)]
+        for app in lib.list_apps():
+            roots += [str(app[k]) for k in ("root", "models_dir") if app.get(k)]
+        return roots
+
+    def close(self) -> None:
+        """Close the library and stop the executor (waits for running work)."""
+        self.reopen()
+        self.executor.shutdown(wait=True)

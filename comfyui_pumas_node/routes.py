@@ -1,0 +1,294 @@
+"""The Pumas HTTP routes, declared once for ComfyUI and ``pumas serve``.
+
+:func:`build_routes` returns ``[(method, path, handler)]``; every handler is already wrapped
+by :func:`security.guard` (Host / Origin / Content-Type checks) and by :func:`_errors`
+(``PumasError`` → ``{"error", "code"}`` with its ``http_status``).  Handlers are thin: they
+parse the request, confine paths, and call the ``Library`` facade in the executor.
+Long work returns ``{"job": id, "job_id": id}`` at once (see :mod:`jobs`).
+Route list and shapes: DESIGN.md "HTTP routes", web/js/README.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import os
+
+from aiohttp import web
+
+from pumas_core.errors import BadInputError, NotFoundError, PumasError
+
+from . import browse as browse_mod
+from .context import PumasContext
+from .jobs import error_fields
+from .security import JSON, OCTET, confine, guard
+from .upload import StreamBridge, upload_name
+
+log = logging.getLogger("pumas")
+
+IMPORT_MODES = ("auto", "copy", "move")
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 5000
+
+
+def _errors(handler):
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except Exception as exc:
+            msg, code, status = error_fields(exc)
+            if not isinstance(exc, PumasError):
+                log.exception("pumas: %s %s failed", request.method, request.path)
+            return web.json_response({"error": msg, "code": code}, status=status)
+
+    return wrapped
+
+
+async def _body(request: web.Request) -> dict:
+    """The JSON object body; an empty body is ``{}``. BadInputError otherwise."""
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise BadInputError(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadInputError("request body must be a JSON object")
+    return data
+
+
+def _int(request: web.Request, name: str, default: int | None, hi: int) -> int | None:
+    value = request.query.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        n = int(value)
+    except ValueError:
+        raise BadInputError(f"query parameter {name}={value!r} is not an integer") from None
+    if n < 0:
+        raise BadInputError(f"query parameter {name}={n} must be >= 0")
+    return min(n, hi)
+
+
+def _opt_str(body: dict, key: str) -> str | None:
+    v = body.get(key)
+    if v is not None and (not isinstance(v, str) or not v):
+        raise BadInputError(f"{key} must be a non-empty string")
+    return v
+
+
+def _job(job_id: str) -> web.Response:
+    return web.json_response({"job": job_id, "job_id": job_id}, status=202)
+
+
+def build_routes(ctx: PumasContext) -> list[tuple[str, str, object]]:
+    """All Pumas routes as ``[(method, path, handler)]`` bound to ``ctx``."""
+
+    async def status(request):
+        result = await ctx.call(lambda lib: lib.status())
+        return web.json_response({**result, "server": ctx.server})
+
+    async def models(request):
+        limit = _int(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
+        offset = _int(request, "offset", 0, 10**9)
+        mtype = request.query.get("type") or None
+        q = request.query.get("q", "").strip()
+        if q:
+            result = await ctx.call(lambda lib: lib.search(q, limit=limit, model_type=mtype))
+            return web.json_response(result)
+        found = await ctx.call(lambda lib: lib.list_models(model_type=mtype, limit=limit, offset=offset))
+        return web.json_response({"models": found, "offset": offset, "limit": limit})
+
+    async def model(request):
+        mid = request.match_info["model_id"]
+        return web.json_response(await ctx.call(lambda lib: lib.get_model(mid)))
+
+    async def import_(request):
+        body = await _body(request)
+        paths = body.get("paths")
+        if isinstance(paths, str):
+            paths = [paths]
+        if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
+            raise BadInputError("paths must be a non-empty list of absolute paths")
+        mode = body.get("mode", "auto")
+        if mode not in IMPORT_MODES:
+            raise BadInputError(f"mode {mode!r} must be one of {', '.join(IMPORT_MODES)}")
+        mtype, family = _opt_str(body, "type"), _opt_str(body, "family")
+        tags = body.get("tags") or []
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise BadInputError("tags must be a list of strings")
+        accept = body.get("accept_pickle") is True
+        roots = await ctx.call(ctx.allowed_roots)
+        real = [str(confine(p, roots)) for p in paths]
+        return _job(ctx.submit("import", lambda lib, progress: lib.import_paths(
+            real, mode=mode, model_type=mtype, family=family, tags=tuple(tags),
+            accept_pickle=accept, progress=progress), refresh=True))
+
+    async def upload(request):
+        name = upload_name(request.headers.get("X-Pumas-Filename"))
+        accept = request.headers.get("X-Pumas-Accept-Pickle", "").strip().lower() in ("1", "true", "yes")
+        mtype = request.headers.get("X-Pumas-Type") or None
+        bridge = StreamBridge(request, asyncio.get_running_loop(), name, request.content_length)
+        bridge.start()
+        # the job runs in its own task: if the client goes away and aiohttp cancels this
+        # handler, the job still ends (failed, "interrupted") and the staging is cleaned
+        _, task = ctx.jobs.spawn("upload", lambda progress: ctx.library().import_stream(
+            name, bridge, size=request.content_length, model_type=mtype,
+            accept_pickle=accept, progress=progress), refresh=True, executor=ctx.executor)
+        try:
+            record = await asyncio.shield(task)
+        finally:
+            await bridge.stop("client disconnected" if not task.done() else "request ended")
+        body, status = {**record, "job": record["job_id"]}, 200
+        result = record.get("result") or {}
+        if record["state"] == "failed":
+            status = _STATUS_BY_CODE.get(record.get("code"), 500)
+        elif result.get("failed") and not result.get("imported") and not result.get("skipped"):
+            first = result["failed"][0]  # the one file was refused: answer with its error
+            body.update(error=first.get("error"), code=first.get("code", "bad_input"))
+            status = _STATUS_BY_CODE.get(body["code"], 400)
+        return web.json_response(body, status=status)
+
+    async def delete(request):
+        mid = request.match_info["model_id"]
+        await _body(request)
+        result = await ctx.call(lambda lib: lib.delete_model(mid))
+        ctx.jobs.announce({"job": None, "kind": "delete", "state": "done", "refresh": True, "result": result})
+        return web.json_response(result)
+
+    async def metadata(request):
+        mid = request.match_info["model_id"]
+        changes = await _body(request)
+        if not changes:
+            raise BadInputError("no metadata changes given")
+        return web.json_response(await ctx.call(lambda lib: lib.update_metadata(mid, changes)))
+
+    async def sync_preview(request):
+        body = await _body(request)
+        app_id = _opt_str(body, "app_id")
+        return web.json_response(await ctx.call(lambda lib: lib.sync(app_id=app_id, dry_run=True)))
+
+    async def sync(request):
+        body = await _body(request)
+        app_id = _opt_str(body, "app_id")
+        res = body.get("resolutions")
+        if res is not None and not isinstance(res, (dict, list)):
+            raise BadInputError("resolutions must be an object or a list")
+        return _job(ctx.submit("sync", lambda lib, progress: lib.sync(
+            app_id=app_id, dry_run=False, resolutions=res), refresh=True))
+
+    async def health(request):
+        return web.json_response(await ctx.call(lambda lib: lib.health()))
+
+    async def repair(request):
+        await _body(request)
+        return _job(ctx.submit("repair", lambda lib, progress: lib.repair(), refresh=True))
+
+    async def clean(request):
+        await _body(request)
+        return _job(ctx.submit("clean", lambda lib, progress: lib.clean(), refresh=True))
+
+    async def relocate(request):
+        body = await _body(request)
+        old, new = body.get("old"), body.get("new")
+        if not isinstance(old, str) or not old or not os.path.isabs(old):
+            raise BadInputError("old must be an absolute path")
+        roots = await ctx.call(ctx.allowed_roots)
+        new_real = str(confine(new, roots, what="new"))
+        return _job(ctx.submit("relocate", lambda lib, progress: lib.relocate(old, new_real), refresh=True))
+
+    async def rebuild(request):
+        await _body(request)
+        return _job(ctx.submit("rebuild", lambda lib, progress: lib.rebuild(progress=progress), refresh=True))
+
+    async def lookup(request):
+        body = await _body(request)
+        ids = body.get("model_ids")
+        if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)):
+            raise BadInputError("model_ids must be a list of strings")
+        return _job(ctx.submit("lookup", lambda lib, progress: lib.lookup(ids)))
+
+    async def job(request):
+        record = ctx.jobs.get(request.match_info["job_id"])
+        if record is None:
+            raise NotFoundError(f"job {request.match_info['job_id']} not found")
+        return web.json_response(record)
+
+    async def jobs(request):
+        return web.json_response({"jobs": ctx.jobs.list()})
+
+    async def browse(request):
+        path = request.query.get("path") or None
+        return web.json_response(await ctx.call(
+            lambda lib: browse_mod.browse(path, ctx.import_roots(lib))))
+
+    async def get_settings(request):
+        return web.json_response(await ctx.call(ctx.settings))
+
+    async def post_settings(request):
+        body = await _body(request)
+        changes: dict = {}
+        if "import_roots" in body:
+            roots = body["import_roots"]
+            if not isinstance(roots, list) or not all(isinstance(r, str) for r in roots):
+                raise BadInputError("import_roots must be a list of absolute folder paths")
+            for r in roots:
+                if not os.path.isabs(os.path.expanduser(r)) or not os.path.isdir(os.path.expanduser(r)):
+                    raise BadInputError(f"import root {r}: not an existing absolute folder")
+            changes["import_roots"] = [os.path.realpath(os.path.expanduser(r)) for r in roots]
+        if "library" in body:
+            lib_path = body["library"]
+            if not isinstance(lib_path, str) or not os.path.isabs(os.path.expanduser(lib_path)):
+                raise BadInputError("library must be an absolute folder path")
+            changes["library"] = os.path.expanduser(lib_path)
+        unknown = set(body) - {"import_roots", "library"}
+        if unknown:
+            raise BadInputError(f"unknown settings: {', '.join(sorted(unknown))}")
+        result = await ctx.call(ctx.save_settings, changes)
+        if "library" in changes:
+            ctx.reopen()
+        return web.json_response(result)
+
+    get, post = "GET", "POST"
+    table = [
+        (get, "/pumas/status", status, None),
+        (get, "/pumas/models", models, None),
+        (get, "/pumas/models/{model_id}", model, None),
+        (post, "/pumas/import", import_, JSON),
+        (post, "/pumas/upload", upload, OCTET),
+        (post, "/pumas/models/{model_id}/delete", delete, JSON),
+        (post, "/pumas/models/{model_id}/metadata", metadata, JSON),
+        (post, "/pumas/sync/preview", sync_preview, JSON),
+        (post, "/pumas/sync", sync, JSON),
+        (get, "/pumas/health", health, None),
+        (post, "/pumas/health/repair", repair, JSON),
+        (post, "/pumas/health/clean", clean, JSON),
+        (post, "/pumas/relocate", relocate, JSON),
+        (post, "/pumas/rebuild", rebuild, JSON),
+        (post, "/pumas/lookup", lookup, JSON),
+        (get, "/pumas/jobs", jobs, None),
+        (get, "/pumas/jobs/{job_id}", job, None),
+        (get, "/pumas/browse", browse, None),
+        (get, "/pumas/settings", get_settings, None),
+        (post, "/pumas/settings", post_settings, JSON),
+    ]
+    return [(m, p, guard(_errors(h), ctx.policy, body)) for m, p, h, body in table]
+
+
+def _status_table() -> dict[str, int]:
+    from pumas_core import errors
+
+    out = {"internal": 500}
+    for obj in vars(errors).values():
+        if isinstance(obj, type) and issubclass(obj, PumasError):
+            out[obj.code] = obj.http_status
+    return out
+
+
+_STATUS_BY_CODE = _status_table()

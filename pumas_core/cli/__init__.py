@@ -1,0 +1,1 @@
+"""The ``pumas`` command line (thin: every command calls the ``Library`` facade)."""

@@ -1,0 +1,294 @@
+"""``Library``: the one entry point the CLI, the HTTP routes and the tests use.
+
+It ties together the metadata files, the index, the import pipeline, remote lookups and (through
+:class:`~pumas_core.facade_links.LinkOps`) the link registry.  No logic lives only in a route or a
+command: if the CLI and the panel both need it, it is a method here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import threading
+from pathlib import Path
+
+from .config import Paths, load_config, resolve_paths
+from .errors import BadInputError, ConflictError, LibraryUnavailableError, NotFoundError
+from .facade_links import LinkOps
+from .ingest.grouping import plan_import
+from .ingest.importer import Importer, ImportOptions
+from .ingest.staging import recover_staging
+from .library import deepscan
+from .library.index import ModelIndex
+from .library.metadata import MATCH_SOURCES, TRUSTS, now_iso, read_metadata, write_metadata
+from .lookups import LookupRunner
+
+EDITABLE = {"model_type", "family", "official_name", "tags", "description", "base_model", "trust",
+            "match_source", "huggingface", "civitai", "notes"}
+IDENTITY_FIELDS = {"model_type", "family", "base_model", "huggingface", "civitai"}
+
+
+class Library(LinkOps):
+    """A library root + its index + this machine's state directory.
+
+    Create with :meth:`open`.  Thread-safe for concurrent readers; writers are serialised by
+    SQLite.  Raises :class:`LibraryUnavailableError` when the root cannot be created or written.
+    """
+
+    def __init__(self, paths: Paths, *, remote=None, read_only: bool = False):
+        self.paths = paths
+        self.root = paths.root
+        self.state_dir = paths.state_dir
+        self.read_only = read_only
+        self.recovery_notes: list[str] = []
+        if not read_only:
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+                self.state_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise LibraryUnavailableError(f"{self.root}: cannot create the library ({exc.strerror})") from None
+            if not os.access(self.root, os.W_OK):
+                raise LibraryUnavailableError(f"{self.root}: library is not writable")
+            self.recovery_notes = recover_staging(self.root)
+        elif not self.root.is_dir():
+            raise LibraryUnavailableError(f"{self.root}: library folder does not exist")
+        self.index = self._open_index()
+        self._importer = Importer(self.root, self.index)
+        self._lookups = LookupRunner(self, remote)
+        self._lock = threading.RLock()
+        LinkOps.__init__(self)
+
+    @classmethod
+    def open(cls, library=None, state=None, *, remote=None, read_only: bool = False) -> "Library":
+        """Open (creating if needed) the library resolved like the CLI does (see :mod:`pumas_core.config`)."""
+        return cls(resolve_paths(library, state), remote=remote, read_only=read_only)
+
+    def _open_index(self) -> ModelIndex:
+        db = self.paths.db_path
+        try:
+            return ModelIndex(db, self.root)
+        except sqlite3.DatabaseError:
+            if self.read_only:
+                raise LibraryUnavailableError(f"{db}: index is corrupt and the library is read-only") from None
+            # the index is disposable: keep the broken file aside and rebuild from metadata.json
+            broken = db.with_name(db.name + ".corrupt")
+            os.replace(db, broken)
+            for ext in ("-wal", "-shm"):
+                try:
+                    os.unlink(str(db) + ext)
+                except OSError:
+                    pass
+            index = ModelIndex(db, self.root)
+            deepscan.rebuild(self.root, index)
+            self.recovery_notes.append(f"index was corrupt (kept as {broken.name}); rebuilt from metadata")
+            return index
+
+    def config(self) -> dict:
+        """The state dir's ``config.json`` (``import_roots``, ``library``...)."""
+        return load_config(self.state_dir)
+
+    # -- import --------------------------------------------------------------------------------
+    def import_paths(self, paths, *, mode: str = "auto", model_type: str | None = None, family: str | None = None,
+                     tags=(), accept_pickle: bool = False, progress=None, cancel=None, sync: bool = True,
+                     lookup: bool = True) -> dict:
+        """Import files and folders; returns ``{"imported": [model], "skipped": [...], "failed": [...]}``.
+
+        Each unit (file, Diffusion Folder, Sharded Set) succeeds or fails on its own; failures are
+        reported with the path and a one-line reason, never raised.  New models are then linked
+        into every registered install (incremental) and queued for an offline-first lookup.
+        Raises :class:`BadInputError` only for a bad ``mode``.
+        """
+        if mode not in ("auto", "copy", "move"):
+            raise BadInputError(f"mode must be auto, copy or move, not {mode!r}")
+        opts = ImportOptions(mode=mode, model_type=model_type, family=family, tags=list(tags),
+                             accept_pickle=accept_pickle, cancel=cancel)
+        plan = plan_import([Path(p).expanduser() for p in paths])
+        report = {"imported": [], "skipped": [], "failed": [{"path": str(p), "error": e if str(p) in e else f"{p}: {e}", "code": "bad_input"}
+                             for p, e in plan.errors]}
+        for i, unit in enumerate(plan.units):
+            if progress:
+                progress({"stage": "validating", "file": unit.name, "index": i, "count": len(plan.units)})
+            self._run_unit(report, str(unit.files[0] if unit.kind == "single-file" else unit.source_root),
+                           lambda: self._importer.import_unit(unit, opts, progress))
+        return self._after_import(report, progress, sync, lookup)
+
+    def import_stream(self, name: str, reader, *, size: int | None = None, model_type: str | None = None,
+                      family: str | None = None, tags=(), accept_pickle: bool = False, progress=None,
+                      cancel=None, sync: bool = True, lookup: bool = True) -> dict:
+        """Import one file received as a stream (``reader.read(n) -> bytes``), hashed while received.
+
+        Same result shape as :meth:`import_paths`.
+        """
+        opts = ImportOptions(mode="copy", model_type=model_type, family=family, tags=list(tags),
+                             accept_pickle=accept_pickle, cancel=cancel)
+        report = {"imported": [], "skipped": [], "failed": []}
+        self._run_unit(report, name, lambda: self._importer.import_stream(name, reader, opts, size=size,
+                                                                         progress=progress))
+        return self._after_import(report, progress, sync, lookup)
+
+    def _run_unit(self, report: dict, label: str, fn) -> None:
+        from .errors import PumasError
+
+        try:
+            status, info = fn()
+        except PumasError as exc:
+            report["failed"].append({"path": label, "error": str(exc), "code": exc.code})
+            return
+        except OSError as exc:
+            report["failed"].append({"path": label, "error": f"{label}: {exc.strerror or exc}", "code": "os_error"})
+            return
+        report[status].append(info)
+
+    def _after_import(self, report: dict, progress, sync: bool, lookup: bool) -> dict:
+        ids = [m["model_id"] for m in report["imported"]]
+        if ids and sync:
+            if progress:
+                progress({"stage": "syncing", "count": len(ids)})
+            report["sync"] = self.sync_new_models(ids)
+        if ids and lookup:
+            self._lookups.enqueue(ids)
+        return report
+
+    # -- browse --------------------------------------------------------------------------------
+    def list_models(self, model_type: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:
+        """Models sorted by name; each is its metadata plus an absolute ``path``."""
+        return self.index.list(model_type=model_type, limit=limit, offset=offset)
+
+    def search(self, query: str, limit: int = 50, model_type: str | None = None) -> dict:
+        """FTS5 prefix search: ``{"models": [...], "query_time_ms": float}``."""
+        models, ms = self.index.search(query, limit=limit, model_type=model_type)
+        return {"models": models, "query_time_ms": round(ms, 3)}
+
+    def resolve_id(self, model_id: str) -> str:
+        """Accept a full id, a ``blake3:`` id, or a unique prefix of at least 6 hex characters.
+
+        Raises:
+            NotFoundError: no model (or more than one) matches.
+        """
+        mid = model_id.strip().lower().removeprefix("blake3:")
+        if self.index.get(mid):
+            return mid
+        if len(mid) >= 6:
+            hits = self.index.ids_with_prefix(mid)
+            if len(hits) == 1:
+                return hits[0]
+            if len(hits) > 1:
+                raise NotFoundError(f"model id prefix {model_id!r} is ambiguous ({len(hits)} models)")
+        raise NotFoundError(f"no model with id {model_id!r}")
+
+    def get_model(self, model_id: str) -> dict:
+        """One model: metadata + ``path`` + ``links`` (where it is linked) + ``missing_files``.
+
+        Raises:
+            NotFoundError: unknown id.
+        """
+        mid = self.resolve_id(model_id)
+        model = self.index.get(mid)
+        model["links"] = self.links_for_model(mid)
+        model["missing_files"] = deepscan.missing_files(Path(model["path"]), model)
+        return model
+
+    def update_metadata(self, model_id: str, changes: dict) -> dict:
+        """Apply a user's edit (``changes`` ⊆ editable keys) to metadata.json, then the index.
+
+        Editing an identity field (type, family, base model, upstream ids) records
+        ``match_source: manual`` so later lookups never overwrite it.  Raises
+        :class:`BadInputError` for unknown keys or bad values, :class:`NotFoundError`.
+        """
+        if not isinstance(changes, dict) or not changes:
+            raise BadInputError("no changes given")
+        bad = set(changes) - EDITABLE
+        if bad:
+            raise BadInputError(f"cannot edit {', '.join(sorted(bad))}")
+        if "match_source" in changes and changes["match_source"] not in MATCH_SOURCES:
+            raise BadInputError(f"match_source must be one of {', '.join(MATCH_SOURCES)}")
+        if "trust" in changes and changes["trust"] not in TRUSTS:
+            raise BadInputError(f"trust must be one of {', '.join(TRUSTS)}")
+        if "tags" in changes and not (isinstance(changes["tags"], list) and all(isinstance(t, str) for t in changes["tags"])):
+            raise BadInputError("tags must be a list of strings")
+        model = self.get_model(model_id)
+        model_dir = Path(model["path"])
+        meta = read_metadata(model_dir)
+        meta.update(changes)
+        touched = IDENTITY_FIELDS & set(changes)
+        if touched or changes.get("match_source") == "manual":
+            meta["match_source"] = "manual"
+            meta["pending_online_lookup"] = False
+            meta["manual_fields"] = sorted(set(meta.get("manual_fields", [])) | touched)
+        if "model_type" in changes:
+            from .ingest.records import category_for
+
+            meta["category"] = category_for(changes["model_type"])
+        meta["updated_date"] = now_iso()
+        write_metadata(model_dir, meta)
+        self.index.upsert(meta, model_dir)
+        if "model_type" in changes:
+            self.sync_new_models([meta["model_id"]])
+        return self.get_model(meta["model_id"])
+
+    def delete_model(self, model_id: str) -> dict:
+        """Cascade delete: unlink every registered link, purge registry rows, then delete the files.
+
+        The index row goes last but one, the folder last, so a crash mid-way leaves a model that
+        Deep Scan finds again rather than dangling links.  Raises :class:`NotFoundError`.
+        """
+        model = self.get_model(model_id)
+        mid = model["model_id"]
+        unlinked = self.unlink_model(mid)
+        if unlinked["errors"]:
+            raise ConflictError(f"{model['official_name']}: not deleted, a link could not be removed "
+                                f"({unlinked['errors'][0]['error']})")
+        self.index.delete(mid)
+        model_dir = Path(model["path"])
+        trash = self.root / ".staging" / f"delete-{mid[:16]}.tmp"
+        files = sum(1 for p in model_dir.rglob("*") if p.is_file())
+        try:
+            os.replace(model_dir, trash)  # atomic: the model vanishes at once; leftovers are cleaned at start
+            shutil.rmtree(trash, ignore_errors=True)
+        except OSError:
+            shutil.rmtree(model_dir, ignore_errors=True)
+        self._prune_empty_parents(model_dir.parent)
+        return {"model_id": mid, "links_removed": unlinked["links_removed"], "files_removed": files}
+
+    def _prune_empty_parents(self, d: Path) -> None:
+        while d != self.root and self.root in d.parents:
+            try:
+                d.rmdir()
+            except OSError:
+                return
+            d = d.parent
+
+    def rebuild(self, progress=None) -> dict:
+        """Deep Scan: recreate the index from the metadata files (see :mod:`.library.deepscan`)."""
+        return deepscan.rebuild(self.root, self.index, progress)
+
+    # -- remote --------------------------------------------------------------------------------
+    def lookup(self, model_ids=None, *, force: bool = False) -> dict:
+        """(Re)try remote lookups now for ``model_ids`` (default: every pending model).
+
+        Returns ``{"updated": [...], "pending": [...], "unchanged": [...], "skipped_manual": [...]}``.
+        """
+        ids = [self.resolve_id(m) for m in model_ids] if model_ids else None
+        return self._lookups.run(ids, force=force)
+
+    def wait_for_lookups(self, timeout: float | None = None) -> bool:
+        """Block until queued background lookups are done (True) or ``timeout`` seconds pass."""
+        return self._lookups.wait(timeout)
+
+    def status(self) -> dict:
+        """``{"library", "state_dir", "models", "apps", "network", "read_only", "recovery"}`` for the panel."""
+        return {"library": str(self.root), "state_dir": str(self.state_dir), "models": self.index.count(),
+                "apps": len(self.list_apps()), "network": self._lookups.status(), "read_only": self.read_only,
+                "recovery": list(self.recovery_notes), "version": __import__("pumas_core").__version__}
+
+    def close(self) -> None:
+        """Stop background work and close databases (idempotent)."""
+        self._lookups.close()
+        self.index.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

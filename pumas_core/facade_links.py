@@ -1,0 +1,200 @@
+"""The link half of the ``Library`` facade: installs, sync, health, repair, relocation.
+
+Kept apart from :mod:`pumas_core.facade` so each file has one job; ``Library`` inherits it.
+It adapts library models (index rows) to :class:`~pumas_core.links.LinkableModel` and calls
+:mod:`pumas_core.links`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .errors import BadInputError, NotFoundError
+
+
+class LinkOps:
+    """Mixin for :class:`~pumas_core.facade.Library` (needs ``self.root``, ``self.index``, ``self.state_dir``)."""
+
+    def __init__(self):
+        self._registry = None
+
+    @property
+    def registry(self):
+        """The machine's ``registry.db`` (opened on first use)."""
+        if self._registry is None:
+            from .links import Registry
+
+            self._registry = Registry(self.paths.registry_path)
+        return self._registry
+
+    # -- models as the link code sees them -------------------------------------------------------
+    def linkable_models(self, model_ids=None):
+        """Yield :class:`LinkableModel` for every indexed model (or just ``model_ids``), lazily."""
+        from .links import LinkableModel
+
+        wanted = set(model_ids) if model_ids is not None else None
+        for mid, rel, mtype, fmt, meta_json in self.index.iter_link_rows():
+            if wanted is not None and mid not in wanted:
+                continue
+            meta = json.loads(meta_json)
+            files = tuple(f["name"] for f in meta["files"])
+            if fmt == "single-file":
+                link_name = meta["official_name"]
+            else:
+                link_name = meta["cleaned_name"]
+            yield LinkableModel(model_id=mid, model_type=mtype, format=fmt, model_dir=self.root / rel,
+                                files=files, link_name=link_name)
+
+    # -- installs ----------------------------------------------------------------------------------
+    def add_app(self, comfyui_dir, folder_paths: dict | None = None) -> dict:
+        """Register (or refresh) a ComfyUI install; returns the app dict (``app_id``, ``root``, ``version``...).
+
+        Raises :class:`BadInputError` when the folder is not a ComfyUI install.
+        """
+        from .links.apps import register_app
+
+        return register_app(self.registry, Path(comfyui_dir).expanduser(), folder_paths)
+
+    def list_apps(self) -> list[dict]:
+        """Registered installs."""
+        return self.registry.list_apps()
+
+    def remove_app(self, app_id: str) -> dict:
+        """Unregister an install after removing the links Pumas made in it."""
+        from .links.unlink import unlink_app
+
+        self.registry.get_app(app_id)  # NotFoundError for an unknown id
+        return {"app_id": app_id, **unlink_app(self.registry, app_id)}
+
+    def _app_for(self, app_id: str | None, comfyui_dir) -> list[dict]:
+        if comfyui_dir:
+            return [self.add_app(comfyui_dir)]
+        if app_id:
+            return [self.registry.get_app(app_id)]
+        apps = self.registry.list_apps()
+        if not apps:
+            raise BadInputError("no ComfyUI install registered: use `pumas apps add DIR` or `--comfyui DIR`")
+        return apps
+
+    # -- sync ----------------------------------------------------------------------------------------
+    def sync(self, app_id: str | None = None, comfyui_dir=None, dry_run: bool = False, resolutions=None,
+             model_ids=None, progress=None, force: bool = False) -> dict:
+        """Link models into one install (``app_id`` / ``comfyui_dir``) or every registered one.
+
+        ``resolutions``: ``{link_path: "skip"|"backup"}`` or the string ``"backup"`` for every conflict.
+        Returns the DESIGN.md sync shape summed over installs, plus ``apps`` (per-install reports).
+        """
+        from .links import sync_app
+
+        apps = self._app_for(app_id, comfyui_dir)
+        total = {"created": 0, "already_correct": 0, "conflicts": [], "removed_broken": 0, "errors": [],
+                 "unmapped": [], "dry_run": dry_run, "apps": []}
+        for app in apps:
+            res = resolutions
+            if res == "backup":
+                preview = sync_app(self.registry, app, self.linkable_models(model_ids), dry_run=True,
+                                   library_root=self.root, only_model_ids=model_ids)
+                res = {c["link_path"]: "backup" for c in preview.conflicts}
+            try:
+                r = sync_app(self.registry, app, self.linkable_models(model_ids), dry_run=dry_run, resolutions=res,
+                             only_model_ids=model_ids, library_root=self.root,
+                             generation=None if model_ids else self.index.generation(), force=force,
+                             progress=progress).to_dict()
+            except NotFoundError as exc:
+                total["errors"].append(str(exc))
+                continue
+            total["apps"].append(r)
+            for key in ("created", "already_correct", "removed_broken"):
+                total[key] += r.get(key, 0)
+            for key in ("conflicts", "errors", "unmapped"):
+                total[key] += r.get(key, [])
+            if dry_run:
+                total.setdefault("planned", []).extend(r.get("planned", []))
+        if not model_ids:
+            total["unmapped"] = list({u["model_id"]: u for u in total["unmapped"]}.values())
+        return total
+
+    def sync_new_models(self, model_ids) -> dict:
+        """Incremental sync of just these models into every registered install (after an import)."""
+        if not self.registry.list_apps():
+            return {"created": 0, "apps": 0, "errors": []}
+        r = self.sync(model_ids=list(model_ids))
+        r["apps"] = len(r["apps"])
+        return r
+
+    def boot_sync(self, comfyui_dir, folder_paths: dict | None = None) -> dict:
+        """Register this install (idempotent) and run the link-only sync with the no-op fast path.
+
+        No hashing, no network.  Returns the sync shape with ``fast_path`` when nothing changed.
+        """
+        from .links import sync_app
+
+        app = self.registry.find_app_by_root(os.path.realpath(comfyui_dir))
+        if app is None or folder_paths is not None:
+            app = self.add_app(comfyui_dir, folder_paths) if app is None or _paths_changed(app, folder_paths) else app
+        return sync_app(self.registry, app, self.linkable_models(), library_root=self.root,
+                        generation=self.index.generation()).to_dict()
+
+    def links_for_model(self, model_id: str) -> list[dict]:
+        """Registered links of one model (``link_path``, ``app_id``, ``folder_key``, ``exists``)."""
+        rows = self.registry.links_for_model(model_id)
+        for r in rows:
+            r["exists"] = os.path.islink(r["link_path"]) and os.path.exists(r["link_path"])
+        return rows
+
+    def unlink_model(self, model_id: str) -> dict:
+        """Remove every registered link of a model and its registry rows: ``{"links_removed", "errors"}``."""
+        from .links.unlink import unlink_model
+
+        return unlink_model(self.registry, model_id)
+
+    # -- health --------------------------------------------------------------------------------------
+    def _phantoms(self) -> list[dict]:
+        from .library.deepscan import missing_files
+
+        out = []
+        for mid, rel, _t, _f, meta_json in self.index.iter_link_rows():
+            missing = missing_files(self.root / rel, json.loads(meta_json))
+            if missing:
+                out.append({"model_id": mid, "path": str(self.root / rel), "missing": missing})
+        return out
+
+    def health(self) -> dict:
+        """DESIGN.md health shape: broken/orphaned links, ghost apps, phantom models, offline volumes."""
+        from .links import health
+
+        return health.check(self.registry, self.root, {m.model_id: m for m in self.linkable_models()},
+                            phantom_models=self._phantoms())
+
+    def repair(self) -> dict:
+        """Re-create broken links whose model still exists (found by model id); returns counts."""
+        from .links.repair import repair
+
+        return repair(self.registry, self.root, {m.model_id: m for m in self.linkable_models()})
+
+    def clean(self) -> dict:
+        """Remove our broken/orphaned links and ghost installs (never a real file)."""
+        from .links.repair import clean
+
+        return clean(self.registry, self.root)
+
+    def relocate(self, old, new) -> dict:
+        """Rewrite registry paths after a drive or folder move from ``old`` to ``new``, then re-link."""
+        from .links.relocate import relocate
+
+        r = relocate(self.registry, str(old), str(new))
+        r["sync"] = self.sync(force=True) if self.registry.list_apps() else None
+        return r
+
+    def close_links(self) -> None:
+        """Nothing to close: the registry uses short-lived connections."""
+
+
+def _paths_changed(app: dict, folder_paths: dict | None) -> bool:
+    if folder_paths is None:
+        return False
+    from .links.comfyui import normalize_folder_paths
+
+    return normalize_folder_paths(folder_paths) != app.get("folder_paths")

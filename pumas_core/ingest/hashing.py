@@ -1,0 +1,333 @@
+"""Hash-while-copy: BLAKE3 and SHA-256 of a model file in the same pass that copies it.
+
+* :func:`copy_and_hash` — copy mode: read the source once, write the destination, hash both
+  ways, ``fsync`` the destination.
+* :func:`hash_file` — move mode: the file is already in place; hash it in one pass.
+* :func:`check_free_space` — refuse early when the destination cannot hold the file.
+
+Reading, writing and the two hashes overlap on separate threads through the bounded ring of
+:mod:`pumas_core.ingest.hash_pipeline` (``RING_BUFFERS`` x ``chunk_size`` bytes, 32 MiB by
+default), so memory stays flat for a file of any size.
+
+Algorithms: SHA-256 is FIPS 180-4 (``hashlib``); BLAKE3 is the BLAKE3 specification
+(https://github.com/BLAKE3-team/BLAKE3-specs) via the ``blake3`` package.  Digests are lowercase
+hex, as stored in ``metadata.json``.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import stat
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import blake3
+
+from pumas_core.errors import BadInputError, InsufficientSpaceError, PumasError
+from pumas_core.ingest.hash_pipeline import Cancelled, Pipeline
+
+MiB = 1024 * 1024
+DEFAULT_CHUNK = 8 * MiB
+RING_BUFFERS = 4
+# Writeback of the destination is started every this many bytes, so the final fsync has
+# little left to do (Linux: POSIX_FADV_DONTNEED starts writeback of dirty pages in the range).
+WRITEBACK_STEP = 64 * MiB
+# check_free_space keeps this much room beyond the file itself (plus 1 % of its size).
+SPACE_MARGIN = 64 * MiB
+
+# On machines with few cores SHA-256 already occupies a whole core; extra BLAKE3 threads would
+# only compete with it.  With 4+ cores BLAKE3's own thread pool pays off.
+_BLAKE3_THREADS = blake3.blake3.AUTO if (os.cpu_count() or 1) >= 4 else 1
+
+ProgressFn = Optional[Callable[[dict], None]]
+
+_SPACE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+@dataclass
+class FileHashes:
+    """The identity of a file's bytes.
+
+    Attributes:
+        sha256: SHA-256 digest, 64 lowercase hex characters.
+        blake3: BLAKE3 digest (32 bytes), 64 lowercase hex characters.
+        size: the file's length in bytes.
+    """
+
+    sha256: str
+    blake3: str
+    size: int
+
+
+class OperationCancelledError(PumasError):
+    """The caller's cancel event was set while a copy or hash was running."""
+
+    code = "cancelled"
+    http_status = 409
+
+
+def _space_error(dst: Path, exc: OSError) -> InsufficientSpaceError:
+    reason = "file too large for the destination" if exc.errno == errno.EFBIG else "no space left"
+    return InsufficientSpaceError(f"{dst}: {reason} ({exc.strerror or exc})")
+
+
+class _Source:
+    """The source file opened unbuffered, with the size and mtime seen at open."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.f = open(path, "rb", buffering=0)
+        except OSError as exc:
+            raise BadInputError(f"{path}: cannot read source ({exc.strerror or exc})") from None
+        st = os.fstat(self.f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            self.f.close()
+            raise BadInputError(f"{path}: not a regular file")
+        self.size = st.st_size
+        self.mtime_ns = st.st_mtime_ns
+        self.read = 0
+        _advise(self.f.fileno(), 0, 0, "POSIX_FADV_SEQUENTIAL")
+
+    def read_into(self, view: memoryview) -> int:
+        """Fill ``view`` (short only at EOF); BadInputError if the file grows past its size."""
+        got = 0
+        while got < len(view):
+            try:
+                n = self.f.readinto(view[got:])
+            except OSError as exc:
+                raise BadInputError(f"{self.path}: read failed ({exc.strerror or exc})") from None
+            if not n:
+                break
+            got += n
+        self.read += got
+        if self.read > self.size:
+            raise BadInputError(
+                f"{self.path}: source grew during the copy (was {self.size} bytes)"
+            )
+        return got
+
+    def check_unchanged(self) -> None:
+        """Raise BadInputError if the bytes read or the file's size/mtime differ from the start."""
+        st = os.fstat(self.f.fileno())
+        if self.read != self.size or st.st_size != self.size:
+            raise BadInputError(
+                f"{self.path}: source changed size during the copy "
+                f"(was {self.size} bytes, read {self.read}, now {st.st_size})"
+            )
+        if st.st_mtime_ns != self.mtime_ns:
+            raise BadInputError(f"{self.path}: source was modified during the copy")
+
+    def close(self) -> None:
+        self.f.close()
+
+
+def _advise(fd: int, offset: int, length: int, advice: str) -> None:
+    """``os.posix_fadvise`` where it exists; a hint only, so failures are ignored."""
+    if hasattr(os, "posix_fadvise"):
+        try:
+            os.posix_fadvise(fd, offset, length, getattr(os, advice))
+        except OSError:
+            pass
+
+
+def _hashers():
+    sha = hashlib.sha256()
+    b3 = blake3.blake3(max_threads=_BLAKE3_THREADS)
+    return sha, b3
+
+
+def _progress_adapter(progress: ProgressFn, stage: str, path: Path, total: int):
+    if progress is None:
+        return None
+    name = str(path)
+    return lambda done: progress(
+        {"stage": stage, "file": name, "bytes_done": done, "bytes_total": total}
+    )
+
+
+def _run(src: _Source, consumers, names, chunk_size, cancel, progress, stage) -> None:
+    pipe = Pipeline(consumers, chunk_size=chunk_size, n_buffers=RING_BUFFERS, names=names)
+    on_progress = _progress_adapter(progress, stage, src.path, src.size)
+    if on_progress is not None:
+        on_progress(0)
+    try:
+        pipe.run(src.read_into, cancel=cancel, on_progress=on_progress)
+    except Cancelled:
+        raise OperationCancelledError(f"{src.path}: {stage} cancelled") from None
+    src.check_unchanged()
+
+
+def hash_file(
+    path: Path,
+    *,
+    progress: ProgressFn = None,
+    cancel: Optional[threading.Event] = None,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> FileHashes:
+    """SHA-256 and BLAKE3 of ``path`` in one read (move mode: hash the file in place).
+
+    Args:
+        path: a regular file.
+        progress: called with ``{"stage": "hashing", "file", "bytes_done", "bytes_total"}``
+            (bytes) at most ~10 times a second, and at start and end.
+        cancel: a ``threading.Event``; when set, hashing stops.
+        chunk_size: bytes per read buffer.
+    Returns:
+        :class:`FileHashes`.
+    Raises:
+        BadInputError: unreadable, not a regular file, or changed while being hashed.
+        OperationCancelledError: ``cancel`` was set.
+    """
+    path = Path(path)
+    src = _Source(path)
+    sha, b3 = _hashers()
+    try:
+        _run(src, [sha.update, b3.update], ["pumas-sha256", "pumas-blake3"],
+             chunk_size, cancel, progress, "hashing")
+    finally:
+        src.close()
+    return FileHashes(sha256=sha.hexdigest(), blake3=b3.hexdigest(), size=src.size)
+
+
+class _Dest:
+    """The destination, created exclusively; writes with ``os.write`` and starts writeback early."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            self.fd = os.open(path, flags, 0o644)
+        except FileExistsError:
+            raise BadInputError(f"{path}: destination already exists") from None
+        except OSError as exc:
+            if exc.errno in _SPACE_ERRNOS:
+                raise _space_error(path, exc) from None
+            raise PumasError(f"{path}: cannot create destination ({exc.strerror or exc})") from None
+        self.written = 0
+        self._flushed = 0
+
+    def write(self, view: memoryview) -> None:
+        """Write all of ``view``; OSError (ENOSPC, EFBIG, EIO) propagates to the pipeline."""
+        while view:
+            n = os.write(self.fd, view)
+            view = view[n:]
+            self.written += n
+        if self.written - self._flushed >= WRITEBACK_STEP:
+            # Linux starts writeback of the dirty range; pages still under writeback stay cached.
+            _advise(self.fd, self._flushed, self.written - self._flushed, "POSIX_FADV_DONTNEED")
+            self._flushed = self.written
+
+    def finish(self) -> None:
+        """fsync and close; the data is on disk when this returns."""
+        os.fsync(self.fd)
+        os.close(self.fd)
+        self.fd = -1
+
+    def discard(self) -> None:
+        """Close (if open) and remove the partial destination."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+def copy_and_hash(
+    src: Path,
+    dst: Path,
+    *,
+    progress: ProgressFn = None,
+    cancel: Optional[threading.Event] = None,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> FileHashes:
+    """Copy ``src`` to a new file ``dst`` and return SHA-256 + BLAKE3 of the bytes written.
+
+    The source is read once; the hashes are of exactly the bytes written.  ``dst`` must not
+    exist (it is created with ``O_EXCL``; write to a staging ``*.tmp`` path and rename it
+    yourself, then fsync the directory).  ``dst`` is fsynced before this returns.  On any error
+    or cancel, ``dst`` is removed and nothing is left behind.
+
+    Args:
+        src: a regular, readable file.
+        dst: the new file's path; its directory must exist.
+        progress: called with ``{"stage": "copying", "file": str(src), "bytes_done",
+            "bytes_total"}`` (bytes) at most ~10 times a second, and at start and end.
+        cancel: a ``threading.Event``; when set, the copy stops.
+        chunk_size: bytes per buffer (the ring holds ``RING_BUFFERS`` of them).
+    Returns:
+        :class:`FileHashes` (``size`` = bytes copied).
+    Raises:
+        BadInputError: ``src`` unreadable / not a regular file / changed size or was modified
+            during the copy, or ``dst`` already exists.
+        InsufficientSpaceError: the destination ran out of space (ENOSPC, EDQUOT) or refused the
+            file size (EFBIG); names ``dst``.
+        OperationCancelledError: ``cancel`` was set.
+        PumasError: any other write failure, naming ``dst``.
+    """
+    src, dst = Path(src), Path(dst)
+    source = _Source(src)
+    try:
+        out = _Dest(dst)
+    except BaseException:
+        source.close()
+        raise
+    sha, b3 = _hashers()
+    try:
+        _run(source, [out.write, sha.update, b3.update],
+             ["pumas-write", "pumas-sha256", "pumas-blake3"],
+             chunk_size, cancel, progress, "copying")
+        out.finish()
+    except OSError as exc:
+        out.discard()
+        if exc.errno in _SPACE_ERRNOS:
+            raise _space_error(dst, exc) from None
+        raise PumasError(f"{dst}: write failed ({exc.strerror or exc})") from None
+    except BaseException:
+        out.discard()
+        raise
+    finally:
+        source.close()
+    return FileHashes(sha256=sha.hexdigest(), blake3=b3.hexdigest(), size=source.size)
+
+
+def check_free_space(dst_dir: Path, needed_bytes: int) -> None:
+    """Raise InsufficientSpaceError unless ``dst_dir``'s file system has room for ``needed_bytes``.
+
+    Room means ``needed_bytes`` + ``SPACE_MARGIN`` (64 MiB) + 1 % of ``needed_bytes`` free, as
+    reported by ``shutil.disk_usage`` (space available to this user).  A ``dst_dir`` that does
+    not exist yet is measured at its nearest existing ancestor.
+
+    Raises:
+        InsufficientSpaceError: naming ``dst_dir``, the bytes needed and the bytes free.
+        BadInputError: no ancestor of ``dst_dir`` can be inspected.
+    """
+    probe = Path(dst_dir)
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    try:
+        free = shutil.disk_usage(probe).free
+    except OSError as exc:
+        reason = exc.strerror or exc
+        raise BadInputError(f"{dst_dir}: cannot measure free space ({reason})") from None
+    want = needed_bytes + SPACE_MARGIN + needed_bytes // 100
+    if free < want:
+        raise InsufficientSpaceError(
+            f"{dst_dir}: not enough free space (need {_human(want)} incl. margin, "
+            f"{_human(free)} free)"
+        )
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"

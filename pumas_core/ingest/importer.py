@@ -1,0 +1,272 @@
+"""The import pipeline: validate → stage → copy+hash (or move, then hash) → identify →
+write ``metadata.json`` → atomic rename into place → index.
+
+A unit (one Single-File Model, Diffusion Folder or Sharded Set; see ``grouping``) either
+lands whole or not at all: every file is assembled in ``<root>/.staging/<id>.tmp/`` and the
+folder is renamed into ``<root>/<category>/<family>/<cleaned_name>/`` only after every
+hash is known and the metadata is durable.  Sources are never touched in copy mode; in
+move mode they are journaled first so a crash or a refusal puts them back (``staging``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+import blake3 as _blake3
+
+from ..errors import BadInputError, PickleNotAcceptedError
+from ..identify import identify_file, identify_folder
+from ..library.index import ModelIndex
+from ..library.metadata import write_metadata
+from ..naming import clean_name
+from ..security.pickle_scan import scan_pickle
+from .formats import sniff
+from .hashing import check_free_space, copy_and_hash, hash_file
+from .records import build_metadata, stored_name
+from .staging import discard_stage, journal_moves, new_stage
+
+WEIGHT_SUFFIXES = {".safetensors", ".sft", ".gguf", ".ckpt", ".pt", ".pt2", ".pth", ".bin", ".pkl", ".onnx",
+                   ".jit", ".pickle"}
+Progress = Callable[[dict], None]
+
+
+@dataclass
+class ImportOptions:
+    """What the user asked for: ``mode`` (``auto``=copy, ``copy``, ``move``), a ``model_type`` and
+    ``family`` override, extra ``tags``, and whether pickle-based files are accepted."""
+
+    mode: str = "auto"
+    model_type: str | None = None
+    family: str | None = None
+    tags: list[str] = field(default_factory=list)
+    accept_pickle: bool = False
+    cancel: threading.Event | None = None
+
+
+def _is_weight(path: Path) -> bool:
+    return path.suffix.lower() in WEIGHT_SUFFIXES or ".safetensors.part" in path.name or ".gguf.part" in path.name
+
+
+class Importer:
+    """Runs the pipeline for one library (``root`` + its ``index``)."""
+
+    def __init__(self, root: Path, index: ModelIndex):
+        self.root = Path(root)
+        self.index = index
+
+    # -- validation -------------------------------------------------------------------------
+    def _sniff_unit(self, unit) -> dict:
+        """FormatInfo (or None for non-weight companions) per source path; raises on bad input."""
+        fmts = {}
+        for src in unit.files:
+            if not os.access(src, os.R_OK) or not src.is_file():
+                raise BadInputError(f"{src}: not a readable file")
+            is_part = src.name.rsplit(".", 1)[-1].lower().startswith("part")
+            if unit.kind == "single-file" or (_is_weight(src) and (not is_part or src == unit.files[0])):
+                fmts[src] = sniff(src)  # raw .partN pieces after the first have no header of their own
+            else:
+                fmts[src] = None
+        return fmts
+
+    def _check_pickles(self, fmts: dict, opts: ImportOptions) -> dict | None:
+        pickles = [p for p, f in fmts.items() if f is not None and f.security_tier == "pickle"]
+        if not pickles:
+            return None
+        if not opts.accept_pickle:
+            kinds = ", ".join(sorted({fmts[p].file_format for p in pickles}))
+            raise PickleNotAcceptedError(
+                f"{pickles[0]}: {kinds} files can run code when loaded; pass --accept-pickle to import anyway")
+        report = {}
+        for p in pickles:
+            scan = scan_pickle(p)
+            if scan.dangerous:
+                raise BadInputError(f"{p}: pickle scan found dangerous imports ({', '.join(scan.dangerous[:5])}); refused")
+            report[p.name] = {"dangerous": scan.dangerous, "suspicious": scan.suspicious, "error": scan.error}
+        return report
+
+    # -- landing ----------------------------------------------------------------------------
+    def _names(self, unit) -> list[tuple[Path, str]]:
+        if unit.kind == "single-file":
+            return [(unit.files[0], clean_name(unit.name))]
+        return [(src, stored_name(src.relative_to(unit.source_root).as_posix())) for src in unit.files]
+
+    def _land(self, unit, stage: Path, opts: ImportOptions,
+              progress: Progress | None) -> tuple[list[dict], list[Path], list[str]]:
+        """Copy (or move, then hash) the unit's files into ``stage``.
+
+        Returns ``(files, sources_to_delete_after_commit, notices)``.
+        """
+        pairs = self._names(unit)
+        same_fs = os.stat(unit.files[0]).st_dev == os.stat(self.root).st_dev
+        move = opts.mode == "move" and same_fs
+        notices = []
+        if opts.mode == "move" and not same_fs:
+            notices.append("source is on another file system: copied, sources removed after indexing")
+        if not move:
+            check_free_space(self.root, sum(src.stat().st_size for src, _ in pairs))
+        if move:
+            journal_moves(stage, [(src, rel) for src, rel in pairs])
+        files = []
+        for i, (src, rel) in enumerate(pairs):
+            dst = stage / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            cb = _scoped(progress, rel, i, len(pairs))
+            if move:
+                os.rename(src, dst)
+                h = hash_file(dst, progress=_restage(cb, "hashing"), cancel=opts.cancel)
+            else:
+                h = copy_and_hash(src, dst, progress=cb, cancel=opts.cancel)
+            files.append({"name": rel, "size": h.size, "sha256": h.sha256, "blake3": h.blake3})
+        to_delete = [src for src, _ in pairs] if opts.mode == "move" and not same_fs else []
+        return files, to_delete, notices
+
+    # -- commit -----------------------------------------------------------------------------
+    def _final_dir(self, meta: dict) -> Path:
+        parent = self.root / meta["category"] / meta["family"]
+        target = parent / meta["cleaned_name"]
+        if target.exists():  # a different model already has this name: add a short hash
+            meta["cleaned_name"] = f"{meta['cleaned_name']}-{meta['model_id'][:8]}"
+            target = parent / meta["cleaned_name"]
+        parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def _commit(self, stage: Path, meta: dict, progress: Progress | None) -> tuple[str, dict]:
+        existing = self.index.get(meta["model_id"])
+        if existing is not None:
+            discard_stage(stage, self.root)
+            return "skipped", {"model_id": meta["model_id"], "reason": "already in the library",
+                               "path": existing["path"], "official_name": existing["official_name"]}
+        if progress:
+            progress({"stage": "writing_metadata", "file": meta["official_name"]})
+        final = self._final_dir(meta)
+        write_metadata(stage, meta)
+        os.rename(stage, final)
+        journal = final / ".pumas-move.json"
+        if journal.exists():
+            journal.unlink()
+        if progress:
+            progress({"stage": "indexing", "file": meta["official_name"]})
+        self.index.upsert(meta, final)
+        return "imported", {**meta, "path": str(final)}
+
+    def import_unit(self, unit, opts: ImportOptions, progress: Progress | None = None) -> tuple[str, dict]:
+        """Import one unit; returns ``("imported", model)`` or ``("skipped", info)``.
+
+        Raises:
+            UnsupportedFormatError, CorruptFileError: a file is not a readable model.
+            PickleNotAcceptedError: pickle content without ``accept_pickle``.
+            BadInputError: unreadable source or a dangerous pickle.
+            InsufficientSpaceError: the library's disk is too full.
+        Nothing is indexed and no source is lost when it raises.
+        """
+        fmts = self._sniff_unit(unit)
+        scan = self._check_pickles(fmts, opts)
+        primary = unit.files[0]
+        primary_fmt = fmts[primary] or next((f for f in fmts.values() if f is not None), None)
+        if unit.kind == "single-file":
+            ident = identify_file(primary, fmts[primary])
+        else:
+            ident = identify_folder(unit.source_root, list(unit.files), {p: f for p, f in fmts.items() if f})
+        stage = new_stage(self.root)
+        try:
+            files, to_delete, notices = self._land(unit, stage, opts, progress)
+            known = [f for f in fmts.values() if f is not None]
+            meta = build_metadata(
+                kind=unit.kind, official_name=unit.name, files=files,
+                primary_format=primary_fmt.file_format if primary_fmt else "other",
+                file_formats=[f.file_format for f in known], ident=ident, family=opts.family,
+                model_type=opts.model_type, tags=opts.tags, unit_complete=unit.complete,
+                missing=list(unit.missing), format_details=_details(primary_fmt), pickle_scan=scan,
+                source=str(unit.source_root if unit.kind != "single-file" else primary))
+            if notices:
+                meta["import_notices"] = notices
+            if unit.warnings:
+                meta["warnings"] = list(unit.warnings)
+            status, info = self._commit(stage, meta, progress)
+        except BaseException:
+            discard_stage(stage, self.root)
+            raise
+        if status == "imported":
+            for src in to_delete:
+                try:
+                    src.unlink()
+                except OSError:
+                    pass
+        return status, info
+
+    def import_stream(self, name: str, reader: BinaryIO, opts: ImportOptions, *, size: int | None = None,
+                      progress: Progress | None = None, chunk_size: int = 4 << 20) -> tuple[str, dict]:
+        """Import a file received as a byte stream (``reader.read(n)``): hashed while received,
+        landed in staging, then validated and committed like a path import.
+
+        Raises the same errors as :meth:`import_unit`, and ``BadInputError`` when fewer
+        bytes than ``size`` arrive.
+        """
+        official = os.path.basename(name.replace("\\", "/")).strip()
+        if not official or official in (".", ".."):
+            raise BadInputError(f"{name!r}: not a file name")
+        if size:
+            check_free_space(self.root, size)
+        stage = new_stage(self.root)
+        rel = clean_name(official)
+        try:
+            sha, b3, got = hashlib.sha256(), _blake3.blake3(), 0
+            with open(stage / rel, "wb") as out:
+                while chunk := reader.read(chunk_size):
+                    if opts.cancel is not None and opts.cancel.is_set():
+                        raise BadInputError(f"{official}: upload cancelled")
+                    out.write(chunk)
+                    sha.update(chunk)
+                    b3.update(chunk)
+                    got += len(chunk)
+                    if progress:
+                        progress({"stage": "copying", "file": official, "bytes_done": got, "bytes_total": size or 0})
+                out.flush()
+                os.fsync(out.fileno())
+            if size is not None and got != size:
+                raise BadInputError(f"{official}: upload ended after {got} of {size} bytes")
+            path = stage / rel
+            fmt = sniff(path)
+            scan = self._check_pickles({path: fmt}, opts)
+            ident = identify_file(path, fmt)
+            files = [{"name": rel, "size": got, "sha256": sha.hexdigest(), "blake3": b3.hexdigest()}]
+            meta = build_metadata(
+                kind="single-file", official_name=official, files=files, primary_format=fmt.file_format,
+                file_formats=[fmt.file_format], ident=ident, family=opts.family, model_type=opts.model_type,
+                tags=opts.tags, format_details=_details(fmt), pickle_scan=scan, source="upload")
+            return self._commit(stage, meta, progress)
+        except BaseException:
+            discard_stage(stage, self.root)
+            raise
+
+
+def _details(fmt) -> dict | None:
+    """A small, JSON-safe summary of a FormatInfo for metadata (no full tensor lists)."""
+    if fmt is None:
+        return None
+    d = dict(fmt.details or {})
+    tensors = d.pop("tensors", None)
+    if isinstance(tensors, dict):
+        d["tensor_count"] = len(tensors)
+    kv = d.pop("kv", None)
+    if isinstance(kv, dict):
+        d["kv"] = {k: v for k, v in kv.items() if not isinstance(v, (list, dict)) or k.startswith("general.")}
+    return d
+
+
+def _scoped(progress: Progress | None, name: str, index: int, count: int) -> Progress | None:
+    if progress is None:
+        return None
+    return lambda ev: progress({**ev, "file": name, "index": index, "count": count})
+
+
+def _restage(progress: Progress | None, stage: str) -> Progress | None:
+    if progress is None:
+        return None
+    return lambda ev: progress({**ev, "stage": stage})
+

@@ -1,0 +1,299 @@
+"""``models.db``: the disposable SQLite index over the library's metadata files.
+
+WAL mode, a busy timeout, indexes on sha256/blake3, and an FTS5 table (``unicode61``
+tokenizer, prefix indexes) kept in sync with ``models`` by triggers.  A ``generation``
+counter (also bumped by triggers) changes whenever a model is added, removed, or its
+linking-relevant fields change; the boot sync compares it to skip no-op work.
+
+Paths are stored relative to the library root so a moved library still indexes right.
+Every method is safe to call from several threads (one connection behind a lock).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS models (
+    model_id TEXT PRIMARY KEY,
+    rel_path TEXT NOT NULL UNIQUE,
+    official_name TEXT NOT NULL,
+    cleaned_name TEXT NOT NULL,
+    category TEXT, family TEXT, model_type TEXT NOT NULL, format TEXT NOT NULL,
+    file_format TEXT, base_model TEXT,
+    sha256 TEXT, blake3 TEXT, size_bytes INTEGER,
+    security_tier TEXT, match_source TEXT, trust TEXT, pending_online_lookup INTEGER,
+    tags TEXT, description TEXT, added_date TEXT, updated_date TEXT,
+    meta_json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_models_sha256 ON models(sha256);
+CREATE INDEX IF NOT EXISTS idx_models_blake3 ON models(blake3);
+CREATE INDEX IF NOT EXISTS idx_models_type ON models(model_type);
+CREATE INDEX IF NOT EXISTS idx_models_name ON models(official_name COLLATE NOCASE);
+CREATE TABLE IF NOT EXISTS model_files (
+    model_id TEXT NOT NULL REFERENCES models(model_id) ON DELETE CASCADE,
+    name TEXT NOT NULL, sha256 TEXT, blake3 TEXT, size INTEGER,
+    PRIMARY KEY (model_id, name)
+);
+CREATE INDEX IF NOT EXISTS idx_files_sha256 ON model_files(sha256);
+CREATE INDEX IF NOT EXISTS idx_files_blake3 ON model_files(blake3);
+CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- generation starts at a random value so a rebuilt index never repeats an old stamp
+INSERT OR IGNORE INTO index_meta(key, value) VALUES ('schema_version', 1), ('generation', abs(random() % 281474976710656));
+CREATE VIRTUAL TABLE IF NOT EXISTS models_fts USING fts5(
+    official_name, cleaned_name, model_type, family, base_model, tags, description,
+    content='models', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2', prefix='1 2 3'
+);
+CREATE TRIGGER IF NOT EXISTS models_ai AFTER INSERT ON models BEGIN
+    INSERT INTO models_fts(rowid, official_name, cleaned_name, model_type, family, base_model, tags, description)
+    VALUES (new.rowid, new.official_name, new.cleaned_name, new.model_type, new.family, new.base_model, new.tags, new.description);
+    UPDATE index_meta SET value = value + 1 WHERE key = 'generation';
+END;
+CREATE TRIGGER IF NOT EXISTS models_ad AFTER DELETE ON models BEGIN
+    INSERT INTO models_fts(models_fts, rowid, official_name, cleaned_name, model_type, family, base_model, tags, description)
+    VALUES ('delete', old.rowid, old.official_name, old.cleaned_name, old.model_type, old.family, old.base_model, old.tags, old.description);
+    UPDATE index_meta SET value = value + 1 WHERE key = 'generation';
+END;
+CREATE TRIGGER IF NOT EXISTS models_au AFTER UPDATE ON models BEGIN
+    INSERT INTO models_fts(models_fts, rowid, official_name, cleaned_name, model_type, family, base_model, tags, description)
+    VALUES ('delete', old.rowid, old.official_name, old.cleaned_name, old.model_type, old.family, old.base_model, old.tags, old.description);
+    INSERT INTO models_fts(rowid, official_name, cleaned_name, model_type, family, base_model, tags, description)
+    VALUES (new.rowid, new.official_name, new.cleaned_name, new.model_type, new.family, new.base_model, new.tags, new.description);
+END;
+CREATE TRIGGER IF NOT EXISTS models_au_link AFTER UPDATE OF model_type, format, rel_path, official_name ON models BEGIN
+    UPDATE index_meta SET value = value + 1 WHERE key = 'generation';
+END;
+"""
+
+COLUMNS = (
+    "model_id", "rel_path", "official_name", "cleaned_name", "category", "family", "model_type", "format",
+    "file_format", "base_model", "sha256", "blake3", "size_bytes", "security_tier", "match_source", "trust",
+    "pending_online_lookup", "tags", "description", "added_date", "updated_date", "meta_json",
+)
+TOKEN = re.compile(r"\w+", re.UNICODE)
+RANK_LIMIT = 1000  # at most this many matches are ranked by BM25 (bounded search cost)
+
+
+def fts_query(text: str) -> str | None:
+    """Turn user text into an FTS5 MATCH expression: every word must match as a prefix.
+
+    ``"sd xl-base"`` → ``"sd"* AND "xl"* AND "base"*``.  Returns ``None`` when the text has no word.
+    """
+    words = TOKEN.findall(text.replace("_", " "))
+    if not words:
+        return None
+    return " AND ".join('"' + w.replace('"', '""') + '"*' for w in words)
+
+
+class ModelIndex:
+    """The SQLite index at ``db_path`` for the library at ``root``.
+
+    Raises ``sqlite3.DatabaseError`` when the file is not a database (the caller may delete
+    it and run Deep Scan: the index is disposable).
+    """
+
+    def __init__(self, db_path: Path, root: Path, *, timeout: float = 10.0):
+        self.db_path = Path(db_path)
+        self.root = Path(root)
+        self._root_str = os.path.realpath(self.root)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(str(self.db_path), timeout=timeout, check_same_thread=False,
+                                     isolation_level=None)
+        self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        self._conn.executescript(SCHEMA)
+
+    # -- writing -------------------------------------------------------------------------
+    def _row(self, meta: dict, model_dir: Path) -> tuple:
+        rel = os.path.relpath(os.path.realpath(model_dir), self._root_str).replace(os.sep, "/")
+        if rel.startswith("../") or rel == "..":
+            raise ValueError(f"{model_dir} is outside the library {self.root}")
+        hashes = meta.get("hashes") or {}
+        values = {
+            **{k: meta.get(k) for k in COLUMNS},
+            "rel_path": rel,
+            "sha256": hashes.get("sha256"),
+            "blake3": hashes.get("blake3"),
+            "pending_online_lookup": 1 if meta.get("pending_online_lookup") else 0,
+            "tags": " ".join(meta.get("tags") or []),
+            "base_model": meta.get("base_model"),
+            "meta_json": json.dumps(meta, ensure_ascii=False),
+        }
+        return tuple(values[c] for c in COLUMNS)
+
+    def upsert(self, meta: dict, model_dir: Path) -> None:
+        """Insert or replace one model (``meta`` = its metadata.json dict) and its file rows."""
+        self.upsert_many([(meta, model_dir)])
+
+    def upsert_many(self, items: list[tuple[dict, Path]], *, fresh: bool = False) -> None:
+        """Insert or replace many models in one transaction.
+
+        ``fresh=True`` (Deep Scan after :meth:`clear`) skips the per-model cleanup of old rows.
+        """
+        placeholders = ",".join("?" for _ in COLUMNS)
+        updates = ",".join(f"{c}=excluded.{c}" for c in COLUMNS if c != "model_id")
+        sql = (f"INSERT INTO models({','.join(COLUMNS)}) VALUES ({placeholders}) "
+               f"ON CONFLICT(model_id) DO UPDATE SET {updates}")
+        rows = [self._row(meta, model_dir) for meta, model_dir in items]
+        files = [(meta["model_id"], f["name"], f.get("sha256"), f.get("blake3"), f.get("size"))
+                 for meta, _ in items for f in meta.get("files", [])]
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                if not fresh:
+                    self._conn.executemany("DELETE FROM model_files WHERE model_id = ?",
+                                           [(meta["model_id"],) for meta, _ in items])
+                self._conn.executemany(sql, rows)
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO model_files(model_id, name, sha256, blake3, size) VALUES (?,?,?,?,?)", files)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def delete(self, model_id: str) -> bool:
+        """Remove a model from the index; True when it was there."""
+        with self._lock:
+            cur = self._conn.execute("DELETE FROM models WHERE model_id = ?", (model_id,))
+            self._conn.execute("DELETE FROM model_files WHERE model_id = ?", (model_id,))
+            return cur.rowcount > 0
+
+    def clear(self) -> None:
+        """Drop every row (Deep Scan rebuilds from scratch)."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("DELETE FROM model_files")
+            self._conn.execute("DELETE FROM models")
+            self._conn.execute("INSERT INTO models_fts(models_fts) VALUES ('rebuild')")
+            self._conn.execute("COMMIT")
+
+    # -- reading -------------------------------------------------------------------------
+    def _to_model(self, meta_json: str, rel_path: str) -> dict:
+        meta = json.loads(meta_json)
+        meta["path"] = str(self.root / rel_path)
+        return meta
+
+    def get(self, model_id: str) -> dict | None:
+        """The model dict (metadata + absolute ``path``) or None."""
+        with self._lock:
+            row = self._conn.execute("SELECT meta_json, rel_path FROM models WHERE model_id = ?", (model_id,)).fetchone()
+        return self._to_model(*row) if row else None
+
+    def find_by_hash(self, *, sha256: str | None = None, blake3: str | None = None) -> dict | None:
+        """The model whose primary/composite hash or any of whose files has this hash, or None."""
+        col, val = ("sha256", sha256) if sha256 else ("blake3", blake3)
+        if not val:
+            return None
+        with self._lock:
+            row = self._conn.execute(f"SELECT meta_json, rel_path FROM models WHERE {col} = ?", (val,)).fetchone()
+            if row is None:
+                row = self._conn.execute(
+                    f"SELECT m.meta_json, m.rel_path FROM model_files f JOIN models m USING(model_id) WHERE f.{col} = ?",
+                    (val,)).fetchone()
+        return self._to_model(*row) if row else None
+
+    def list(self, model_type: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:
+        """Models sorted by name (case-insensitive), optionally of one ``model_type``."""
+        sql = "SELECT meta_json, rel_path FROM models"
+        args: list = []
+        if model_type:
+            sql += " WHERE model_type = ?"
+            args.append(model_type)
+        sql += " ORDER BY official_name COLLATE NOCASE, model_id LIMIT ? OFFSET ?"
+        args += [-1 if limit is None else int(limit), int(offset)]
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        return [self._to_model(*r) for r in rows]
+
+    def search(self, query: str, limit: int = 50, model_type: str | None = None) -> tuple[list[dict], float]:
+        """Full-text prefix search ranked by BM25; returns ``(models, query_time_ms)``.
+
+        An empty query lists models by name.
+        """
+        t0 = time.perf_counter()
+        match = fts_query(query or "")
+        if match is None:
+            models = self.list(model_type=model_type, limit=limit)
+        else:
+            with self._lock:
+                rows = self._search_rows(query, match, int(limit), model_type)
+            models = [self._to_model(*r) for r in rows]
+        return models, (time.perf_counter() - t0) * 1000.0
+
+    def _search_rows(self, query: str, match: str, limit: int, model_type: str | None) -> list[tuple]:
+        """Ranked rows for a MATCH expression, bounded in cost whatever the library size.
+
+        When at most :data:`RANK_LIMIT` models match, they are ranked by BM25 (name columns
+        weigh most).  A broader query (a one- or two-letter prefix at 100k models) would make
+        BM25 score every match, so instead names that *start* with the query come first (an
+        index range scan on ``official_name``), then further matches in index order.
+        """
+        type_sql, type_args = (" AND m.model_type = ?", [model_type]) if model_type else ("", [])
+        n = self._conn.execute("SELECT count(*) FROM (SELECT rowid FROM models_fts WHERE models_fts MATCH ? "
+                               "LIMIT ?)", (match, RANK_LIMIT + 1)).fetchone()[0]
+        base = ("SELECT m.meta_json, m.rel_path FROM models_fts JOIN models m ON m.rowid = models_fts.rowid "
+                "WHERE models_fts MATCH ?" + type_sql)
+        if n <= RANK_LIMIT:
+            return self._conn.execute(base + " ORDER BY bm25(models_fts, 10.0, 5.0, 2.0, 2.0, 2.0, 1.0, 0.5) LIMIT ?",
+                                      [match, *type_args, limit]).fetchall()
+        prefix = query.strip()
+        rows = self._conn.execute(
+            "SELECT m.meta_json, m.rel_path, m.rowid FROM models m WHERE m.official_name COLLATE NOCASE >= ? "
+            "AND m.official_name COLLATE NOCASE < ?" + type_sql + " ORDER BY m.official_name COLLATE NOCASE LIMIT ?",
+            [prefix, prefix + "\uffff", *type_args, limit]).fetchall()
+        seen = {r[2] for r in rows}
+        out = [r[:2] for r in rows]
+        if len(out) < limit:
+            for meta_json, rel, rowid in self._conn.execute(base.replace("SELECT m.meta_json, m.rel_path",
+                                                                         "SELECT m.meta_json, m.rel_path, m.rowid")
+                                                            + " LIMIT ?", [match, *type_args, limit * 2]):
+                if rowid not in seen:
+                    out.append((meta_json, rel))
+                    if len(out) >= limit:
+                        break
+        return out
+
+    def count(self) -> int:
+        """Number of indexed models."""
+        with self._lock:
+            return self._conn.execute("SELECT count(*) FROM models").fetchone()[0]
+
+    def iter_link_rows(self) -> list[tuple[str, str, str, str, str]]:
+        """``(model_id, rel_path, model_type, format, meta_json)`` for every model (sync input)."""
+        with self._lock:
+            return self._conn.execute(
+                "SELECT model_id, rel_path, model_type, format, meta_json FROM models").fetchall()
+
+    def generation(self) -> int:
+        """A counter that changes whenever linking-relevant index content changes."""
+        with self._lock:
+            return self._conn.execute("SELECT value FROM index_meta WHERE key = 'generation'").fetchone()[0]
+
+    def pending_ids(self) -> list[str]:
+        """Ids of models whose remote lookup is still pending."""
+        with self._lock:
+            return [r[0] for r in self._conn.execute("SELECT model_id FROM models WHERE pending_online_lookup = 1")]
+
+    def ids_with_prefix(self, prefix: str, limit: int = 3) -> list[str]:
+        """Model ids starting with ``prefix`` (at most ``limit``)."""
+        with self._lock:
+            return [r[0] for r in self._conn.execute(
+                "SELECT model_id FROM models WHERE model_id >= ? AND model_id < ? LIMIT ?",
+                (prefix, prefix + "\uffff", limit))]
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
+

@@ -1,0 +1,151 @@
+"""Health check of the links: broken, orphaned, ghost installs, phantom models, offline volumes.
+
+Cost: one ``readlink`` + one ``stat`` per registered link and one ``scandir`` per model folder of each
+install (symlinks found there are only read when they are not registered), so 10,000 links take a
+few tens of milliseconds.  Ghost-app detection asks whether the *registered app root* exists (exact
+``app_id`` rows, never name matching); an app root or library on an unplugged drive is reported as an
+offline volume instead, and its links are not called broken.
+
+Repair/clean live in :mod:`pumas_core.links.repair`; re-exported here.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable
+
+from . import fsops
+from .fastpath import LIBRARY_MOUNT_KEY
+from .registry import Registry
+from .volumes import is_offline
+
+SCAN_DEPTH = 2  # key folder + one level of sub-folders (collision folders of sharded sets)
+
+
+def _link_state(row: dict, library_missing: bool) -> str | None:
+    """Why a registered link is broken (``link_missing`` | ``not_a_link`` | ``wrong_target`` |
+    ``target_missing``), ``"offline"`` when its target is on a missing library, or None when fine."""
+    lp = row["link_path"]
+    try:
+        text = os.readlink(lp)
+    except FileNotFoundError:
+        return "link_missing"
+    except OSError:
+        return "not_a_link" if os.path.lexists(lp) else "link_missing"
+    if fsops.link_points_to(lp, text) != os.path.normpath(row["target_path"]):
+        return "wrong_target"
+    try:
+        os.stat(lp)
+    except OSError:
+        return "offline" if library_missing else "target_missing"
+    return None
+
+
+def _scan_dirs(app: dict, rows: Iterable[dict]) -> set[str]:
+    dirs = {os.path.join(app["models_dir"], k) for k in app.get("folder_paths") or {}}
+    for key_dirs in (app.get("folder_paths") or {}).values():
+        dirs.update(d for d in key_dirs if fsops.is_within(d, app["root"]))
+    dirs.update(os.path.dirname(r["link_path"]) for r in rows)
+    return dirs
+
+
+def find_orphans(app: dict, rows: list[dict], library_root: str, registered: set[str]) -> list[dict]:
+    """Symlinks in ``app``'s model folders that point into the library but are not registered.
+
+    Returns ``[{"link_path", "target_path", "app_id", "dangling": bool}]``.
+    """
+    out, seen = [], set()
+    todo = [(d, 1) for d in sorted(_scan_dirs(app, rows))]
+    while todo:
+        d, depth = todo.pop()
+        real = os.path.realpath(d)
+        if real in seen:
+            continue
+        seen.add(real)
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for e in entries:
+            try:
+                if not e.is_symlink():
+                    if depth < SCAN_DEPTH and e.is_dir(follow_symlinks=False):
+                        todo.append((e.path, depth + 1))
+                    continue
+                if e.path in registered:
+                    continue
+                dest = fsops.link_points_to(e.path, os.readlink(e.path))
+            except OSError:
+                continue
+            if fsops.is_within(dest, library_root):
+                out.append({"link_path": e.path, "target_path": dest, "app_id": app["app_id"],
+                            "dangling": not os.path.exists(e.path)})
+    return sorted(out, key=lambda o: o["link_path"])
+
+
+def check(registry: Registry, library_root: str | os.PathLike, models_by_id: dict | None = None,
+          phantom_models: list | None = None) -> dict:
+    """Inspect every registered app and link.
+
+    Args:
+        library_root: the library folder.
+        models_by_id: ``{model_id: LinkableModel}`` of the library (marks broken links ``repairable``).
+        phantom_models: index entries whose files are gone, as found by the caller (passed through).
+    Returns:
+        ``{"status": "healthy"|"warnings"|"errors", "broken_links": [{"link_path","target_path","model_id",
+        "app_id","reason","repairable"}], "orphaned_links": [{"link_path","target_path","app_id","dangling"}],
+        "ghost_apps": [{"app_id","root","link_count"}], "phantom_models": [...],
+        "offline_volumes": [{"path","kind": "library"|"app","mount","app_id"?}], "links_checked": N}``.
+        ``errors``: broken links or offline volumes; ``warnings``: orphans, ghosts or phantoms.
+    """
+    lib = os.path.abspath(library_root)
+    models_by_id = models_by_id or {}
+    offline, ghosts, broken, orphans = [], [], [], []
+    lib_mount = registry.get_setting(LIBRARY_MOUNT_KEY + lib)
+    library_missing = not os.path.isdir(lib)
+    if library_missing and is_offline(lib, lib_mount):
+        offline.append({"path": lib, "kind": "library", "mount": lib_mount})
+    rows = registry.all_links()
+    rows_by_app: dict[str, list[dict]] = {}
+    for r in rows:
+        rows_by_app.setdefault(r["app_id"], []).append(r)
+    active = []
+    for app in registry.list_apps():
+        if os.path.isdir(app["root"]):
+            active.append(app)
+        elif is_offline(app["root"], app.get("mount")):
+            offline.append({"path": app["root"], "kind": "app", "mount": app.get("mount"), "app_id": app["app_id"]})
+        else:
+            ghosts.append({"app_id": app["app_id"], "root": app["root"],
+                           "link_count": len(rows_by_app.get(app["app_id"], []))})
+    lib_unavailable = bool(offline and offline[0]["kind"] == "library")
+    registered = {r["link_path"] for r in rows}
+    for app in active:
+        app_rows = rows_by_app.get(app["app_id"], [])
+        for r in app_rows:
+            reason = _link_state(r, lib_unavailable)
+            if reason is None or reason == "offline":
+                continue
+            broken.append({"link_path": r["link_path"], "target_path": r["target_path"], "model_id": r["model_id"],
+                           "app_id": r["app_id"], "reason": reason, "repairable": r["model_id"] in models_by_id})
+        if not lib_unavailable:
+            orphans.extend(find_orphans(app, app_rows, lib, registered))
+    phantoms = list(phantom_models or [])
+    if broken or offline:
+        status = "errors"
+    elif orphans or ghosts or phantoms:
+        status = "warnings"
+    else:
+        status = "healthy"
+    return {"status": status, "broken_links": broken, "orphaned_links": orphans, "ghost_apps": ghosts,
+            "phantom_models": phantoms, "offline_volumes": offline, "links_checked": len(rows)}
+
+
+def __getattr__(name):  # lazy re-export: repair/clean/relocate import this module
+    if name in ("repair", "clean"):
+        from . import repair as _r
+        return getattr(_r, name)
+    if name == "relocate":
+        from .relocate import relocate
+        return relocate
+    raise AttributeError(name)

@@ -1,0 +1,77 @@
+"""Data types of the link subsystem: what gets linked and what a sync reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FORMATS = ("single-file", "diffusion-folder", "sharded-set")
+
+
+@dataclass(frozen=True)
+class LinkableModel:
+    """One library model as the link code sees it.
+
+    Attributes:
+        model_id: the content-derived id (lowercase hex, optionally ``"blake3:"``-prefixed).
+        model_type: ComfyUI vocabulary (``checkpoint``, ``lora``, ... ``llm``, ``unknown``; DESIGN.md).
+        format: ``"single-file"`` | ``"diffusion-folder"`` | ``"sharded-set"``.
+        model_dir: absolute library folder of the model.
+        files: file names relative to ``model_dir`` (``metadata.json`` excluded); primary first.
+        link_name: the model's original file name (single file) or folder / set name; the name
+            users see in ComfyUI.
+    """
+
+    model_id: str
+    model_type: str
+    format: str
+    model_dir: Path
+    files: tuple[str, ...]
+    link_name: str
+
+
+@dataclass
+class SyncReport:
+    """Outcome of :func:`pumas_core.links.sync.sync_app`; :meth:`to_dict` gives the JSON shape.
+
+    ``conflicts``: ``[{"link_path", "reason", "model_id"}]``; ``errors``: ``[{"link_path", "model_id",
+    "error"}]``; ``unmapped``: ``[{"model_id", "model_type", "reason"}]``; ``planned`` (dry run only):
+    ``[{"action", "link_path", "target_path", "model_id"}]`` with action ``create`` | ``repoint`` |
+    ``backup`` | ``remove_broken`` | ``remove_stale``.  In a dry run the counters say what *would* happen.
+    """
+
+    app_id: str = ""
+    dry_run: bool = False
+    created: int = 0
+    already_correct: int = 0
+    repointed: int = 0
+    removed_broken: int = 0
+    removed_stale: int = 0
+    skipped: int = 0
+    backed_up: list = field(default_factory=list)
+    conflicts: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    unmapped: list = field(default_factory=list)
+    planned: list = field(default_factory=list)
+    fast_path: bool = False
+
+    def to_dict(self) -> dict:
+        """The JSON shape (see class docstring); ``planned`` only in dry runs."""
+        d = {
+            "app_id": self.app_id,
+            "dry_run": self.dry_run,
+            "created": self.created,
+            "already_correct": self.already_correct,
+            "repointed": self.repointed,
+            "conflicts": list(self.conflicts),
+            "removed_broken": self.removed_broken,
+            "removed_stale": self.removed_stale,
+            "skipped": self.skipped,
+            "backed_up": list(self.backed_up),
+            "errors": list(self.errors),
+            "unmapped": list(self.unmapped),
+            "fast_path": self.fast_path,
+        }
+        if self.dry_run:
+            d["planned"] = list(self.planned)
+        return d

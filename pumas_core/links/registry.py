@@ -1,0 +1,280 @@
+"""``registry.db``: the registered ComfyUI installs, every link Pumas made, and small settings.
+
+SQLite in WAL mode with a busy timeout, one short-lived connection per operation (always closed,
+also on exceptions), exact-match queries only (no ``LIKE`` on names or paths).
+
+Tables (schema version 1):
+
+* ``apps(app_id PK, kind, root UNIQUE, models_dir, version, folder_paths JSON {key: [abs dirs]},
+  mount, added, last_sync_at, last_sync_generation, last_sync_stamp JSON)``
+* ``links(link_path PK, target_path, model_id, app_id, folder_key, kind 'file'|'dir', created)``
+* ``settings(key PK, value)`` and ``schema_version(version)``.
+
+Times are Unix seconds (float).  Paths are stored absolute, as strings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..errors import BadInputError, NotFoundError
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS apps (
+    app_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL DEFAULT 'comfyui',
+    root TEXT NOT NULL UNIQUE,
+    models_dir TEXT NOT NULL,
+    version TEXT,
+    folder_paths TEXT NOT NULL DEFAULT '{}',
+    mount TEXT,
+    added REAL NOT NULL,
+    last_sync_at REAL,
+    last_sync_generation INTEGER,
+    last_sync_stamp TEXT
+);
+CREATE TABLE IF NOT EXISTS links (
+    link_path TEXT PRIMARY KEY,
+    target_path TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    folder_key TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('file', 'dir')),
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS links_model ON links(model_id);
+CREATE INDEX IF NOT EXISTS links_app ON links(app_id);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+_LINK_COLS = ("link_path", "target_path", "model_id", "app_id", "folder_key", "kind", "created")
+_APP_COLS = ("app_id", "kind", "root", "models_dir", "version", "folder_paths", "mount", "added",
+             "last_sync_at", "last_sync_generation", "last_sync_stamp")
+
+
+def make_app_id(root: str) -> str:
+    """Short stable id of an install: first 10 hex of SHA-256 over its absolute root path."""
+    return hashlib.sha256(os.path.abspath(root).encode("utf-8", "surrogatepass")).hexdigest()[:10]
+
+
+def _app_row(row: tuple) -> dict:
+    d = dict(zip(_APP_COLS, row))
+    d["folder_paths"] = json.loads(d["folder_paths"] or "{}")
+    d["last_sync_stamp"] = json.loads(d["last_sync_stamp"]) if d["last_sync_stamp"] else None
+    return d
+
+
+class Registry:
+    """The link registry over ``path`` (usually ``<state_dir>/registry.db``).
+
+    Raises:
+        BadInputError: the file exists but is not a registry database (names the file).
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.state_dir = self.path.parent
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with self._tx() as con:
+                for stmt in filter(str.strip, _SCHEMA.split(";")):
+                    con.execute(stmt)
+                row = con.execute("SELECT version FROM schema_version").fetchone()
+                if row is None:
+                    con.execute("INSERT INTO schema_version(version) VALUES (?)", (SCHEMA_VERSION,))
+                elif row[0] > SCHEMA_VERSION:
+                    raise BadInputError(f"{self.path}: registry schema {row[0]} is newer than this Pumas ({SCHEMA_VERSION})")
+        except sqlite3.DatabaseError as exc:
+            raise BadInputError(f"{self.path}: not a usable registry database ({exc})") from exc
+
+    # -- connection handling -------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        return con
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """A connection inside ``BEGIN IMMEDIATE``; committed on success, rolled back and closed always."""
+        with closing(self._connect()) as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with closing(self._connect()) as con:
+            return con.execute(sql, args).fetchall()
+
+    # -- apps ----------------------------------------------------------------------------------
+    def add_app(self, root: str, models_dir: str, version: str | None, folder_paths: dict,
+                kind: str = "comfyui", mount: str | None = None) -> dict:
+        """Register (or update) an install by its absolute ``root``; returns the app dict.
+
+        Re-adding the same root keeps its ``app_id`` and ``added`` time and refreshes the rest.
+        """
+        root = os.path.abspath(root)
+        fp = json.dumps(folder_paths, sort_keys=True)
+        with self._tx() as con:
+            row = con.execute("SELECT app_id FROM apps WHERE root = ?", (root,)).fetchone()
+            if row:
+                app_id = row[0]
+                con.execute("UPDATE apps SET models_dir=?, version=?, folder_paths=?, mount=?, kind=?, "
+                            "last_sync_stamp=NULL WHERE app_id=?",
+                            (os.path.abspath(models_dir), version, fp, mount, kind, app_id))
+            else:
+                app_id = make_app_id(root)
+                n = 10
+                while con.execute("SELECT 1 FROM apps WHERE app_id = ?", (app_id,)).fetchone():
+                    n += 2  # a hash-prefix clash with another root: lengthen deterministically
+                    app_id = hashlib.sha256(root.encode("utf-8", "surrogatepass")).hexdigest()[:n]
+                con.execute("INSERT INTO apps(app_id, kind, root, models_dir, version, folder_paths, mount, added)"
+                            " VALUES (?,?,?,?,?,?,?,?)",
+                            (app_id, kind, root, os.path.abspath(models_dir), version, fp, mount, time.time()))
+        return self.get_app(app_id)
+
+    def get_app(self, app_id: str) -> dict:
+        """The app dict (columns above, ``folder_paths`` decoded); :class:`NotFoundError` if unknown."""
+        rows = self._query(f"SELECT {','.join(_APP_COLS)} FROM apps WHERE app_id = ?", (app_id,))
+        if not rows:
+            raise NotFoundError(f"app {app_id}: not registered")
+        return _app_row(rows[0])
+
+    def find_app_by_root(self, root: str) -> dict | None:
+        """The app registered at exactly this absolute root, or None."""
+        rows = self._query(f"SELECT {','.join(_APP_COLS)} FROM apps WHERE root = ?", (os.path.abspath(root),))
+        return _app_row(rows[0]) if rows else None
+
+    def list_apps(self) -> list[dict]:
+        """All registered apps, oldest first."""
+        return [_app_row(r) for r in self._query(f"SELECT {','.join(_APP_COLS)} FROM apps ORDER BY added, app_id")]
+
+    def remove_app(self, app_id: str) -> int:
+        """Delete the app row and its link rows (exact ``app_id``); returns the number of link rows dropped.
+
+        The links on disk are not touched here (see :func:`pumas_core.links.unlink.unlink_app`).
+        """
+        with self._tx() as con:
+            if not con.execute("SELECT 1 FROM apps WHERE app_id = ?", (app_id,)).fetchone():
+                raise NotFoundError(f"app {app_id}: not registered")
+            n = con.execute("DELETE FROM links WHERE app_id = ?", (app_id,)).rowcount
+            con.execute("DELETE FROM apps WHERE app_id = ?", (app_id,))
+        return n
+
+    def update_app_paths(self, app_id: str, root: str, models_dir: str, folder_paths: dict, mount: str | None) -> None:
+        """Rewrite an app's paths (relocation); clears its sync stamp."""
+        with self._tx() as con:
+            con.execute("UPDATE apps SET root=?, models_dir=?, folder_paths=?, mount=?, last_sync_stamp=NULL "
+                        "WHERE app_id=?", (root, models_dir, json.dumps(folder_paths, sort_keys=True), mount, app_id))
+
+    # -- sync stamp (fast path) ----------------------------------------------------------------
+    def set_stamp(self, app_id: str, generation: int | None, stamp: dict | None) -> None:
+        """Store the fast-path stamp of the last full sync (``None`` clears it)."""
+        with self._tx() as con:
+            con.execute("UPDATE apps SET last_sync_at=?, last_sync_generation=?, last_sync_stamp=? WHERE app_id=?",
+                        (time.time(), generation, json.dumps(stamp) if stamp is not None else None, app_id))
+
+    def get_stamp(self, app_id: str) -> tuple[int | None, dict | None]:
+        """``(generation, stamp)`` of the last full sync, ``(None, None)`` if none."""
+        rows = self._query("SELECT last_sync_generation, last_sync_stamp FROM apps WHERE app_id = ?", (app_id,))
+        if not rows or rows[0][1] is None:
+            return None, None
+        return rows[0][0], json.loads(rows[0][1])
+
+    def clear_stamps(self, app_ids: Iterable[str] | None = None) -> None:
+        """Forget the fast-path stamps (of the given apps, or all) so the next boot sync runs fully."""
+        with self._tx() as con:
+            if app_ids is None:
+                con.execute("UPDATE apps SET last_sync_stamp = NULL")
+            else:
+                con.executemany("UPDATE apps SET last_sync_stamp = NULL WHERE app_id = ?", [(a,) for a in app_ids])
+
+    # -- links ---------------------------------------------------------------------------------
+    def upsert_links(self, rows: Iterable[dict]) -> int:
+        """Insert or replace link rows (dicts with the ``links`` columns; ``created`` defaults to now)."""
+        now = time.time()
+        data = [(r["link_path"], r["target_path"], r["model_id"], r["app_id"], r["folder_key"], r["kind"],
+                 r.get("created") or now) for r in rows]
+        if not data:
+            return 0
+        with self._tx() as con:
+            con.executemany(f"INSERT OR REPLACE INTO links({','.join(_LINK_COLS)}) VALUES (?,?,?,?,?,?,?)", data)
+        return len(data)
+
+    def delete_links(self, link_paths: Iterable[str]) -> int:
+        """Delete link rows by exact ``link_path``; returns the number deleted."""
+        data = [(p,) for p in link_paths]
+        if not data:
+            return 0
+        with self._tx() as con:
+            cur = con.executemany("DELETE FROM links WHERE link_path = ?", data)
+            return cur.rowcount
+
+    def _links(self, where: str = "", args: tuple = ()) -> list[dict]:
+        return [dict(zip(_LINK_COLS, r))
+                for r in self._query(f"SELECT {','.join(_LINK_COLS)} FROM links {where} ORDER BY link_path", args)]
+
+    def get_link(self, link_path: str) -> dict | None:
+        """The row of exactly this link path, or None."""
+        rows = self._links("WHERE link_path = ?", (link_path,))
+        return rows[0] if rows else None
+
+    def links_for_app(self, app_id: str) -> list[dict]:
+        """Every link row of one app (exact ``app_id``)."""
+        return self._links("WHERE app_id = ?", (app_id,))
+
+    def links_for_model(self, model_id: str) -> list[dict]:
+        """Every link row of one model (exact ``model_id``), across apps."""
+        return self._links("WHERE model_id = ?", (model_id,))
+
+    def all_links(self) -> list[dict]:
+        """Every link row."""
+        return self._links()
+
+    def count_links(self, app_id: str | None = None) -> int:
+        """Number of link rows (of one app, or all)."""
+        if app_id is None:
+            return self._query("SELECT COUNT(*) FROM links")[0][0]
+        return self._query("SELECT COUNT(*) FROM links WHERE app_id = ?", (app_id,))[0][0]
+
+    def rewrite_links(self, changes: list[tuple[str, dict]]) -> None:
+        """Replace rows: each ``(old_link_path, new_row)`` deletes the old key and inserts the new row."""
+        with self._tx() as con:
+            for old, row in changes:
+                con.execute("DELETE FROM links WHERE link_path = ?", (old,))
+                con.execute(f"INSERT OR REPLACE INTO links({','.join(_LINK_COLS)}) VALUES (?,?,?,?,?,?,?)",
+                            tuple(row[c] for c in _LINK_COLS))
+
+    # -- settings ------------------------------------------------------------------------------
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        """A setting value (text) or ``default``."""
+        rows = self._query("SELECT value FROM settings WHERE key = ?", (key,))
+        return rows[0][0] if rows else default
+
+    def set_setting(self, key: str, value: str | None) -> None:
+        """Set (or, with ``None``, delete) a setting."""
+        with self._tx() as con:
+            if value is None:
+                con.execute("DELETE FROM settings WHERE key = ?", (key,))
+            else:
+                con.execute("INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", (key, value))
+
+    def all_settings(self) -> dict[str, str]:
+        """Every setting as ``{key: value}``."""
+        return dict(self._query("SELECT key, value FROM settings"))

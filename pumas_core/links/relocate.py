@@ -1,0 +1,93 @@
+"""Drive / folder relocation: rewrite stored paths from one prefix to another and rebuild the links.
+
+Prefixes match whole path components (``/media/a`` matches ``/media/a/x`` but never ``/media/ab``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import BadInputError
+from . import fsops
+from .fastpath import LIBRARY_MOUNT_KEY
+from .registry import Registry
+from .volumes import mount_point
+
+
+def _swapper(old: str, new: str):
+    def swap(p: str) -> str:
+        p = os.path.normpath(p)
+        return new + p[len(old):] if fsops.is_within(p, old) else p
+    return swap
+
+
+def _rebuild(lp: str, target: str, is_dir: bool) -> str | None:
+    """Make the link at ``lp`` point at ``target``; returns an error line or None."""
+    try:
+        if os.path.islink(lp):
+            if fsops.link_points_to(lp, os.readlink(lp)) != os.path.normpath(target):
+                fsops.replace_link(lp, target, is_dir)
+        elif os.path.lexists(lp):
+            return f"{lp}: a real file is in the way; link not rebuilt"
+        elif os.path.isdir(os.path.dirname(lp)):
+            fsops.create_link(lp, target, is_dir)
+        else:
+            return f"{lp}: folder missing; link not rebuilt"
+    except OSError as exc:
+        return fsops.symlink_error(lp, exc)
+    return None
+
+
+def relocate(registry: Registry, old_prefix: str | os.PathLike, new_prefix: str | os.PathLike) -> dict:
+    """Rewrite every app path, link path and link target under ``old_prefix`` to ``new_prefix``.
+
+    Links whose path or target moved are re-pointed (relative text recomputed); a link whose
+    relative text is still right is left as is.  Real files are never touched.
+    Returns ``{"apps_updated": N, "links_updated": N, "links_rebuilt": N, "settings_updated": N,
+    "errors": [{"link_path","error"}]}``.
+    Raises BadInputError: a prefix is not absolute, both are the same, or ``new_prefix`` does not exist.
+    """
+    old, new = os.fspath(old_prefix), os.fspath(new_prefix)
+    if not (os.path.isabs(old) and os.path.isabs(new)):
+        raise BadInputError(f"relocate: both prefixes must be absolute paths ({old!r}, {new!r})")
+    old, new = os.path.normpath(old), os.path.normpath(new)
+    if old == new:
+        raise BadInputError(f"relocate: old and new prefix are the same ({old})")
+    if not os.path.isdir(new):
+        raise BadInputError(f"{new}: does not exist (mount the drive or create the folder first)")
+    swap = _swapper(old, new)
+    out = {"apps_updated": 0, "links_updated": 0, "links_rebuilt": 0, "settings_updated": 0, "errors": []}
+    for app in registry.list_apps():
+        root, models = swap(app["root"]), swap(app["models_dir"])
+        fp = {k: [swap(d) for d in v] for k, v in app["folder_paths"].items()}
+        if (root, models, fp) != (os.path.normpath(app["root"]), os.path.normpath(app["models_dir"]), app["folder_paths"]):
+            registry.update_app_paths(app["app_id"], root, models, fp, mount_point(root))
+            out["apps_updated"] += 1
+    changes = []
+    for row in registry.all_links():
+        lp, tp = swap(row["link_path"]), swap(row["target_path"])
+        if (lp, tp) == (os.path.normpath(row["link_path"]), os.path.normpath(row["target_path"])):
+            continue
+        changes.append((row["link_path"], {**row, "link_path": lp, "target_path": tp}))
+    registry.rewrite_links(changes)
+    out["links_updated"] = len(changes)
+    for _, row in changes:
+        before = os.readlink(row["link_path"]) if os.path.islink(row["link_path"]) else None
+        err = _rebuild(row["link_path"], row["target_path"], row["kind"] == "dir")
+        if err:
+            out["errors"].append({"link_path": row["link_path"], "error": err})
+        elif before != (os.readlink(row["link_path"]) if os.path.islink(row["link_path"]) else None):
+            out["links_rebuilt"] += 1
+    for key, value in registry.all_settings().items():
+        if key.startswith(LIBRARY_MOUNT_KEY):
+            path = key[len(LIBRARY_MOUNT_KEY):]
+            if fsops.is_within(path, old):
+                registry.set_setting(key, None)
+                moved = swap(path)
+                registry.set_setting(LIBRARY_MOUNT_KEY + moved, mount_point(moved))
+                out["settings_updated"] += 1
+        elif value and os.path.isabs(value) and fsops.is_within(value, old):
+            registry.set_setting(key, swap(value))
+            out["settings_updated"] += 1
+    registry.clear_stamps()
+    return out

@@ -1,0 +1,45 @@
+"""Take a model's or an app's links away (cascade delete, app removal)."""
+
+from __future__ import annotations
+
+import os
+
+from . import fsops
+from .registry import Registry
+
+
+def _remove(registry: Registry, rows: list[dict]) -> dict:
+    out = {"links_removed": 0, "errors": []}
+    done = []
+    for r in rows:
+        lp = r["link_path"]
+        try:
+            if os.path.islink(lp):
+                ours = fsops.link_points_to(lp, os.readlink(lp)) == os.path.normpath(r["target_path"])
+                if ours or not os.path.exists(lp):
+                    os.unlink(lp)
+                    out["links_removed"] += 1
+        except OSError as exc:
+            out["errors"].append({"link_path": lp, "error": f"{lp}: cannot remove ({exc.strerror})"})
+            continue
+        done.append(lp)
+    registry.delete_links(done)
+    registry.clear_stamps({r["app_id"] for r in rows})
+    return out
+
+
+def unlink_model(registry: Registry, model_id: str) -> dict:
+    """Remove every link of ``model_id`` (exact match) from disk and registry — call before deleting its files.
+
+    Only symlinks that still point at the registered target (or dangle) are removed; anything else is
+    left and just forgotten.  Returns ``{"links_removed": N, "errors": [{"link_path","error"}]}``.
+    """
+    return _remove(registry, registry.links_for_model(model_id))
+
+
+def unlink_app(registry: Registry, app_id: str, forget_app: bool = True) -> dict:
+    """Remove every link of an app, then (by default) the app row.  Same return shape as :func:`unlink_model`."""
+    out = _remove(registry, registry.links_for_app(app_id))
+    if forget_app and not out["errors"]:
+        registry.remove_app(app_id)
+    return out

@@ -1,0 +1,142 @@
+"""Offline-first remote lookups for library models: queued after import, never blocking it.
+
+``LookupRunner`` turns a model's metadata into a :class:`~pumas_core.remote.LookupQuery`, asks
+:class:`~pumas_core.remote.RemoteLookup`, and merges the answer into ``metadata.json`` then the
+index.  A model whose ``match_source`` is ``manual`` keeps every identity field the user set:
+only ``pending_online_lookup`` and extra, non-identity keys are updated for it.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from pathlib import Path
+
+from .library.metadata import now_iso, read_metadata, write_metadata
+
+IDENTITY_KEYS = {"match_source", "trust", "huggingface", "civitai", "model_type", "family", "base_model"}
+
+
+class LookupRunner:
+    """Runs lookups for a :class:`~pumas_core.facade.Library` (``lib``) with ``remote`` (a
+    ``RemoteLookup``; ``None`` → created on first use from the environment)."""
+
+    def __init__(self, lib, remote=None):
+        self.lib = lib
+        self._remote = remote
+        self._queue: "queue.Queue[str | None]" = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._idle = threading.Event()
+        self._idle.set()
+        self._lock = threading.Lock()
+
+    @property
+    def remote(self):
+        """The ``RemoteLookup`` in use (created lazily)."""
+        with self._lock:
+            if self._remote is None:
+                from .remote import RemoteLookup
+
+                self._remote = RemoteLookup(self.lib.state_dir)
+            return self._remote
+
+    def query_for(self, meta: dict):
+        """The :class:`LookupQuery` for a model: its primary file (or composite for folders)."""
+        from .remote import LookupQuery
+
+        primary = meta["files"][0]
+        return LookupQuery(filename=Path(primary["name"]).name, size=primary["size"], sha256=primary["sha256"],
+                           blake3=primary["blake3"], file_format=meta["file_format"],
+                           model_type=meta["model_type"], name=meta["official_name"])
+
+    def apply(self, model_id: str, result) -> str:
+        """Merge one result into the model's metadata; returns ``updated|pending|unchanged|missing``."""
+        from .remote import to_metadata_patch
+
+        model = self.lib.index.get(model_id)
+        if model is None:
+            return "missing"
+        model_dir = Path(model["path"])
+        meta = read_metadata(model_dir)
+        patch = to_metadata_patch(result)
+        if meta.get("match_source") == "manual":
+            patch = {k: v for k, v in patch.items() if k not in IDENTITY_KEYS and k != "tags"}
+        if "tags" in patch:
+            patch["tags"] = sorted(set(meta.get("tags", [])) | set(patch["tags"]))
+        changed = {k: v for k, v in patch.items() if meta.get(k) != v}
+        if not changed:
+            return "pending" if meta.get("pending_online_lookup") else "unchanged"
+        meta.update(changed)
+        meta["updated_date"] = now_iso()
+        meta["last_lookup"] = now_iso()
+        write_metadata(model_dir, meta)
+        self.lib.index.upsert(meta, model_dir)
+        return "pending" if meta.get("pending_online_lookup") else "updated"
+
+    def run(self, model_ids=None, *, force: bool = False) -> dict:
+        """Look up ``model_ids`` now (default: every model still pending); batch where possible.
+
+        Returns ``{"updated": [...], "pending": [...], "unchanged": [...], "missing": [...]}`` (ids).
+        """
+        if model_ids is None:
+            model_ids = self.lib.index.pending_ids()
+        metas = [(mid, self.lib.index.get(mid)) for mid in model_ids]
+        metas = [(mid, m) for mid, m in metas if m is not None]
+        out = {"updated": [], "pending": [], "unchanged": [], "missing": []}
+        if not metas:
+            return out
+        results = self.remote.lookup_many([self.query_for(m) for _, m in metas])
+        for (mid, _), result in zip(metas, results):
+            out[self.apply(mid, result)].append(mid)
+        return out
+
+    # -- background ------------------------------------------------------------------------------
+    def enqueue(self, model_ids) -> None:
+        """Queue models for a background lookup (returns at once)."""
+        self._idle.clear()
+        for mid in model_ids:
+            self._queue.put(mid)
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._worker, name="pumas-lookup", daemon=True)
+            self._thread.start()
+
+    def _worker(self) -> None:
+        while True:
+            try:
+                mid = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                self._idle.set()
+                return
+            if mid is None:
+                self._idle.set()
+                return
+            try:
+                model = self.lib.index.get(mid)
+                if model is not None:
+                    self.apply(mid, self.remote.lookup(self.query_for(model)))
+            except Exception:  # noqa: BLE001 - a lookup problem must never surface in an import
+                pass
+            if self._queue.empty():
+                self._idle.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the queue is drained; True when idle."""
+        return self._idle.wait(timeout)
+
+    def status(self) -> dict:
+        """Network state for ``GET /pumas/status``; offline-safe."""
+        try:
+            return self.remote.status()
+        except Exception as exc:  # noqa: BLE001
+            return {"online": False, "hosts": {}, "message": f"lookups unavailable: {exc}"}
+
+    def close(self) -> None:
+        """Stop the worker and close the remote cache."""
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout=2)
+        if self._remote is not None:
+            try:
+                self._remote.close()
+            except Exception:  # noqa: BLE001
+                pass

@@ -1,0 +1,1 @@
+"""Safety checks on model files: pickle scanning (:mod:`.pickle_scan`), never unpickling anything."""

