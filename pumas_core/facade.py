@@ -53,10 +53,10 @@ class Library(LinkOps):
             self.recovery_notes = recover_staging(self.root)
         elif not self.root.is_dir():
             raise LibraryUnavailableError(f"{self.root}: library folder does not exist")
+        self.write_lock = threading.RLock()  # serialises read-modify-write of metadata.json + index
         self.index = self._open_index()
         self._importer = Importer(self.root, self.index)
         self._lookups = LookupRunner(self, remote)
-        self._lock = threading.RLock()
         LinkOps.__init__(self)
 
     @classmethod
@@ -207,6 +207,10 @@ class Library(LinkOps):
             raise BadInputError(f"trust must be one of {', '.join(TRUSTS)}")
         if "tags" in changes and not (isinstance(changes["tags"], list) and all(isinstance(t, str) for t in changes["tags"])):
             raise BadInputError("tags must be a list of strings")
+        with self.write_lock:
+            return self._update_metadata_locked(model_id, changes)
+
+    def _update_metadata_locked(self, model_id: str, changes: dict) -> dict:
         model = self.get_model(model_id)
         model_dir = Path(model["path"])
         meta = read_metadata(model_dir)
@@ -233,6 +237,10 @@ class Library(LinkOps):
         The index row goes last but one, the folder last, so a crash mid-way leaves a model that
         Deep Scan finds again rather than dangling links.  Raises :class:`NotFoundError`.
         """
+        with self.write_lock:
+            return self._delete_locked(model_id)
+
+    def _delete_locked(self, model_id: str) -> dict:
         model = self.get_model(model_id)
         mid = model["model_id"]
         unlinked = self.unlink_model(mid)
@@ -278,8 +286,10 @@ class Library(LinkOps):
 
     def status(self) -> dict:
         """``{"library", "state_dir", "models", "apps", "network", "read_only", "recovery"}`` for the panel."""
+        network = self._lookups.status()
         return {"library": str(self.root), "state_dir": str(self.state_dir), "models": self.index.count(),
-                "apps": len(self.list_apps()), "network": self._lookups.status(), "read_only": self.read_only,
+                "apps": len(self.list_apps()), "network": network, "offline": not network.get("online", False),
+                "pending_lookups": len(self.index.pending_ids()), "read_only": self.read_only,
                 "recovery": list(self.recovery_notes), "version": __import__("pumas_core").__version__}
 
     def close(self) -> None:

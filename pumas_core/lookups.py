@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .library.metadata import now_iso, read_metadata, write_metadata
 
+WEIGHT_SUFFIXES = {".safetensors", ".sft", ".gguf", ".ckpt", ".pt", ".pth", ".bin", ".onnx"}
 IDENTITY_KEYS = {"match_source", "trust", "huggingface", "civitai", "model_type", "family", "base_model"}
 
 
@@ -41,16 +42,32 @@ class LookupRunner:
             return self._remote
 
     def query_for(self, meta: dict):
-        """The :class:`LookupQuery` for a model: its primary file (or composite for folders)."""
+        """The :class:`LookupQuery` for a model.
+
+        A single file is looked up as itself; a folder or set by its largest weight file.  The
+        search hint for a generic file name (``model.safetensors``) is the folder it was imported
+        from (``all-MiniLM-L6-v2/model.safetensors`` → ``all-MiniLM-L6-v2``), or the model's name.
+        """
         from .remote import LookupQuery
 
-        primary = meta["files"][0]
+        if meta["format"] == "single-file":
+            primary = meta["files"][0]
+            source = meta.get("import_source") or ""
+            hint = Path(source).parent.name if source and source != "upload" else meta["official_name"]
+        else:
+            weights = [f for f in meta["files"] if Path(f["name"]).suffix.lower() in WEIGHT_SUFFIXES] or meta["files"]
+            primary = max(weights, key=lambda f: f["size"])
+            hint = meta["official_name"]
         return LookupQuery(filename=Path(primary["name"]).name, size=primary["size"], sha256=primary["sha256"],
                            blake3=primary["blake3"], file_format=meta["file_format"],
-                           model_type=meta["model_type"], name=meta["official_name"])
+                           model_type=meta["model_type"], name=hint or None)
 
     def apply(self, model_id: str, result) -> str:
         """Merge one result into the model's metadata; returns ``updated|pending|unchanged|missing``."""
+        with self.lib.write_lock:
+            return self._apply_locked(model_id, result)
+
+    def _apply_locked(self, model_id: str, result) -> str:
         from .remote import to_metadata_patch
 
         model = self.lib.index.get(model_id)

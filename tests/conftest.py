@@ -67,3 +67,15 @@ def comfy_tree(tmp_path):
     (base / "comfyui_version.py").write_text('__version__ = "0.3.64"\n')
     (base / "main.py").write_text("# ComfyUI stand-in for tests\n")
     return base
+
+
+NETWORK_TEST_MODULES = ("test_remote_", "test_lookup_flow")
+
+
+@pytest.fixture(autouse=True)
+def _no_real_network(request, monkeypatch):
+    """No test may reach a real Hub/CivitAI: offline everywhere except the modules that talk to loopback fakes."""
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    if not name.startswith(NETWORK_TEST_MODULES):
+        monkeypatch.setenv("PUMAS_OFFLINE", "1")
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)

@@ -1,0 +1,89 @@
+"""Offline-first identity lookup through the Library facade, against loopback fake Hub/CivitAI."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from fakes.fixtures import civitai, closed_port_url, hub, minilm_hub  # noqa: F401  (fixtures used by name)
+from pumas_core.facade import Library
+from pumas_core.library.metadata import read_metadata
+from pumas_core.remote import RemoteLookup
+
+MINILM_REPO = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def _library(lib_dirs, hf, civ, **kw):
+    root, state = lib_dirs
+    remote = RemoteLookup(state, hf_endpoint=hf, civitai_endpoint=civ, timeout=kw.pop("timeout", 0.5))
+    return Library.open(root, state, remote=remote)
+
+
+def test_import_with_hub_online_is_verified(lib_dirs, minilm_hub, civitai, real, monkeypatch):  # noqa: F811
+    monkeypatch.delenv("PUMAS_OFFLINE", raising=False)
+    lib = _library(lib_dirs, minilm_hub.url, civitai.url)
+    try:
+        m = lib.import_paths([real("minilm/model.safetensors")])["imported"][0]
+        assert lib.wait_for_lookups(timeout=20)
+        meta = read_metadata(m["path"])
+        assert meta["trust"] == "verified" and meta["match_source"] == "hash", meta.get("lookup_errors")
+        assert meta["huggingface"]["repo_id"] == MINILM_REPO and meta["pending_online_lookup"] is False
+        assert minilm_hub.total_calls() <= 4
+        assert lib.get_model(m["model_id"])["trust"] == "verified"  # the index follows metadata.json
+    finally:
+        lib.close()
+
+
+def test_hub_unreachable_import_is_local_speed_then_lookup_completes(lib_dirs, minilm_hub, civitai, real,  # noqa: F811
+                                                                      closed_port_url, monkeypatch):  # noqa: F811
+    monkeypatch.delenv("PUMAS_OFFLINE", raising=False)
+    lib = _library(lib_dirs, closed_port_url, closed_port_url)
+    try:
+        t0 = time.perf_counter()
+        m = lib.import_paths([real("minilm/model.safetensors")], lookup=True)["imported"][0]
+        import_seconds = time.perf_counter() - t0
+        assert lib.wait_for_lookups(timeout=20)
+        meta = read_metadata(m["path"])
+        assert meta["pending_online_lookup"] is True and meta["trust"] == "none"
+        assert import_seconds < 30  # never waited on the network (no timed assertion of speed itself)
+    finally:
+        lib.close()
+    # later, with the Hub back: `pumas lookup` completes it
+    from pumas_core.remote.resilience import reset_guards
+
+    reset_guards()
+    lib = _library(lib_dirs, minilm_hub.url, civitai.url)
+    try:
+        res = lib.lookup()
+        assert res["updated"] == [m["model_id"]]
+        assert read_metadata(m["path"])["trust"] == "verified"
+    finally:
+        lib.close()
+
+
+def test_manual_metadata_is_never_overwritten(lib_dirs, minilm_hub, civitai, real, monkeypatch):  # noqa: F811
+    monkeypatch.delenv("PUMAS_OFFLINE", raising=False)
+    lib = _library(lib_dirs, minilm_hub.url, civitai.url)
+    try:
+        m = lib.import_paths([real("minilm/model.safetensors")], lookup=False)["imported"][0]
+        lib.update_metadata(m["model_id"], {"model_type": "clip_vision", "base_model": "mine"})
+        lib.lookup([m["model_id"]], force=True)
+        meta = read_metadata(m["path"])
+        assert meta["match_source"] == "manual" and meta["model_type"] == "clip_vision"
+        assert meta["base_model"] == "mine" and meta.get("huggingface") is None
+    finally:
+        lib.close()
+
+
+@pytest.mark.parametrize("offline_env", ["1"])
+def test_offline_env_sends_nothing(lib_dirs, minilm_hub, civitai, real, monkeypatch, offline_env):  # noqa: F811
+    monkeypatch.setenv("PUMAS_OFFLINE", offline_env)
+    lib = _library(lib_dirs, minilm_hub.url, civitai.url)
+    try:
+        m = lib.import_paths([real("minilm/model.safetensors")])["imported"][0]
+        lib.wait_for_lookups(timeout=10)
+        assert minilm_hub.total_calls() == 0 and civitai.total_calls() == 0
+        assert read_metadata(m["path"])["pending_online_lookup"] is True
+    finally:
+        lib.close()
