@@ -62,6 +62,9 @@ class PumasContext:
                     factory = Library.open
                 try:
                     self._lib = factory(library=self.library_arg, state=self.state_arg)
+                    start = getattr(self._lib, "start_background_lookups", None)
+                    if start is not None:
+                        start()
                 except LibraryUnavailableError:
                     raise
                 except OSError as exc:

@@ -81,3 +81,10 @@ class LibraryUnavailableError(PumasError):
 
     code = "library_unavailable"
     http_status = 503
+
+
+class RemoteUnavailableError(PumasError):
+    """A remote host (HuggingFace, CivitAI) could not be reached or answered with an error."""
+
+    code = "remote_unavailable"
+    http_status = 503

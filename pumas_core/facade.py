@@ -280,6 +280,18 @@ class Library(LinkOps):
         ids = [self.resolve_id(m) for m in model_ids] if model_ids else None
         return self._lookups.run(ids, force=force)
 
+    def download(self, repo_id: str, files=(), *, revision: str | None = None, accept_pickle: bool = False,
+                 progress=None) -> dict:
+        """Download files of a HuggingFace repo (default: its weights), verify, import (see :mod:`.downloads`)."""
+        from .downloads import download
+
+        return download(self, repo_id, list(files), revision=revision, accept_pickle=accept_pickle,
+                        progress=progress)
+
+    def start_background_lookups(self, interval: float = 300.0) -> None:
+        """Servers call this: pending lookups are retried every ``interval`` seconds when hosts are reachable."""
+        self._lookups.start_retry_loop(interval)
+
     def wait_for_lookups(self, timeout: float | None = None) -> bool:
         """Block until queued background lookups are done (True) or ``timeout`` seconds pass."""
         return self._lookups.wait(timeout)

@@ -136,6 +136,31 @@ class LookupRunner:
             if self._queue.empty():
                 self._idle.set()
 
+    def start_retry_loop(self, interval: float = 300.0) -> None:
+        """Retry pending lookups in the background every ``interval`` seconds (servers only).
+
+        Each round asks only when models are pending and no host circuit is open, so an offline
+        machine sends nothing; when the circuit closes again the pending models complete.
+        """
+        if getattr(self, "_retry", None) is not None:
+            return
+        self._stop_retry = threading.Event()
+
+        def loop():
+            while not self._stop_retry.wait(interval):
+                try:
+                    if not self.lib.index.pending_ids():
+                        continue
+                    hosts = self.status().get("hosts", {}).values()
+                    if any(h.get("circuit") == "open" for h in hosts):
+                        continue
+                    self.run()
+                except Exception:  # noqa: BLE001 - background work never raises into the server
+                    continue
+
+        self._retry = threading.Thread(target=loop, name="pumas-lookup-retry", daemon=True)
+        self._retry.start()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the queue is drained; True when idle."""
         return self._idle.wait(timeout)
@@ -148,7 +173,9 @@ class LookupRunner:
             return {"online": False, "hosts": {}, "message": f"lookups unavailable: {exc}"}
 
     def close(self) -> None:
-        """Stop the worker and close the remote cache."""
+        """Stop the worker and the retry loop, and close the remote cache."""
+        if getattr(self, "_retry", None) is not None:
+            self._stop_retry.set()
         if self._thread is not None and self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(timeout=2)

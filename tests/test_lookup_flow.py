@@ -87,3 +87,39 @@ def test_offline_env_sends_nothing(lib_dirs, minilm_hub, civitai, real, monkeypa
         assert read_metadata(m["path"])["pending_online_lookup"] is True
     finally:
         lib.close()
+
+
+def test_download_from_hub_is_verified_and_imported(lib_dirs, minilm_hub, civitai, monkeypatch):  # noqa: F811
+    monkeypatch.delenv("PUMAS_OFFLINE", raising=False)
+    lib = _library(lib_dirs, minilm_hub.url, civitai.url)
+    try:
+        report = lib.download(MINILM_REPO, ["model.safetensors"])
+        assert report["failed"] == [] and report["downloaded"] == ["model.safetensors"]
+        m = report["imported"][0]
+        assert m["hashes"]["sha256"] == "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+        assert not (lib.root / ".staging" / "downloads" / MINILM_REPO.replace("/", "__")).exists()
+        lib.wait_for_lookups(timeout=20)
+        assert read_metadata(m["path"])["huggingface"]["repo_id"] == MINILM_REPO
+        from pumas_core.errors import NotFoundError
+
+        with pytest.raises(NotFoundError):
+            lib.download(MINILM_REPO, ["nope.safetensors"])
+    finally:
+        lib.close()
+
+
+def test_background_retry_completes_pending_when_hub_returns(lib_dirs, minilm_hub, civitai, real, monkeypatch):  # noqa: F811
+    monkeypatch.delenv("PUMAS_OFFLINE", raising=False)
+    minilm_hub.fail_next(2, "500")  # the import-time lookup fails, the Hub recovers afterwards
+    lib = _library(lib_dirs, minilm_hub.url, civitai.url)
+    try:
+        m = lib.import_paths([real("minilm/model.safetensors")])["imported"][0]
+        lib.wait_for_lookups(timeout=20)
+        assert read_metadata(m["path"])["pending_online_lookup"] is True
+        lib.start_background_lookups(interval=0.2)
+        deadline = time.time() + 15
+        while time.time() < deadline and read_metadata(m["path"])["pending_online_lookup"]:
+            time.sleep(0.1)
+        assert read_metadata(m["path"])["trust"] == "verified"
+    finally:
+        lib.close()

@@ -20,18 +20,12 @@ from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 from huggingface_hub.utils import tqdm as hf_tqdm
 
-from ..errors import CorruptFileError, NotFoundError, PumasError
+from ..errors import CorruptFileError, NotFoundError, RemoteUnavailableError
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 CHUNK = 1 << 20
 
-
-class RemoteUnavailableError(PumasError):
-    """The Hub could not be reached or answered with an error (timeout, refused, 5xx, 429)."""
-
-    code = "remote_unavailable"
-    http_status = 503
 
 
 def _progress_class(progress: Callable[[dict], None], name: str):

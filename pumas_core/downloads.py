@@ -1,0 +1,86 @@
+"""Hub downloads into the library: fetch into staging, verify against the Hub's LFS SHA-256,
+then hand the files to the normal import pipeline (move mode: no second copy).
+
+Downloads land in ``<root>/.staging/downloads/<repo>/`` (not a ``*.tmp`` folder, so an interrupted
+download resumes next time instead of being wiped at start).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path, PurePosixPath
+
+from .errors import BadInputError, NotFoundError, RemoteUnavailableError
+from .ingest.importer import WEIGHT_SUFFIXES
+
+COMPANION_NAMES = {"model_index.json", "config.json", "modules.json", "sentence_bert_config.json"}
+
+
+def download_dir(root: Path, repo_id: str) -> Path:
+    """``<root>/.staging/downloads/<owner>__<name>/`` (created)."""
+    d = Path(root) / ".staging" / "downloads" / repo_id.replace("/", "__")
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def choose_files(repo: dict, wanted: list[str]) -> list[str]:
+    """The repo files to fetch: ``wanted`` (checked to exist), else every weight file plus index/manifest files.
+
+    Raises:
+        NotFoundError: a named file is not in the repo.
+        BadInputError: the repo has no model weights.
+    """
+    paths = [f["path"] for f in repo["files"]]
+    if wanted:
+        missing = [w for w in wanted if w not in paths]
+        if missing:
+            raise NotFoundError(f"{repo['id']}: no file {', '.join(missing)}")
+        return list(wanted)
+    weights = [p for p in paths if PurePosixPath(p).suffix.lower() in WEIGHT_SUFFIXES]
+    if not weights:
+        raise BadInputError(f"{repo['id']}: no model weights in this repository")
+    extra = [p for p in paths if p.endswith(".index.json") or PurePosixPath(p).name in COMPANION_NAMES]
+    return sorted(set(weights) | set(extra))
+
+
+def _record_identity(lib, remote, repo: dict, report: dict, repo_path_by_local: dict) -> None:
+    """Downloaded files were verified against the Hub's SHA-256: record that identity (verified)."""
+    from .remote import LookupResult
+
+    for i, model in enumerate(report["imported"]):
+        path = repo_path_by_local.get(model.get("import_source", ""))
+        if path is None:  # a set or folder: name the repo, not one file
+            path = PurePosixPath(next(iter(repo_path_by_local.values()))).parent.as_posix()
+        result = LookupResult(match_source="hash", trust="verified", huggingface=remote.hf.describe(repo, path))
+        lib._lookups.apply(model["model_id"], result)
+        report["imported"][i] = lib.get_model(model["model_id"])
+
+
+def download(lib, repo_id: str, files: list[str], *, revision: str | None = None, accept_pickle: bool = False,
+             progress=None) -> dict:
+    """Download ``files`` (default: the repo's weights) of ``repo_id`` and import them.
+
+    Returns the import report shape plus ``downloaded`` (repo paths).  Raises
+    :class:`NotFoundError` for an unknown repo/file, ``RemoteUnavailableError`` when the Hub
+    cannot be reached, :class:`~pumas_core.errors.CorruptFileError` on a hash mismatch.
+    """
+    from .remote import download_from_hub
+    from .remote.resilience import HostUnavailable
+
+    remote = lib._lookups.remote
+    try:
+        repo = remote.hf.repo(repo_id, max_wait=5.0)
+    except HostUnavailable as exc:
+        raise RemoteUnavailableError(f"{repo_id}: Hub unavailable ({exc})") from None
+    if repo is None:
+        raise NotFoundError(f"{repo_id}: no such repository on {remote.hf_endpoint}")
+    dest = download_dir(lib.root, repo_id)
+    chosen = choose_files(repo, files)
+    local = [download_from_hub(repo["id"], f, dest, revision=revision or repo.get("sha"),
+                               endpoint=remote.hf_endpoint, progress=progress) for f in chosen]
+    report = lib.import_paths(local, mode="move", accept_pickle=accept_pickle, progress=progress, lookup=False)
+    report["downloaded"] = chosen
+    _record_identity(lib, remote, repo, report, {str(p): f for p, f in zip(local, chosen)})
+    if not report["failed"]:
+        shutil.rmtree(dest, ignore_errors=True)
+    return report
