@@ -7,6 +7,7 @@ download resumes next time instead of being wiped at start).
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path, PurePosixPath
 
@@ -64,7 +65,6 @@ def download(lib, repo_id: str, files: list[str], *, revision: str | None = None
     :class:`NotFoundError` for an unknown repo/file, ``RemoteUnavailableError`` when the Hub
     cannot be reached, :class:`~pumas_core.errors.CorruptFileError` on a hash mismatch.
     """
-    from .remote import download_from_hub
     from .remote.resilience import HostUnavailable
 
     remote = lib._lookups.remote
@@ -76,11 +76,63 @@ def download(lib, repo_id: str, files: list[str], *, revision: str | None = None
         raise NotFoundError(f"{repo_id}: no such repository on {remote.hf_endpoint}")
     dest = download_dir(lib.root, repo_id)
     chosen = choose_files(repo, files)
-    local = [download_from_hub(repo["id"], f, dest, revision=revision or repo.get("sha"),
-                               endpoint=remote.hf_endpoint, progress=progress) for f in chosen]
+    local = [download_from_hub_verified(repo["id"], f, dest, revision or repo.get("sha"), remote, progress)
+             for f in chosen]
     report = lib.import_paths(local, mode="move", accept_pickle=accept_pickle, progress=progress, lookup=False)
     report["downloaded"] = chosen
     _record_identity(lib, remote, repo, report, {str(p): f for p, f in zip(local, chosen)})
     if not report["failed"]:
         shutil.rmtree(dest, ignore_errors=True)
     return report
+
+
+def download_missing(lib, model_id: str, *, progress=None) -> dict:
+    """Complete an incomplete Sharded Set from its matched HuggingFace repo.
+
+    The missing shards are downloaded and verified, the set is re-assembled in staging (the
+    present shards hard-linked, not copied) and imported as one new, complete model; the old
+    incomplete model is then deleted (its links first).  Returns the import report plus
+    ``replaced`` (the old model id).
+
+    Raises:
+        BadInputError: the model is complete, not a set, or has no HuggingFace match.
+    """
+    from .ingest.staging import new_stage
+
+    model = lib.get_model(model_id)
+    missing = model.get("missing_files") or []
+    if model["format"] != "sharded-set" or model.get("complete", True) or not missing:
+        raise BadInputError(f"{model['official_name']}: not an incomplete Sharded Set")
+    hub = model.get("huggingface") or {}
+    if not hub.get("repo_id"):
+        raise BadInputError(f"{model['official_name']}: no HuggingFace match to download the missing shards from "
+                            "(run a lookup, or download with `pumas download REPO FILE`)")
+    prefix = PurePosixPath(hub.get("path") or "").parent.as_posix()
+    prefix = "" if prefix == "." else prefix + "/"
+    remote = lib._lookups.remote
+    dest = download_dir(lib.root, hub["repo_id"])
+    fetched = [download_from_hub_verified(hub["repo_id"], prefix + name, dest, hub.get("revision"), remote, progress)
+               for name in missing]
+    stage = new_stage(lib.root)
+    assembled = stage / model["cleaned_name"]
+    assembled.mkdir()
+    for f in model["files"]:
+        target = assembled / f["name"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(Path(model["path"]) / f["name"], target)
+    for name, path in zip(missing, fetched):
+        os.replace(path, assembled / name)
+    report = lib.import_paths([assembled], mode="move", progress=progress)
+    shutil.rmtree(stage, ignore_errors=True)
+    new = report["imported"][0] if report["imported"] else None
+    if new is not None and new.get("complete", True):
+        lib.delete_model(model["model_id"])
+        report["replaced"] = model["model_id"]
+    return report
+
+
+def download_from_hub_verified(repo_id: str, path: str, dest: Path, revision, remote, progress) -> Path:
+    """One verified file from the Hub (see :func:`pumas_core.remote.download_from_hub`)."""
+    from .remote import download_from_hub
+
+    return download_from_hub(repo_id, path, dest, revision=revision, endpoint=remote.hf_endpoint, progress=progress)

@@ -88,3 +88,10 @@ class RemoteUnavailableError(PumasError):
 
     code = "remote_unavailable"
     http_status = 503
+
+
+class OperationCancelledError(PumasError):
+    """The caller's cancel event was set while a copy, hash or upload was running."""
+
+    code = "cancelled"
+    http_status = 409

@@ -178,7 +178,8 @@ class Library(LinkOps):
         raise NotFoundError(f"no model with id {model_id!r}")
 
     def get_model(self, model_id: str) -> dict:
-        """One model: metadata + ``path`` + ``links`` (where it is linked) + ``missing_files``.
+        """One model: metadata + ``path`` + ``links`` (where it is linked) + ``phantom_files`` (listed files
+        that are gone from disk; ``missing_files`` is the metadata's list of shards a set lacked at import).
 
         Raises:
             NotFoundError: unknown id.
@@ -186,7 +187,7 @@ class Library(LinkOps):
         mid = self.resolve_id(model_id)
         model = self.index.get(mid)
         model["links"] = self.links_for_model(mid)
-        model["missing_files"] = deepscan.missing_files(Path(model["path"]), model)
+        model["phantom_files"] = deepscan.missing_files(Path(model["path"]), model)
         return model
 
     def update_metadata(self, model_id: str, changes: dict) -> dict:
@@ -287,6 +288,12 @@ class Library(LinkOps):
 
         return download(self, repo_id, list(files), revision=revision, accept_pickle=accept_pickle,
                         progress=progress)
+
+    def download_missing(self, model_id: str, progress=None) -> dict:
+        """Complete an incomplete Sharded Set from its HuggingFace match (see :mod:`.downloads`)."""
+        from .downloads import download_missing
+
+        return download_missing(self, self.resolve_id(model_id), progress=progress)
 
     def start_background_lookups(self, interval: float = 300.0) -> None:
         """Servers call this: pending lookups are retried every ``interval`` seconds when hosts are reachable."""

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from fakes.fixtures import civitai, closed_port_url, hub, minilm_hub  # noqa: F401  (fixtures used by name)
+from fixture_builders import minilm_sharded_set  # noqa: F401
 from pumas_core.facade import Library
 from pumas_core.library.metadata import read_metadata
 from pumas_core.remote import RemoteLookup
@@ -121,5 +122,32 @@ def test_background_retry_completes_pending_when_hub_returns(lib_dirs, minilm_hu
         while time.time() < deadline and read_metadata(m["path"])["pending_online_lookup"]:
             time.sleep(0.1)
         assert read_metadata(m["path"])["trust"] == "verified"
+    finally:
+        lib.close()
+
+
+def test_download_missing_shards_completes_the_set(lib_dirs, hub, civitai, minilm_sharded_set, tmp_path,  # noqa: F811
+                                                   monkeypatch):
+    from fakes.hub import FakeRepo, file_from_path
+    from fixture_builders import clone_tree
+
+    monkeypatch.delenv("PUMAS_OFFLINE", raising=False)
+    folder = minilm_sharded_set.folder
+    names = [*minilm_sharded_set.shards, minilm_sharded_set.index]
+    hub.add_repo(FakeRepo("acme/minilm-sharded", "c" * 40, [file_from_path(folder / n, n) for n in names]))
+    src = clone_tree(folder, tmp_path / "minilm-sharded")
+    gone = minilm_sharded_set.shards[1]
+    (src / gone).unlink()
+    lib = _library(lib_dirs, hub.url, civitai.url)
+    try:
+        old = lib.import_paths([src], lookup=False)["imported"][0]
+        assert old["complete"] is False
+        lib.update_metadata(old["model_id"], {"huggingface": {"repo_id": "acme/minilm-sharded", "revision": "c" * 40,
+                                                              "path": minilm_sharded_set.shards[0]}})
+        report = lib.download_missing(old["model_id"])
+        new = report["imported"][0]
+        assert new["complete"] is True and report["replaced"] == old["model_id"]
+        assert gone in [f["name"] for f in new["files"]]
+        assert [m["model_id"] for m in lib.list_models()] == [new["model_id"]]
     finally:
         lib.close()

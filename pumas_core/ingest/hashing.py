@@ -28,7 +28,7 @@ from typing import Callable, Optional
 
 import blake3
 
-from pumas_core.errors import BadInputError, InsufficientSpaceError, PumasError
+from ..errors import BadInputError, InsufficientSpaceError, OperationCancelledError, PumasError
 from pumas_core.ingest.hash_pipeline import Cancelled, Pipeline
 
 MiB = 1024 * 1024
@@ -62,13 +62,6 @@ class FileHashes:
     sha256: str
     blake3: str
     size: int
-
-
-class OperationCancelledError(PumasError):
-    """The caller's cancel event was set while a copy or hash was running."""
-
-    code = "cancelled"
-    http_status = 409
 
 
 def _space_error(dst: Path, exc: OSError) -> InsufficientSpaceError:
@@ -108,7 +101,7 @@ class _Source:
         self.read += got
         if self.read > self.size:
             raise BadInputError(
-                f"{self.path}: source grew during the copy (was {self.size} bytes)"
+                f"{self.path}: source grew while being read (was {self.size} bytes)"
             )
         return got
 
@@ -117,11 +110,11 @@ class _Source:
         st = os.fstat(self.f.fileno())
         if self.read != self.size or st.st_size != self.size:
             raise BadInputError(
-                f"{self.path}: source changed size during the copy "
+                f"{self.path}: source changed size while being read "
                 f"(was {self.size} bytes, read {self.read}, now {st.st_size})"
             )
         if st.st_mtime_ns != self.mtime_ns:
-            raise BadInputError(f"{self.path}: source was modified during the copy")
+            raise BadInputError(f"{self.path}: source was modified while being read")
 
     def close(self) -> None:
         self.f.close()

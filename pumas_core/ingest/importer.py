@@ -19,7 +19,7 @@ from typing import BinaryIO, Callable
 
 import blake3 as _blake3
 
-from ..errors import BadInputError, PickleNotAcceptedError
+from ..errors import BadInputError, OperationCancelledError, PickleNotAcceptedError
 from ..identify import identify_file, identify_folder
 from ..library.index import ModelIndex
 from ..library.metadata import write_metadata
@@ -219,7 +219,7 @@ class Importer:
             with open(stage / rel, "wb") as out:
                 while chunk := reader.read(chunk_size):
                     if opts.cancel is not None and opts.cancel.is_set():
-                        raise BadInputError(f"{official}: upload cancelled")
+                        raise OperationCancelledError(f"{official}: upload cancelled")
                     out.write(chunk)
                     sha.update(chunk)
                     b3.update(chunk)
