@@ -5,6 +5,7 @@ by :func:`security.guard` (Host / Origin / Content-Type checks) and by :func:`_e
 (``PumasError`` → ``{"error", "code"}`` with its ``http_status``).  Handlers are thin: they
 parse the request, confine paths, and call the ``Library`` facade in the executor.
 Long work returns ``{"job": id, "job_id": id}`` at once (see :mod:`jobs`).
+Downloads and install registration live in :mod:`routes_extra`.
 Route list and shapes: DESIGN.md "HTTP routes", web/js/README.md.
 """
 
@@ -23,6 +24,7 @@ from pumas_core.errors import BadInputError, NotFoundError, PumasError
 from . import browse as browse_mod
 from .context import PumasContext
 from .jobs import error_fields
+from .routes_extra import extra_routes
 from .security import JSON, OCTET, confine, guard
 from .upload import StreamBridge, upload_name
 
@@ -278,6 +280,7 @@ def build_routes(ctx: PumasContext) -> list[tuple[str, str, object]]:
         (get, "/pumas/settings", get_settings, None),
         (post, "/pumas/settings", post_settings, JSON),
     ]
+    table += extra_routes(ctx, _body, _job)
     return [(m, p, guard(_errors(h), ctx.policy, body)) for m, p, h, body in table]
 
 

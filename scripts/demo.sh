@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DEMO="${PUMAS_DEMO_DIR:-$PWD/demo}"
 python3 -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e .
+echo "installing Pumas into .venv (log: .venv/install.log)"
+.venv/bin/python -m pip install --quiet --upgrade pip >.venv/install.log 2>&1
+.venv/bin/python -m pip install --quiet -e . >>.venv/install.log 2>&1 || { cat .venv/install.log; exit 1; }
 .venv/bin/python tests/realdata.py >/dev/null
 DATA="$(.venv/bin/python tests/realdata.py --print)"
 export PUMAS_LIBRARY="$DEMO/library" PUMAS_STATE="$DEMO/state"
