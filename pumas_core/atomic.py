@@ -1,7 +1,9 @@
-"""Durable atomic file writes: temp file in the same folder, fsync, rename, fsync the folder."""
+"""Durable atomic file writes (temp file in the same folder, fsync, rename, fsync the folder) and a
+forgiving reader for small JSON settings files."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -47,3 +49,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def atomic_write_text(path: Path, text: str) -> None:
     """:func:`atomic_write_bytes` for UTF-8 text."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def read_json_object(path: Path) -> dict:
+    """Read a small JSON object file; a missing, unreadable or non-object file gives ``{}`` (never raises)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .atomic import atomic_write_text
+from .atomic import atomic_write_text, read_json_object
 
 CONFIG_NAME = "config.json"
 
@@ -47,11 +47,7 @@ def default_library_root() -> Path:
 
 def load_config(state_dir: Path) -> dict:
     """Read ``<state>/config.json``; a missing or corrupt file gives ``{}`` (never raises)."""
-    try:
-        data = json.loads((Path(state_dir) / CONFIG_NAME).read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    return read_json_object(Path(state_dir) / CONFIG_NAME)
 
 
 def save_config(state_dir: Path, config: dict) -> None:

@@ -276,7 +276,8 @@ class Library(LinkOps):
     def lookup(self, model_ids=None, *, force: bool = False) -> dict:
         """(Re)try remote lookups now for ``model_ids`` (default: every pending model).
 
-        Returns ``{"updated": [...], "pending": [...], "unchanged": [...], "skipped_manual": [...]}``.
+        Returns ``{"updated": [...], "pending": [...], "unchanged": [...], "missing": [...]}`` (model ids);
+        a model marked ``manual`` keeps its identity fields whatever the answer.
         """
         ids = [self.resolve_id(m) for m in model_ids] if model_ids else None
         return self._lookups.run(ids, force=force)

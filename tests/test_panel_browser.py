@@ -1,6 +1,6 @@
 """The sidebar panel (web/js) driven in headless Chromium against a loopback server.
 
-The server is :class:`browser_support.PanelTestServer`: it serves ``web/js`` the way ComfyUI does
+The server is :class:`panel_fake.PanelTestServer`: it serves ``web/js`` the way ComfyUI does
 (every ``*.js`` dynamically imported, the ``app``/``api`` shim at ``/scripts/``) and answers the
 ``/api/pumas/*`` routes in memory. Screenshots go to ``$PUMAS_ARTIFACTS`` or ``./test-artifacts``.
 """
@@ -11,60 +11,11 @@ import base64
 
 import pytest
 
-from browser_support import (
-    DROP_JS, LAUNCH_ARGS, PanelTestServer, RealServe, artifacts_dir, chromium_path, copy_real, make_model, wait_until,
-)
+from browser_support import DROP_JS, artifacts_dir, copy_real, shot, toasts, wait_until
+from panel_fake import PanelTestServer, make_model
+from panel_fixtures import browser, open_panel, open_real, real_serve, server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    exe = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=exe, args=LAUNCH_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def server(tmp_path):
-    srv = PanelTestServer(tmp_path, [make_model(i) for i in range(30)]).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def open_panel(browser, server):
-    """Open the host page; returns a function giving the loaded page (errors on the console fail)."""
-    pages = []
-
-    def opener():
-        ctx = browser.new_context(viewport={"width": 420, "height": 800})
-        page = ctx.new_page()
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.goto(server.url + "/")
-        page.wait_for_function("window.__loaded && window.__setupDone", timeout=10_000)
-        assert page.evaluate("window.__importErrors") == []
-        page.wait_for_selector(".pumas-row")
-        pages.append(page)
-        return page
-
-    yield opener
-    for p in pages:
-        assert p.errors == [], p.errors
-        p.context.close()
-
-
-def shot(page, name):
-    page.screenshot(path=str(artifacts_dir() / f"panel-{name}.png"))
-
-
-def toasts(page):
-    return page.evaluate("window.__app.toasts.map(t => [t.severity, t.summary, t.detail])")
 
 
 def test_loads_as_comfyui_extension_with_inert_lib_modules(open_panel, server):
@@ -134,8 +85,9 @@ def test_ten_thousand_models_stay_windowed(browser, tmp_path):
 
 def test_details_show_hashes_trust_links_and_escape_names(open_panel, server):
     evil = "<img src=x onerror=\"window.__xss=1\">.safetensors"
-    server.models.insert(0, make_model(500, evil, base_model="SDXL", precision="fp16", hf_repo="org/repo",
-                                       evidence=["tensor 'model.diffusion_model' => checkpoint"]))
+    server.models.insert(0, make_model(500, evil, base_model="SDXL", precision="fp16",
+                                       huggingface={"repo_id": "org/repo", "url": None},
+                                       identification={"evidence": ["tensor 'model.diffusion_model' => checkpoint"]}))
     page = open_panel()
     page.locator(".pumas-row").first.click()
     page.wait_for_selector(".pumas-details-name")
@@ -319,32 +271,6 @@ def test_toast_feature_detection(open_panel):
 
 
 # ---- against the real `pumas serve` with a real library on disk ------------------------------
-
-@pytest.fixture
-def real_serve(tmp_path):
-    srv = RealServe(tmp_path).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def open_real(browser, real_serve):
-    pages = []
-
-    def opener():
-        page = browser.new_context(viewport={"width": 420, "height": 820}).new_page()
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.goto(real_serve.url + "/")
-        page.wait_for_selector(".pumas-panel")
-        pages.append(page)
-        return page
-
-    yield opener
-    for p in pages:
-        assert p.errors == [], p.errors
-        p.context.close()
-
 
 def _real_toast(page, severity="success"):
     return page.wait_for_selector(f"#pumas-toasts .pumas-toast[data-severity='{severity}']", timeout=20_000).text_content()

@@ -23,7 +23,8 @@ ROUTES = {
     ("GET", "/pumas/health"), ("POST", "/pumas/health/repair"), ("POST", "/pumas/health/clean"),
     ("POST", "/pumas/relocate"), ("POST", "/pumas/rebuild"), ("POST", "/pumas/lookup"), ("GET", "/pumas/jobs"),
     ("GET", "/pumas/jobs/{job_id}"), ("GET", "/pumas/browse"), ("GET", "/pumas/settings"),
-    ("POST", "/pumas/settings"),
+    ("POST", "/pumas/settings"), ("POST", "/pumas/download"), ("POST", "/pumas/models/{model_id}/download-missing"),
+    ("GET", "/pumas/apps"), ("POST", "/pumas/apps"),
 }
 
 

@@ -17,12 +17,12 @@ from .index import ModelIndex
 from .metadata import METADATA_NAME, read_metadata
 
 SKIP_DIRS = {".staging", ".trash", ".git", "__pycache__"}
-BATCH = 500
+BATCH = 2000
 
 
 def iter_model_dirs(root: Path):
-    """Yield every folder below ``root`` that holds a ``metadata.json`` (not descending into it)."""
-    stack = [Path(root)]
+    """Yield (as ``str``) every folder below ``root`` that holds a ``metadata.json`` (not descending into it)."""
+    stack = [str(root)]
     while stack:
         d = stack.pop()
         try:
@@ -35,7 +35,7 @@ def iter_model_dirs(root: Path):
             continue
         for e in entries:
             if e.is_dir(follow_symlinks=False) and e.name not in SKIP_DIRS:
-                stack.append(Path(e.path))
+                stack.append(e.path)
 
 
 def missing_files(model_dir: Path, meta: dict) -> list[str]:
@@ -43,7 +43,7 @@ def missing_files(model_dir: Path, meta: dict) -> list[str]:
     missing = []
     for f in meta["files"]:
         try:
-            st = os.stat(Path(model_dir) / f["name"])
+            st = os.stat(os.path.join(model_dir, f["name"]))
         except OSError:
             missing.append(f["name"])
             continue
@@ -60,6 +60,15 @@ def rebuild(root: Path, index: ModelIndex, progress=None) -> dict:
     """
     t0 = time.perf_counter()
     index.clear()
+    with index.bulk_load():
+        result = _scan(root, index, progress)
+    secs = time.perf_counter() - t0
+    indexed = result["indexed"]
+    return {**result, "seconds": round(secs, 4),
+            "models_per_second": round(indexed / secs, 1) if secs > 0 else None}
+
+
+def _scan(root: Path, index: ModelIndex, progress) -> dict:
     phantoms, errors, duplicates, batch = [], [], [], []
     seen: dict[str, Path] = {}
     indexed = 0
@@ -87,6 +96,4 @@ def rebuild(root: Path, index: ModelIndex, progress=None) -> dict:
     if batch:
         index.upsert_many(batch, fresh=True)
         indexed += len(batch)
-    secs = time.perf_counter() - t0
-    return {"indexed": indexed, "phantoms": phantoms, "errors": errors, "duplicates": duplicates,
-            "seconds": round(secs, 4), "models_per_second": round(indexed / secs, 1) if secs > 0 else None}
+    return {"indexed": indexed, "phantoms": phantoms, "errors": errors, "duplicates": duplicates}

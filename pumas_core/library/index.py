@@ -46,21 +46,26 @@ CREATE INDEX IF NOT EXISTS idx_files_blake3 ON model_files(blake3);
 CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 -- generation starts at a random value so a rebuilt index never repeats an old stamp
 INSERT OR IGNORE INTO index_meta(key, value) VALUES ('schema_version', 1), ('generation', abs(random() % 281474976710656));
+-- bulk = 1 while Deep Scan loads rows: the FTS triggers stand aside and the FTS index is rebuilt once
+INSERT OR IGNORE INTO index_meta(key, value) VALUES ('bulk', 0);
 CREATE VIRTUAL TABLE IF NOT EXISTS models_fts USING fts5(
     official_name, cleaned_name, model_type, family, base_model, tags, description,
     content='models', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2', prefix='1 2 3'
 );
-CREATE TRIGGER IF NOT EXISTS models_ai AFTER INSERT ON models BEGIN
+CREATE TRIGGER IF NOT EXISTS models_ai AFTER INSERT ON models
+    WHEN (SELECT value FROM index_meta WHERE key = 'bulk') = 0 BEGIN
     INSERT INTO models_fts(rowid, official_name, cleaned_name, model_type, family, base_model, tags, description)
     VALUES (new.rowid, new.official_name, new.cleaned_name, new.model_type, new.family, new.base_model, new.tags, new.description);
     UPDATE index_meta SET value = value + 1 WHERE key = 'generation';
 END;
-CREATE TRIGGER IF NOT EXISTS models_ad AFTER DELETE ON models BEGIN
+CREATE TRIGGER IF NOT EXISTS models_ad AFTER DELETE ON models
+    WHEN (SELECT value FROM index_meta WHERE key = 'bulk') = 0 BEGIN
     INSERT INTO models_fts(models_fts, rowid, official_name, cleaned_name, model_type, family, base_model, tags, description)
     VALUES ('delete', old.rowid, old.official_name, old.cleaned_name, old.model_type, old.family, old.base_model, old.tags, old.description);
     UPDATE index_meta SET value = value + 1 WHERE key = 'generation';
 END;
-CREATE TRIGGER IF NOT EXISTS models_au AFTER UPDATE ON models BEGIN
+CREATE TRIGGER IF NOT EXISTS models_au AFTER UPDATE ON models
+    WHEN (SELECT value FROM index_meta WHERE key = 'bulk') = 0 BEGIN
     INSERT INTO models_fts(models_fts, rowid, official_name, cleaned_name, model_type, family, base_model, tags, description)
     VALUES ('delete', old.rowid, old.official_name, old.cleaned_name, old.model_type, old.family, old.base_model, old.tags, old.description);
     INSERT INTO models_fts(rowid, official_name, cleaned_name, model_type, family, base_model, tags, description)
@@ -78,6 +83,31 @@ COLUMNS = (
 )
 TOKEN = re.compile(r"\w+", re.UNICODE)
 RANK_LIMIT = 1000  # at most this many matches are ranked by BM25 (bounded search cost)
+
+
+class _BulkLoad:
+    def __init__(self, index: "ModelIndex"):
+        self.index = index
+
+    def __enter__(self):
+        with self.index._lock:
+            self.index._conn.execute("UPDATE index_meta SET value = 1 WHERE key = 'bulk'")
+            # the index is disposable and a killed scan is redone, so durability waits until the end
+            self.index._conn.execute("PRAGMA synchronous = OFF")
+            self.index._conn.execute("PRAGMA wal_autocheckpoint = 0")
+        return self.index
+
+    def __exit__(self, *exc):
+        with self.index._lock:
+            self.index._conn.execute("BEGIN IMMEDIATE")
+            self.index._conn.execute("INSERT INTO models_fts(models_fts) VALUES ('rebuild')")
+            self.index._conn.execute("UPDATE index_meta SET value = 0 WHERE key = 'bulk'")
+            self.index._conn.execute("UPDATE index_meta SET value = value + 1 WHERE key = 'generation'")
+            self.index._conn.execute("COMMIT")
+            self.index._conn.execute("PRAGMA synchronous = NORMAL")
+            self.index._conn.execute("PRAGMA wal_autocheckpoint = 1000")
+            self.index._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return False
 
 
 def fts_query(text: str) -> str | None:
@@ -102,18 +132,25 @@ class ModelIndex:
         self.db_path = Path(db_path)
         self.root = Path(root)
         self._root_str = os.path.realpath(self.root)
+        self._root_prefix = self._root_str + os.sep
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(str(self.db_path), timeout=timeout, check_same_thread=False,
                                      isolation_level=None)
         self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: indexes of 100k models stay in memory
         self._conn.execute("PRAGMA foreign_keys = ON")
         self._conn.executescript(SCHEMA)
+        if self._conn.execute("SELECT value FROM index_meta WHERE key = 'bulk'").fetchone()[0]:
+            _BulkLoad(self).__exit__(None, None, None)  # a Deep Scan was killed mid-way: finish the FTS index
 
     # -- writing -------------------------------------------------------------------------
     def _row(self, meta: dict, model_dir: Path) -> tuple:
-        rel = os.path.relpath(os.path.realpath(model_dir), self._root_str).replace(os.sep, "/")
+        path = str(model_dir)
+        if not path.startswith(self._root_prefix) or os.sep + ".." in path:
+            path = os.path.realpath(path)
+        rel = os.path.relpath(path, self._root_str).replace(os.sep, "/")
         if rel.startswith("../") or rel == "..":
             raise ValueError(f"{model_dir} is outside the library {self.root}")
         hashes = meta.get("hashes") or {}
@@ -170,10 +207,17 @@ class ModelIndex:
         """Drop every row (Deep Scan rebuilds from scratch)."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("UPDATE index_meta SET value = 1 WHERE key = 'bulk'")
             self._conn.execute("DELETE FROM model_files")
             self._conn.execute("DELETE FROM models")
-            self._conn.execute("INSERT INTO models_fts(models_fts) VALUES ('rebuild')")
+            self._conn.execute("UPDATE index_meta SET value = value + 1 WHERE key = 'generation'")
+            self._conn.execute("INSERT INTO models_fts(models_fts) VALUES ('delete-all')")
             self._conn.execute("COMMIT")
+
+    def bulk_load(self):
+        """Context manager for Deep Scan: rows inserted inside skip the per-row FTS triggers, and the
+        FTS index is rebuilt once at the end (also when the load fails half-way)."""
+        return _BulkLoad(self)
 
     # -- reading -------------------------------------------------------------------------
     def _to_model(self, meta_json: str, rel_path: str) -> dict:

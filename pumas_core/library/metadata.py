@@ -8,10 +8,11 @@ Keys this version does not know are preserved on every rewrite.
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..atomic import atomic_write_text
+from ..atomic import atomic_write_text, read_json_object
 from ..errors import CorruptFileError
 
 METADATA_NAME = "metadata.json"
@@ -44,7 +45,7 @@ def read_metadata(model_dir: Path) -> dict:
         FileNotFoundError: there is no metadata file.
         CorruptFileError: it is not JSON, too large, or misses a required key.
     """
-    path = Path(model_dir) / METADATA_NAME
+    path = os.path.join(model_dir, METADATA_NAME)
     with open(path, "rb") as f:
         raw = f.read(MAX_METADATA_BYTES + 1)
     if len(raw) > MAX_METADATA_BYTES:
@@ -103,8 +104,4 @@ def write_metadata(model_dir: Path, meta: dict) -> None:
 
 def read_overrides(model_dir: Path) -> dict:
     """Read the optional ``overrides.json`` (user edits that win over detection); ``{}`` if absent/corrupt."""
-    try:
-        data = json.loads((Path(model_dir) / OVERRIDES_NAME).read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    return read_json_object(Path(model_dir) / OVERRIDES_NAME)

@@ -44,6 +44,28 @@ export function trustBadge(trust) {
   }
 }
 
+/** How the identity was matched (`match_source`) → a phrase for the trust badge's tooltip. */
+export const MATCH_LABELS = {
+  hash: "matched by file hash", filename_exact: "matched by exact file name",
+  filename_fuzzy: "matched by a similar file name", manual: "set by you", none: "no match found",
+};
+
+/** `match_source` → tooltip text ("matched by file hash"); unknown values are shown as they are. */
+export function matchLabel(source) {
+  return MATCH_LABELS[source || "none"] || `matched by ${source}`;
+}
+
+/** A count → "22.7M" / "1.2B" / "950" (SI thousands, 1 decimal, trailing ".0" dropped); non-numbers → "". */
+export function humanCount(n) {
+  const v = Number(n);
+  if (n === null || n === undefined || n === "" || !Number.isFinite(v) || v < 0) return "";
+  const units = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "K"]];
+  for (const [size, unit] of units) {
+    if (v >= size) return `${(v / size).toFixed(1).replace(/\.0$/, "")}${unit}`;
+  }
+  return String(Math.round(v));
+}
+
 /** Security tier (`safe|unknown|pickle`) → {label, cls}. */
 export function tierBadge(tier) {
   switch (tier) {
@@ -57,6 +79,7 @@ export function tierBadge(tier) {
 export const STAGE_LABELS = {
   queued: "Queued", copying: "Copying", hashing: "Hashing", writing_metadata: "Writing metadata",
   indexing: "Indexing", syncing: "Syncing", scanning: "Scanning", lookup: "Looking up",
+  downloading: "Downloading", verifying: "Verifying",
   uploading: "Uploading", done: "Done", failed: "Failed",
 };
 

@@ -17,7 +17,8 @@ function describe(item) {
 
 /**
  * Build the health view.
- * @param {{client, jobs, notify, state, onLibraryChanged: () => void}} ctx
+ * @param {{client, jobs, notify, state, apps?: {el, refresh}, onLibraryChanged: () => void}} ctx
+ *   `apps` (lib/apps_view.js) is shown at the end of the details and refreshed when they open.
  *   state.health: the last GET /pumas/health body or null; state.healthOpen: details shown.
  * @returns {{badge: HTMLElement, el: HTMLElement, refresh(): Promise<void>, destroy(): void}}
  */
@@ -26,7 +27,7 @@ export function createHealthView(ctx) {
   const dot = h("span", { class: "pumas-dot", "aria-hidden": "true" });
   const text = h("span", null, "Checking…");
   const badge = h("button", { type: "button", class: "pumas-health", "aria-expanded": "false",
-    onclick: () => { state.healthOpen = !state.healthOpen; paint(); } }, dot, text);
+    onclick: () => { state.healthOpen = !state.healthOpen; paint(); if (state.healthOpen && ctx.apps) ctx.apps.refresh(); } }, dot, text);
   const el = h("section", { class: "pumas-health-details pumas-section", hidden: true, "aria-label": "Library health" });
   let seq = 0;
 
@@ -53,7 +54,7 @@ export function createHealthView(ctx) {
     setChildren(el,
       state.healthError ? h("div", { class: "pumas-job-failed" }, state.healthError) : null,
       hb && hb.status === "healthy" ? h("div", { class: "pumas-note" }, "No problems found.") : null,
-      parts, actions);
+      parts, actions, ctx.apps ? ctx.apps.el : null);
   }
 
   async function refresh() {

@@ -1,7 +1,8 @@
 // The library list: debounced search, type filter, and a windowed list of models.
 
 import { h, setChildren } from "./dom.js";
-import { MODEL_TYPES, formatBytes, modelName, trustBadge } from "./format.js";
+import { MODEL_TYPES, formatBytes, matchLabel, modelName, trustBadge } from "./format.js";
+import { isIncomplete } from "./identity.js";
 import { createSearch } from "./search.js";
 import { VirtualList } from "./virtual_list.js";
 
@@ -13,11 +14,13 @@ function renderRow(row, m) {
   setChildren(row,
     h("div", { class: "pumas-row-name", title: modelName(m) }, modelName(m)),
     h("div", { class: "pumas-row-sub" },
-      h("span", { class: `pumas-badge ${trust.cls}` }, trust.label),
+      h("span", { class: `pumas-trust-dot ${trust.cls}`, title: `${trust.label}: ${matchLabel(m.match_source)}`,
+        dataset: { trust: m.trust || "none" } }),
       m.security_tier === "pickle" ? h("span", { class: "pumas-badge pumas-tier-pickle" }, "pickle") : null,
-      m.complete === false ? h("span", { class: "pumas-badge pumas-incomplete" }, "incomplete") : null,
+      isIncomplete(m) ? h("span", { class: "pumas-badge pumas-incomplete" }, "incomplete") : null,
+      m.pending_online_lookup ? h("span", { class: "pumas-badge pumas-pending", title: "Online lookup pending" }, "pending") : null,
       sub));
-  row.setAttribute("aria-label", `${modelName(m)}, ${sub}`);
+  row.setAttribute("aria-label", `${modelName(m)}, ${trust.label}${isIncomplete(m) ? ", incomplete set" : ""}, ${sub}`);
 }
 
 /**

@@ -10,15 +10,18 @@ import { createLibraryView } from "./library_view.js";
 import { createDetailsView } from "./details_view.js";
 import { createImportView, pickleRefusals } from "./import_view.js";
 import { createHealthView } from "./health_view.js";
+import { createAppsView } from "./apps_view.js";
 import { createJobsView } from "./jobs_view.js";
 
 /** Job kinds whose completion changes what ComfyUI's model dropdowns should list. */
-const COMBO_KINDS = new Set(["import", "upload", "sync", "rebuild", "health"]);
+const COMBO_KINDS = new Set(["import", "upload", "download", "sync", "rebuild", "health"]);
+/** Job kinds whose result is an import report ({imported, skipped, failed}). */
+const IMPORT_KINDS = new Set(["import", "upload", "download"]);
 
 /** Module-scope UI state (plain data; nothing runs at import). */
 export const state = {
   query: "", type: "", models: [], exhausted: false, selectedId: null,
-  health: null, healthError: "", healthOpen: false, offline: false,
+  health: null, healthError: "", healthOpen: false, offline: false, network: "",
   importPath: "", mode: "", pending: null,
 };
 
@@ -40,7 +43,7 @@ export function createPanel({ app, api }) {
   const jobs = new JobTracker({ client, onFinished: (job) => {
     if (job.state === "done") {
       const r = job.result || {};
-      if (job.kind === "import" || job.kind === "upload") {
+      if (IMPORT_KINDS.has(job.kind)) {
         const n = Array.isArray(r.imported) ? r.imported.length : 0;
         const skipped = Array.isArray(r.skipped) ? r.skipped.length : 0;
         const failed = Array.isArray(r.failed) ? r.failed : [];
@@ -48,9 +51,14 @@ export function createPanel({ app, api }) {
         if (failed.length > refused) notify("error", `${job.label}: ${failed.length} failed`, failed.map((f) => `${f.path}: ${f.error}`).join("\n"));
         else if (refused) notify("warn", job.label, "Pickle files need your confirmation.");
         else notify("success", "Model Library", `Imported ${n} model(s)${skipped ? `, ${skipped} already in the library` : ""}`);
+      } else if (job.kind === "lookup") {
+        const updated = Array.isArray(r.updated) ? r.updated.length : 0;
+        const pending = Array.isArray(r.pending) ? r.pending.length : 0;
+        notify(pending ? "warn" : "success", "Model Library",
+          `Lookup finished: ${updated} updated${pending ? `, ${pending} still pending (hosts unreachable)` : ""}`);
       } else notify("success", "Model Library", `${job.label} finished`);
       if (COMBO_KINDS.has(job.kind)) refreshCombos();
-      if (mounted) { mounted.views.library.reload(); if (job.kind !== "import" && job.kind !== "upload") mounted.views.health.refresh(); }
+      if (mounted) { mounted.views.library.reload(); if (!IMPORT_KINDS.has(job.kind)) mounted.views.health.refresh(); }
     } else if (!(job.errorObj && job.errorObj.code === "pickle_not_accepted")) {
       notify("error", `${job.label} failed`, job.error);
     }
@@ -59,19 +67,25 @@ export function createPanel({ app, api }) {
   async function loadStatus(note) {
     try {
       const s = await client.get("/pumas/status");
-      state.offline = Boolean(s && (s.offline === true || (s.remote && s.remote.offline === true) || s.network === "offline"));
+      // GET /pumas/status: {"offline": bool, "network": {"online", "hosts", "message"}, "pending_lookups"}
+      state.offline = Boolean(s && (s.offline === true || (s.network && s.network.online === false)));
+      state.network = (s && s.network && s.network.message) || "";
     } catch { state.offline = false; }
     note.hidden = !state.offline;
+    note.title = state.network || "";
   }
 
   function render(el) {
     if (mounted) unmount();
     installStyles(el.ownerDocument || document);
     const offlineNote = h("div", { class: "pumas-offline", role: "note", hidden: !state.offline }, "Using cached data (offline)");
-    const health = createHealthView({ client, jobs, notify, state, onLibraryChanged: () => mounted && mounted.views.library.reload() });
+    const reloadLibrary = () => mounted && mounted.views.library.reload();
+    const apps = createAppsView({ client, jobs, notify, onSynced: () => { refreshCombos(); reloadLibrary(); } });
+    const health = createHealthView({ client, jobs, notify, state, apps, onLibraryChanged: reloadLibrary });
     const details = createDetailsView({
-      client, notify, refreshCombos,
-      onChanged: () => mounted && mounted.views.library.reload(),
+      client, jobs, notify, refreshCombos, isOffline: () => state.offline,
+      onChanged: reloadLibrary,
+      onReplaced: (oldId, newId) => { if (state.selectedId === oldId) state.selectedId = newId; details.show(newId); reloadLibrary(); },
       onDeleted: (id) => { if (state.selectedId === id) state.selectedId = null; details.show(null); mounted && mounted.views.library.reload(); },
     });
     const library = createLibraryView({ client, state, notify, onSelect: (m) => details.show(m.model_id) });
@@ -96,9 +110,10 @@ export function createPanel({ app, api }) {
     root.addEventListener("dragleave", onDragLeave);
     root.addEventListener("drop", onDrop);
     el.replaceChildren(root);
-    mounted = { root, views: { health, details, library, importer, jobsView } };
+    mounted = { root, views: { health, apps, details, library, importer, jobsView } };
     loadStatus(offlineNote);
     health.refresh();
+    if (state.healthOpen) apps.refresh();
     if (!state.models.length) library.reload();
     if (state.selectedId) details.show(state.selectedId);
   }

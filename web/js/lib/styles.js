@@ -53,6 +53,28 @@ const CSS = `
 .pumas-browser button:hover{background:var(--p-bg2)}
 .pumas-confirm{display:flex;gap:6px;align-items:center;flex-wrap:wrap;padding:4px;border:1px solid var(--p-err);border-radius:4px;margin-top:4px}
 .pumas-link{color:#7fb2ff}
+.pumas-badges{display:flex;flex-wrap:wrap;gap:4px 0;margin:2px 0}
+.pumas-trust-dot{display:inline-block;width:8px;height:8px;border-radius:50%;margin-right:5px;vertical-align:middle;background:#666;border:0}
+.pumas-trust-dot.pumas-trust-verified{background:#3fb950}.pumas-trust-dot.pumas-trust-high{background:#4c8dff}
+.pumas-trust-dot.pumas-trust-low{background:#d29922}.pumas-trust-dot.pumas-trust-none{background:#666}
+.pumas-pending{border-color:#8a63d2;color:#b79cf0}
+.pumas-manual{border-color:var(--p-fg)}
+.pumas-callout{border:1px solid var(--p-border);border-left:3px solid #d29922;border-radius:4px;padding:5px 8px;margin:6px 0;font-size:12px;display:flex;flex-direction:column;gap:4px}
+.pumas-pending-box{border-left-color:#8a63d2;flex-direction:row;align-items:center;gap:6px}
+.pumas-callout ul{margin:0;padding-left:18px}
+.pumas-scan{border:1px solid var(--p-err);border-radius:4px;padding:4px 8px;margin:4px 0;font-size:12px}
+.pumas-scan-title{color:var(--p-err);font-weight:600}.pumas-scan ul{margin:2px 0;padding-left:18px}
+.pumas-scan-dangerous,.pumas-scan-error{color:var(--p-err)}.pumas-scan-suspicious{color:#e0b000}
+.pumas-phantoms,.pumas-phantom{color:var(--p-err)}.pumas-phantoms{font-size:12px;margin:4px 0}
+.pumas-phantoms ul{margin:2px 0;padding-left:18px}
+.pumas-nowrap{white-space:nowrap;word-break:normal}
+.pumas-mono{font-family:ui-monospace,Consolas,monospace;font-size:11px;word-break:break-all}
+.pumas-word{background:var(--p-bg2);border-radius:3px;padding:0 4px;margin:0 4px 2px 0;display:inline-block;font-size:11px}
+.pumas-evidence summary{cursor:pointer;color:var(--p-dim);font-size:12px}
+.pumas-evidence ul,.pumas-warnings-list{margin:2px 0;padding-left:18px;font-size:12px}
+.pumas-warnings-list{color:#e0b000}
+.pumas-apps{margin-top:6px;border-top:1px solid var(--p-border);padding-top:4px;display:flex;flex-direction:column;gap:4px}
+.pumas-apps ul{margin:0;padding-left:18px;font-size:12px}
 `;
 
 /** Insert the panel stylesheet once into `doc` (idempotent). */

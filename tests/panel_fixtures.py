@@ -1,0 +1,86 @@
+"""pytest fixtures for the panel's browser tests; import them by name into a test module
+(``from panel_fixtures import browser, server, open_panel  # noqa: F401``).
+
+* ``browser`` (module scope) — headless Debian Chromium through Playwright.
+* ``server`` — a started :class:`panel_fake.PanelTestServer` with 30 models.
+* ``open_panel()`` — a page on ``server`` with the panel loaded; uncaught page errors fail the test.
+* ``real_serve`` — a started :class:`panel_real.RealServe` (the real ``pumas serve``, fresh library).
+* ``open_real()`` — a page on ``real_serve`` with the panel shown.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from browser_support import LAUNCH_ARGS, chromium_path
+from panel_fake import PanelTestServer, make_model
+from panel_real import RealServe
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=exe, args=LAUNCH_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = PanelTestServer(tmp_path, [make_model(i) for i in range(30)]).start()
+    yield srv
+    srv.stop()
+
+
+def _new_page(browser, height: int):
+    page = browser.new_context(viewport={"width": 420, "height": height}).new_page()
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    return page
+
+
+@pytest.fixture
+def open_panel(browser, server):
+    """Open the host page; returns a function giving the loaded page (errors on the console fail)."""
+    pages = []
+
+    def opener(height: int = 800):
+        page = _new_page(browser, height)
+        page.goto(server.url + "/")
+        page.wait_for_function("window.__loaded && window.__setupDone", timeout=10_000)
+        assert page.evaluate("window.__importErrors") == []
+        page.wait_for_selector(".pumas-row")
+        pages.append(page)
+        return page
+
+    yield opener
+    for p in pages:
+        assert p.errors == [], p.errors
+        p.context.close()
+
+
+@pytest.fixture
+def real_serve(tmp_path):
+    srv = RealServe(tmp_path).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def open_real(browser, real_serve):
+    pages = []
+
+    def opener(height: int = 820):
+        page = _new_page(browser, height)
+        page.goto(real_serve.url + "/")
+        page.wait_for_selector(".pumas-panel")
+        pages.append(page)
+        return page
+
+    yield opener
+    for p in pages:
+        assert p.errors == [], p.errors
+        p.context.close()

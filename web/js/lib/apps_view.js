@@ -1,0 +1,75 @@
+// Registered ComfyUI installs (GET /pumas/apps), "Sync now" (POST /pumas/sync → job) and, for
+// `pumas serve`, registering an install by folder path (POST /pumas/apps {path}).
+
+import { h, setChildren } from "./dom.js";
+import { jobIdOf } from "./client.js";
+
+function appLine(a) {
+  const version = a.version ? ` (ComfyUI ${a.version})` : "";
+  const synced = a.last_sync_at ? `last sync ${String(a.last_sync_at).replace("T", " ").slice(0, 16)}` : "never synced";
+  return h("li", { class: "pumas-app", dataset: { appId: a.app_id || "" } },
+    h("span", { class: "pumas-mono" }, String(a.root || a.app_id)), version,
+    h("span", { class: "pumas-note" }, ` — ${synced}`));
+}
+
+/**
+ * Build the installs view (shown inside the health section).
+ * @param {{client, jobs, notify, onSynced: () => void}} ctx
+ * @returns {{el: HTMLElement, refresh(): Promise<void>, destroy(): void}}
+ */
+export function createAppsView(ctx) {
+  const { client, jobs } = ctx;
+  const list = h("div", { class: "pumas-apps-list" }, h("span", { class: "pumas-note" }, "Loading installs…"));
+  const pathInput = h("input", { type: "text", class: "pumas-grow pumas-app-path", placeholder: "/path/to/ComfyUI",
+    "aria-label": "ComfyUI folder to register", onkeydown: (e) => { if (e.key === "Enter") add(); } });
+  const error = h("div", { class: "pumas-job-failed pumas-app-error", hidden: true });
+  const syncBtn = h("button", { type: "button", class: "pumas-btn pumas-sync-btn", onclick: () => sync() }, "Sync now");
+  const el = h("div", { class: "pumas-apps", role: "group", "aria-label": "ComfyUI installs" },
+    h("div", { class: "pumas-bar" }, h("h4", { class: "pumas-grow" }, "ComfyUI installs"), syncBtn),
+    list,
+    h("div", { class: "pumas-bar" }, pathInput,
+      h("button", { type: "button", class: "pumas-btn pumas-app-add", onclick: () => add() }, "Register")),
+    error);
+  let seq = 0;
+
+  async function refresh() {
+    const mine = ++seq;
+    try {
+      const body = await client.get("/pumas/apps");
+      if (mine !== seq) return;
+      const apps = (body && Array.isArray(body.apps)) ? body.apps : [];
+      setChildren(list, apps.length ? h("ul", null, apps.map(appLine))
+        : h("span", { class: "pumas-note" }, "No ComfyUI install registered yet."));
+      syncBtn.disabled = !apps.length;
+    } catch (err) {
+      if (mine === seq) setChildren(list, h("span", { class: "pumas-job-failed" }, `Could not list installs: ${err.message}`));
+    }
+  }
+
+  async function add() {
+    const path = pathInput.value.trim();
+    error.hidden = true;
+    if (!path) return;
+    try {
+      const body = await client.post("/pumas/apps", { path });
+      pathInput.value = "";
+      ctx.notify("success", "Model Library", `Registered ${(body.app && body.app.root) || path}`);
+      await refresh();
+    } catch (err) {
+      error.textContent = err.message;
+      error.hidden = false;
+    }
+  }
+
+  async function sync() {
+    const job = jobs.add("Sync", "sync", null, { onDone: () => { refresh(); ctx.onSynced(); } });
+    try {
+      const body = await client.post("/pumas/sync", {});
+      jobs.settle(job, body, jobIdOf(body));
+    } catch (err) {
+      jobs.finish(job, "failed", err);
+    }
+  }
+
+  return { el, refresh, destroy() { seq += 1; } };
+}
