@@ -16,8 +16,6 @@ from pathlib import Path
 from .config import Paths, load_config, resolve_paths
 from .errors import BadInputError, ConflictError, LibraryUnavailableError, NotFoundError
 from .facade_links import LinkOps
-from .ingest.grouping import plan_import
-from .ingest.importer import Importer, ImportOptions
 from .ingest.staging import recover_staging
 from .library import deepscan
 from .library.index import ModelIndex
@@ -55,7 +53,7 @@ class Library(LinkOps):
             raise LibraryUnavailableError(f"{self.root}: library folder does not exist")
         self.write_lock = threading.RLock()  # serialises read-modify-write of metadata.json + index
         self.index = self._open_index()
-        self._importer = Importer(self.root, self.index)
+        self._importer_obj = None
         self._lookups = LookupRunner(self, remote)
         LinkOps.__init__(self)
 
@@ -84,6 +82,15 @@ class Library(LinkOps):
             self.recovery_notes.append(f"index was corrupt (kept as {broken.name}); rebuilt from metadata")
             return index
 
+    @property
+    def _importer(self):
+        """The import pipeline, created on first use (keeps ComfyUI's boot path free of its imports)."""
+        if self._importer_obj is None:
+            from .ingest.importer import Importer
+
+            self._importer_obj = Importer(self.root, self.index)
+        return self._importer_obj
+
     def config(self) -> dict:
         """The state dir's ``config.json`` (``import_roots``, ``library``...)."""
         return load_config(self.state_dir)
@@ -99,6 +106,9 @@ class Library(LinkOps):
         into every registered install (incremental) and queued for an offline-first lookup.
         Raises :class:`BadInputError` only for a bad ``mode``.
         """
+        from .ingest.grouping import plan_import
+        from .ingest.importer import ImportOptions
+
         if mode not in ("auto", "copy", "move"):
             raise BadInputError(f"mode must be auto, copy or move, not {mode!r}")
         opts = ImportOptions(mode=mode, model_type=model_type, family=family, tags=list(tags),
@@ -120,6 +130,8 @@ class Library(LinkOps):
 
         Same result shape as :meth:`import_paths`.
         """
+        from .ingest.importer import ImportOptions
+
         opts = ImportOptions(mode="copy", model_type=model_type, family=family, tags=list(tags),
                              accept_pickle=accept_pickle, cancel=cancel)
         report = {"imported": [], "skipped": [], "failed": []}
