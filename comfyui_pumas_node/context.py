@@ -12,7 +12,6 @@ import asyncio
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, Callable
 
 from pumas_core.errors import LibraryUnavailableError
@@ -91,35 +90,19 @@ class PumasContext:
         return self.jobs.submit(kind, lambda progress: fn(self.library(), progress),
                                 refresh=refresh, executor=self.executor)
 
-    # -- settings and path roots (config.json in the state dir) ---------------------------
+    # -- settings and path roots (kept by the core: pumas_core.settings) ------------------
 
     def settings(self, lib) -> dict:
-        """``{"library", "state_dir", "import_roots": [abs paths]}`` from the open library + config."""
-        from pumas_core.config import load_config
-
-        cfg = load_config(Path(lib.state_dir))
-        roots = [str(r) for r in cfg.get("import_roots") or [] if isinstance(r, str)]
-        return {"library": str(lib.root), "state_dir": str(lib.state_dir), "import_roots": roots}
-
-    def save_settings(self, lib, changes: dict) -> dict:
-        """Store ``import_roots`` / ``library`` in config.json (other keys kept); return :meth:`settings`."""
-        from pumas_core.config import load_config, save_config
-
-        cfg = load_config(Path(lib.state_dir))
-        cfg.update(changes)
-        save_config(Path(lib.state_dir), cfg)
-        return self.settings(lib)
+        """The library's settings (``library``, ``state_dir``, ``import_roots``)."""
+        return lib.settings()
 
     def import_roots(self, lib) -> list[str]:
-        """Configured import roots (absolute paths)."""
-        return self.settings(lib)["import_roots"]
+        """Import roots (configured, or the defaults)."""
+        return lib.settings()["import_roots"]
 
     def allowed_roots(self, lib) -> list[str]:
         """Every root a received path may lie in: the library, the registered installs, the import roots."""
-        roots = [str(lib.root), *self.import_roots(lib)]
-        for app in lib.list_apps():
-            roots += [str(app[k]) for k in ("root", "models_dir") if app.get(k)]
-        return roots
+        return lib.allowed_roots()
 
     def close(self) -> None:
         """Close the library and stop the executor (waits for running work)."""

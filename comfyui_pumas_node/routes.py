@@ -235,25 +235,8 @@ def build_routes(ctx: PumasContext) -> list[tuple[str, str, object]]:
 
     async def post_settings(request):
         body = await _body(request)
-        changes: dict = {}
-        if "import_roots" in body:
-            roots = body["import_roots"]
-            if not isinstance(roots, list) or not all(isinstance(r, str) for r in roots):
-                raise BadInputError("import_roots must be a list of absolute folder paths")
-            for r in roots:
-                if not os.path.isabs(os.path.expanduser(r)) or not os.path.isdir(os.path.expanduser(r)):
-                    raise BadInputError(f"import root {r}: not an existing absolute folder")
-            changes["import_roots"] = [os.path.realpath(os.path.expanduser(r)) for r in roots]
+        result = await ctx.call(lambda lib: lib.update_settings(body))
         if "library" in body:
-            lib_path = body["library"]
-            if not isinstance(lib_path, str) or not os.path.isabs(os.path.expanduser(lib_path)):
-                raise BadInputError("library must be an absolute folder path")
-            changes["library"] = os.path.expanduser(lib_path)
-        unknown = set(body) - {"import_roots", "library"}
-        if unknown:
-            raise BadInputError(f"unknown settings: {', '.join(sorted(unknown))}")
-        result = await ctx.call(ctx.save_settings, changes)
-        if "library" in changes:
             ctx.reopen()
         return web.json_response(result)
 

@@ -95,6 +95,30 @@ class Library(LinkOps):
         """The state dir's ``config.json`` (``import_roots``, ``library``...)."""
         return load_config(self.state_dir)
 
+    def settings(self) -> dict:
+        """``{"library", "state_dir", "import_roots", "import_roots_configured"}`` (see :mod:`.settings`)."""
+        from .settings import read_settings
+
+        return read_settings(self.root, self.state_dir, self.list_apps())
+
+    def update_settings(self, changes: dict) -> dict:
+        """Validate and store ``import_roots`` / ``library``; returns :meth:`settings`.
+
+        A new ``library`` takes effect the next time a Library is opened.  Raises :class:`BadInputError`.
+        """
+        from .settings import write_settings
+
+        write_settings(self.state_dir, changes)
+        return self.settings()
+
+    def allowed_roots(self) -> list[str]:
+        """Every folder a path received from the panel may lie in: the library, registered installs
+        (root and models folder) and the import roots."""
+        roots = [str(self.root), *self.settings()["import_roots"]]
+        for app in self.list_apps():
+            roots += [str(app[k]) for k in ("root", "models_dir") if app.get(k)]
+        return roots
+
     # -- import --------------------------------------------------------------------------------
     def import_paths(self, paths, *, mode: str = "auto", model_type: str | None = None, family: str | None = None,
                      tags=(), accept_pickle: bool = False, progress=None, cancel=None, sync: bool = True,

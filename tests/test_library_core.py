@@ -112,3 +112,25 @@ def test_clean_name_is_ntfs_safe(raw, expected):
 def test_clean_name_caps_length_and_keeps_extension():
     name = clean_name("x" * 300 + ".safetensors")
     assert len(name) == 128 and name.endswith(".safetensors")
+
+
+def test_settings_validate_and_default_roots(lib_dirs, tmp_path, comfy_tree, monkeypatch):
+    from pumas_core.errors import BadInputError
+    from pumas_core.facade import Library
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    lib = Library.open(*lib_dirs)
+    try:
+        assert lib.settings()["import_roots"] == [] and not lib.settings()["import_roots_configured"]
+        lib.add_app(comfy_tree)
+        assert lib.settings()["import_roots"] == [str((comfy_tree / "models").resolve())]
+        with pytest.raises(BadInputError, match="not an existing absolute folder"):
+            lib.update_settings({"import_roots": ["relative/path"]})
+        with pytest.raises(BadInputError, match="unknown settings"):
+            lib.update_settings({"colour": "red"})
+        d = tmp_path / "incoming"
+        d.mkdir()
+        assert lib.update_settings({"import_roots": [str(d)]})["import_roots"] == [str(d.resolve())]
+        assert str(d.resolve()) in lib.allowed_roots() and str(lib.root) in lib.allowed_roots()
+    finally:
+        lib.close()
