@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import shutil
 import statistics
@@ -65,6 +66,7 @@ def run(size: int, base: Path) -> dict:
     """Build, scan and query a library of ``size`` models; return the measurements."""
     root = base / f"lib{size}"
     make_library(root, size)
+    os.sync()  # a library at rest: do not time the kernel's writeback of the files just generated
     index = ModelIndex(root / "models.db", root)
     scan = deepscan.rebuild(root, index)
     rnd = random.Random(1)
