@@ -138,9 +138,15 @@ class Library(LinkOps):
         opts = ImportOptions(mode=mode, model_type=model_type, family=family, tags=list(tags),
                              accept_pickle=accept_pickle, cancel=cancel)
         plan = plan_import([Path(p).expanduser() for p in paths])
-        report = {"imported": [], "skipped": [], "failed": [{"path": str(p), "error": e if str(p) in e else f"{p}: {e}", "code": "bad_input"}
-                             for p, e in plan.errors]}
+        report = {"imported": [], "skipped": [], "failed": [{"path": str(p), "error": e if str(p) in e else f"{p}: {e}",
+                                                             "code": "bad_input"} for p, e in plan.errors]}
+        root = os.path.realpath(self.root) + os.sep
         for i, unit in enumerate(plan.units):
+            inside = [f for f in unit.files if os.path.realpath(f).startswith(root)]
+            if inside:  # e.g. one of our own links in a ComfyUI folder: never copy or move the library onto itself
+                report["skipped"].append({"path": str(inside[0]), "reason": "already in the library",
+                                          "official_name": unit.name})
+                continue
             if progress:
                 progress({"stage": "validating", "file": unit.name, "index": i, "count": len(plan.units)})
             self._run_unit(report, str(unit.files[0] if unit.kind == "single-file" else unit.source_root),

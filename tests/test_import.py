@@ -216,3 +216,31 @@ def test_short_upload_is_refused(lib, real):
     report = lib.import_stream("x.safetensors", io.BytesIO(data[:100]), size=len(data))
     assert report["failed"] and "100 of" in report["failed"][0]["error"]
     assert not any((lib.root / ".staging").glob("*.tmp"))
+
+
+def test_importing_our_own_link_is_skipped_not_moved(lib, tmp_path, comfy_tree):
+    from model_shapes import KOHYA_LORA
+
+    lib.add_app(comfy_tree)
+    m = lib.import_paths([write_safetensors(tmp_path / "mine.safetensors", KOHYA_LORA)])["imported"][0]
+    link = comfy_tree / "models" / "loras" / "mine.safetensors"
+    assert link.is_symlink()
+    report = lib.import_paths([link], mode="move")
+    assert report["imported"] == [] and report["skipped"][0]["reason"] == "already in the library"
+    assert link.resolve() == (lib.root / os.path.relpath(m["path"], lib.root) / m["files"][0]["name"]).resolve()
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="needs a second file system (/dev/shm)")
+def test_move_across_file_systems_copies_then_removes_source(lib, real):
+    import tempfile
+
+    if os.stat("/dev/shm").st_dev == os.stat(lib.root).st_dev:
+        pytest.skip("/dev/shm is on the library's file system here")
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as d:
+        src = os.path.join(d, "cross.safetensors")
+        with open(src, "wb") as f:
+            f.write(real("silero/silero_vad_16k.safetensors").read_bytes())
+        m = lib.import_paths([src], mode="move")["imported"][0]
+        assert not os.path.exists(src)
+        assert any("another file system" in n for n in m["import_notices"])
+        assert m["hashes"]["sha256"] == "c59271c284ae9c8335d795d60e0bfdb71aaaceec578d9bd9ffc1b8153c319ea1"
