@@ -7,6 +7,7 @@ command: if the CLI and the panel both need it, it is a method here.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sqlite3
@@ -149,8 +150,10 @@ class Library(LinkOps):
                 continue
             if progress:
                 progress({"stage": "validating", "file": unit.name, "index": i, "count": len(plan.units)})
-            self._run_unit(report, str(unit.files[0] if unit.kind == "single-file" else unit.source_root),
-                           lambda: self._importer.import_unit(unit, opts, progress))
+            label = unit.files[0] if unit.kind == "single-file" else unit.source_root
+            subdir = self.adoption_subdir(label)
+            unit_opts = dataclasses.replace(opts, extra={"link_subdir": subdir}) if subdir else opts
+            self._run_unit(report, str(label), lambda: self._importer.import_unit(unit, unit_opts, progress))
         return self._after_import(report, progress, sync, lookup)
 
     def import_stream(self, name: str, reader, *, size: int | None = None, model_type: str | None = None,

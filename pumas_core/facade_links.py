@@ -45,7 +45,22 @@ class LinkOps:
             else:
                 link_name = meta["cleaned_name"]
             yield LinkableModel(model_id=mid, model_type=mtype, format=fmt, model_dir=self.root / rel,
-                                files=files, link_name=link_name)
+                                files=files, link_name=link_name, link_subdir=meta.get("link_subdir") or "")
+
+    def adoption_subdir(self, source: Path) -> str:
+        """Where ``source`` sat inside a registered install's model folder, as a sub-folder to keep.
+
+        ``<models>/checkpoints/SDXL/x.safetensors`` → ``"SDXL"``; a file directly in a folder key, or
+        outside every install, gives ``""``.
+        """
+        parent = os.path.realpath(os.path.dirname(os.path.abspath(source)))
+        for app in self.list_apps():
+            for dirs in (app.get("folder_paths") or {}).values():
+                for d in dirs:
+                    d = os.path.realpath(d)
+                    if parent != d and parent.startswith(d + os.sep):
+                        return os.path.relpath(parent, d).replace(os.sep, "/")
+        return ""
 
     # -- installs ----------------------------------------------------------------------------------
     def add_app(self, comfyui_dir, folder_paths: dict | None = None) -> dict:

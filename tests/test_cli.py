@@ -142,3 +142,19 @@ def test_console_script_runs_in_a_real_process(lib_dirs, real):
     proc = subprocess.run([sys.executable, "-m", "pumas_core.cli.main", "--library", str(root), "--state", str(state),
                            "--json", "import", str(real("lpips/v0.1/alex.pth"))], capture_output=True, text=True, env=env)
     assert proc.returncode == 1 and "--accept-pickle" in proc.stdout
+
+
+def test_adopting_a_comfyui_folder_keeps_the_names_workflows_use(cli, comfy_tree):
+    """Move-import a model out of ComfyUI's models/checkpoints/SDXL: the link takes its exact place."""
+    cli("apps", "add", str(comfy_tree))
+    sub = comfy_tree / "models" / "checkpoints" / "SDXL"
+    sub.mkdir()
+    original = write_safetensors(sub / "my_model.safetensors", SD15_CHECKPOINT)
+    data = original.read_bytes()
+    code, out, err = cli("import", str(original), "--mode", "move")
+    assert code == 0, err
+    assert out["imported"][0]["link_subdir"] == "SDXL"
+    assert original.is_symlink() and original.read_bytes() == data  # same path, now a link into the library
+    assert not os.path.isabs(os.readlink(original))
+    code, again, _ = cli("sync")
+    assert again["created"] == 0 and again["conflicts"] == []

@@ -38,7 +38,8 @@ Progress = Callable[[dict], None]
 @dataclass
 class ImportOptions:
     """What the user asked for: ``mode`` (``auto``=copy, ``copy``, ``move``), a ``model_type`` and
-    ``family`` override, extra ``tags``, and whether pickle-based files are accepted."""
+    ``family`` override, extra ``tags``, whether pickle-based files are accepted, a ``cancel`` event,
+    and ``extra`` metadata keys for the unit (``link_subdir`` when adopting from a ComfyUI folder)."""
 
     mode: str = "auto"
     model_type: str | None = None
@@ -46,6 +47,7 @@ class ImportOptions:
     tags: list[str] = field(default_factory=list)
     accept_pickle: bool = False
     cancel: threading.Event | None = None
+    extra: dict = field(default_factory=dict)  # more metadata keys for this unit (e.g. link_subdir)
 
 
 def _is_weight(path: Path) -> bool:
@@ -185,6 +187,7 @@ class Importer:
                 source=str(unit.source_root if unit.kind != "single-file" else primary))
             if notices:
                 meta["import_notices"] = notices
+            meta.update(opts.extra)
             if unit.warnings:
                 meta["warnings"] = list(unit.warnings)
             status, info = self._commit(stage, meta, progress)

@@ -20,6 +20,9 @@ class LinkableModel:
         files: file names relative to ``model_dir`` (``metadata.json`` excluded); primary first.
         link_name: the model's original file name (single file) or folder / set name; the name
             users see in ComfyUI.
+        link_subdir: optional sub-folder (``"SDXL"``, ``"styles/ink"``) inside the target folder key,
+            kept from where the model lived in a ComfyUI install before it was adopted, so the names
+            its workflows use (``SDXL/model.safetensors``) keep working.  ``""`` = the key's root.
     """
 
     model_id: str
@@ -28,6 +31,7 @@ class LinkableModel:
     model_dir: Path
     files: tuple[str, ...]
     link_name: str
+    link_subdir: str = ""
 
 
 @dataclass

@@ -44,8 +44,15 @@ def diffusers_root(model: LinkableModel) -> str:
     return base
 
 
+def _subdir(model: LinkableModel) -> str:
+    """The model's ``link_subdir`` as a safe relative path (each part cleaned; ``..`` cannot escape)."""
+    parts = [p for p in model.link_subdir.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    return os.path.join(*[safe_link_name(p) for p in parts]) if parts else ""
+
+
 def _variants(model: LinkableModel, key: str, tdir: str) -> list[list[PlannedLink]]:
     """Alternative link sets for one model, preferred first (plain names, then collision names)."""
+    tdir = os.path.join(tdir, _subdir(model)) if model.link_subdir else tdir
     mk = lambda name, target, kind: PlannedLink(os.path.join(tdir, name), target, model.model_id, key, kind)  # noqa: E731
     base = str(model.model_dir)
     if not model.files:
