@@ -142,8 +142,10 @@ class Library(LinkOps):
         report = {"imported": [], "skipped": [], "failed": [{"path": str(p), "error": e if str(p) in e else f"{p}: {e}",
                                                              "code": "bad_input"} for p, e in plan.errors]}
         root = os.path.realpath(self.root) + os.sep
+        staging = root + ".staging" + os.sep  # downloads land there and are imported from there
         for i, unit in enumerate(plan.units):
-            inside = [f for f in unit.files if os.path.realpath(f).startswith(root)]
+            inside = [f for f in unit.files if os.path.realpath(f).startswith(root)
+                      and not os.path.realpath(f).startswith(staging)]
             if inside:  # e.g. one of our own links in a ComfyUI folder: never copy or move the library onto itself
                 report["skipped"].append({"path": str(inside[0]), "reason": "already in the library",
                                           "official_name": unit.name})
