@@ -78,3 +78,14 @@ def test_diffusion_folder_links_as_a_directory(lib, diffusion_folder, tmp_path, 
     m = lib.import_paths([src])["imported"][0]
     link = comfy_tree / "models" / "diffusers" / m["cleaned_name"]
     assert link.is_symlink() and (link / "model_index.json").is_file()
+
+
+def test_onnx_with_external_data_stays_together(lib, real, tmp_path):
+    """Arranged fixture: the real silero ONNX plus an external-data file beside it (name per onnx's convention)."""
+    d = tmp_path / "onnx"
+    d.mkdir()
+    (d / "vad.onnx").write_bytes(real("silero/silero_vad.onnx").read_bytes())
+    (d / "vad.onnx_data").write_bytes(b"\0" * 4096)
+    m = lib.import_paths([d])["imported"][0]
+    assert sorted(f["name"] for f in m["files"]) == ["vad.onnx", "vad.onnx_data"]
+    assert m["file_format"] == "onnx" and m["security_tier"] == "safe"

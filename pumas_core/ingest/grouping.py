@@ -214,7 +214,7 @@ class _Planner:
                     return self._add(_set_unit(s))
         if not is_model_name(name) and not _has_model_magic(target):
             return self._error(given, "not a model file (no model extension or magic bytes)")
-        self._add(ImportUnit("single-file", name, parent, [target]))
+        self._add(_single_unit(name, parent, target))
 
     # ---- folders -----------------------------------------------------------------------------
     def _walk(self, directory: Path, explicit_name: str | None = None) -> None:
@@ -243,7 +243,7 @@ class _Planner:
             if (why := _readable(path)) is not None:
                 self._error(path, why)
                 continue
-            self._add(ImportUnit("single-file", e.name, directory, [path]))
+            self._add(_single_unit(e.name, directory, path))
         for d in dirs:
             self._walk(Path(d.path))
 
@@ -293,6 +293,26 @@ class _Planner:
         if unit.missing:
             unit.complete = False
         return unit
+
+
+ONNX_DATA_SUFFIXES = (".onnx_data", ".onnx.data", ".data")
+
+
+def _single_unit(name: str, parent: Path, path: Path) -> ImportUnit:
+    """A single file, or an ONNX model with its external-data file(s) beside it as one multi-file unit.
+
+    ONNX keeps tensors over 2 GB in a separate file next to the model (``model.onnx`` +
+    ``model.onnx_data`` or ``model.onnx.data``; onnx ``external_data_helper``), which the model
+    names by relative path, so the two must stay together.
+    """
+    if name.lower().endswith(".onnx"):
+        stem = name[:-5]
+        data = [parent / (stem + sfx) for sfx in ONNX_DATA_SUFFIXES if (parent / (stem + sfx)).is_file()]
+        data += [parent / (name + sfx) for sfx in (".data",) if (parent / (name + sfx)).is_file()]
+        data = sorted(set(data))
+        if data:
+            return ImportUnit("sharded-set", name, parent, [path, *data], manifest=name)
+    return ImportUnit("single-file", name, parent, [path])
 
 
 def _broken_into(unit: ImportUnit, root: Path, path: Path, why: str) -> None:
