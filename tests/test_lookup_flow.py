@@ -151,3 +151,16 @@ def test_download_missing_shards_completes_the_set(lib_dirs, hub, civitai, minil
         assert [m["model_id"] for m in lib.list_models()] == [new["model_id"]]
     finally:
         lib.close()
+
+
+def test_cli_import_prints_then_reports_identity(lib_dirs, minilm_hub, civitai, real, monkeypatch, capsys):  # noqa: F811
+    from pumas_core.cli.main import main
+
+    monkeypatch.delenv("PUMAS_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", minilm_hub.url)
+    monkeypatch.setenv("PUMAS_CIVITAI_ENDPOINT", civitai.url)
+    root, state = lib_dirs
+    assert main(["--library", str(root), "--state", str(state), "import", str(real("minilm/model.safetensors"))]) == 0
+    out = capsys.readouterr().out
+    assert out.index("imported ") < out.index("identity ")
+    assert f"verified (hash): {MINILM_REPO}" in out

@@ -119,10 +119,12 @@ def _dispatch(lib, args) -> int:  # noqa: C901 - a flat dispatch table reads bes
                                   tags=args.tag, accept_pickle=args.accept_pickle, progress=bars,
                                   lookup=not args.no_lookup)
         bars.close()
+        if not js:
+            output.print_import(report)  # the import is done: show it before any network wait
         if not args.no_lookup and report["imported"]:
-            lib.wait_for_lookups(timeout=30)
-            report["imported"] = [lib.get_model(m["model_id"]) for m in report["imported"]]
-        output.emit_json(report) if js else output.print_import(report)
+            _await_lookups(lib, report, js)
+        if js:
+            output.emit_json(report)
         return 1 if report["failed"] else 0
     if cmd == "list":
         models = lib.list_models(model_type=args.model_type, limit=args.limit)
@@ -184,6 +186,23 @@ def _dispatch(lib, args) -> int:  # noqa: C901 - a flat dispatch table reads bes
         output.emit_json(r) if js else output.print_import(r)
         return 1 if r["failed"] else 0
     return 0
+
+
+def _await_lookups(lib, report: dict, js: bool, timeout: float = 30.0) -> None:
+    """Give the background HuggingFace/CivitAI lookups of just-imported models a short while.
+
+    The models are already in the library; Ctrl+C (or the timeout) leaves them pending for
+    ``pumas lookup`` / the server's retry.
+    """
+    if not js:
+        print("looking up the new models on HuggingFace/CivitAI (Ctrl+C to skip)…", file=sys.stderr, flush=True)
+    try:
+        lib.wait_for_lookups(timeout=timeout)
+    except KeyboardInterrupt:
+        pass
+    report["imported"] = [lib.get_model(m["model_id"]) for m in report["imported"]]
+    if not js:
+        output.print_identities(report["imported"])
 
 
 def _print_summary(cmd: str, r: dict) -> None:

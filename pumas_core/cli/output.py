@@ -86,6 +86,20 @@ def print_import(report: dict) -> None:
     print(f"{len(report['imported'])} imported, {len(report['skipped'])} skipped, {len(report['failed'])} failed")
 
 
+def print_identities(models: list[dict]) -> None:
+    """One line per model on what the remote lookup found (or that it is still pending)."""
+    for m in models:
+        hub, civ = m.get("huggingface") or {}, m.get("civitai") or {}
+        where = hub.get("repo_id") or civ.get("name") or civ.get("page_url")
+        if m.get("pending_online_lookup"):
+            state = "pending (offline or host unavailable; `pumas lookup` retries)"
+        elif where:
+            state = f"{m.get('trust')} ({m.get('match_source')}): {where}"
+        else:
+            state = "not found upstream"
+        print(f"identity  {m['model_id'][:12]}  {state}")
+
+
 def print_sync(r: dict) -> None:
     """Summarise a sync report."""
     verb = "would create" if r.get("dry_run") else "created"
