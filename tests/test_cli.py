@@ -158,3 +158,20 @@ def test_adopting_a_comfyui_folder_keeps_the_names_workflows_use(cli, comfy_tree
     assert not os.path.isabs(os.readlink(original))
     code, again, _ = cli("sync")
     assert again["created"] == 0 and again["conflicts"] == []
+
+
+def test_health_reports_phantoms_and_broken_links_then_fixes(cli, comfy_tree, tmp_path):
+    cli("apps", "add", str(comfy_tree))
+    _, out, _ = cli("import", str(write_safetensors(tmp_path / "a.safetensors", KOHYA_LORA)),
+                    str(write_safetensors(tmp_path / "b.safetensors", SD15_CHECKPOINT)))
+    lora, ckpt = sorted(out["imported"], key=lambda m: m["official_name"])
+    code, h, _ = cli("health")
+    assert code == 0 and h["status"] == "healthy"
+    os.unlink(os.path.join(lora["path"], lora["files"][0]["name"]))  # the user deleted a library file
+    (comfy_tree / "models" / "checkpoints" / "b.safetensors").unlink()  # ...and one of our links
+    code, h, _ = cli("health")
+    assert [p["model_id"] for p in h["phantom_models"]] == [lora["model_id"]]
+    assert any(b["model_id"] == ckpt["model_id"] for b in h["broken_links"]) and h["status"] == "errors"
+    code, fixed, _ = cli("health", "--fix")
+    assert (comfy_tree / "models" / "checkpoints" / "b.safetensors").is_symlink()
+    assert not any(b["model_id"] == ckpt["model_id"] for b in fixed["after"]["broken_links"])
