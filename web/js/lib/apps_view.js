@@ -3,6 +3,7 @@
 
 import { h, setChildren } from "./dom.js";
 import { jobIdOf } from "./client.js";
+import { createFold } from "./fold.js";
 
 function appLine(a) {
   const version = a.version ? ` (ComfyUI ${a.version})` : "";
@@ -13,8 +14,9 @@ function appLine(a) {
 }
 
 /**
- * Build the installs view (shown inside the health section).
- * @param {{client, jobs, notify, onSynced: () => void}} ctx
+ * Build the installs view (a collapsible section shown inside the health section).
+ * @param {{client, jobs, notify, onSynced: () => void, state?: {open?: object}}} ctx
+ *   state.open.installs remembers whether the section is expanded (default true).
  * @returns {{el: HTMLElement, refresh(): Promise<void>, destroy(): void}}
  */
 export function createAppsView(ctx) {
@@ -23,13 +25,18 @@ export function createAppsView(ctx) {
   const pathInput = h("input", { type: "text", class: "pumas-grow pumas-app-path", placeholder: "/path/to/ComfyUI",
     "aria-label": "ComfyUI folder to register", onkeydown: (e) => { if (e.key === "Enter") add(); } });
   const error = h("div", { class: "pumas-job-failed pumas-app-error", hidden: true });
-  const syncBtn = h("button", { type: "button", class: "pumas-btn pumas-sync-btn", onclick: () => sync() }, "Sync now");
-  const el = h("div", { class: "pumas-apps", role: "group", "aria-label": "ComfyUI installs" },
-    h("div", { class: "pumas-bar" }, h("h4", { class: "pumas-grow" }, "ComfyUI installs"), syncBtn),
+  const syncBtn = h("button", { type: "button", class: "pumas-btn pumas-sync-btn",
+    title: "Link every library model into the registered installs", onclick: () => sync() }, "Sync now");
+  const state = ctx.state || {};
+  const fold = createFold({ key: "installs", title: "ComfyUI installs", open: state.open || (state.open = {}), defaultOpen: true,
+    cls: "pumas-apps", label: "ComfyUI installs", onOpen: () => refresh() });
+  fold.body.append(
     list,
     h("div", { class: "pumas-bar" }, pathInput,
       h("button", { type: "button", class: "pumas-btn pumas-app-add", onclick: () => add() }, "Register")),
-    error);
+    error,
+    h("div", { class: "pumas-bar" }, syncBtn));
+  const el = fold.el;
   let seq = 0;
 
   async function refresh() {
@@ -38,6 +45,7 @@ export function createAppsView(ctx) {
       const body = await client.get("/pumas/apps");
       if (mine !== seq) return;
       const apps = (body && Array.isArray(body.apps)) ? body.apps : [];
+      fold.setTitle("ComfyUI installs", h("span", { class: "pumas-count" }, String(apps.length)));
       setChildren(list, apps.length ? h("ul", null, apps.map(appLine))
         : h("span", { class: "pumas-note" }, "No ComfyUI install registered yet."));
       syncBtn.disabled = !apps.length;

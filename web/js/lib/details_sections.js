@@ -14,10 +14,40 @@ const btn = (cls, label, onclick, extra = {}) =>
 
 const ext = (href, text) => h("a", { href, target: "_blank", rel: "noopener noreferrer", class: "pumas-link" }, text);
 
-/** One `dt`/`dd` pair, or null for an empty value. */
-export function row(label, value) {
+/**
+ * One `dt`/`dd` pair, or null for an empty value.
+ * @param {boolean} [wide] - long values (hashes, paths, repo ids): in a narrow panel the label goes
+ *   above the value instead of beside it.
+ */
+export function row(label, value, wide = false) {
   if (value === undefined || value === null || value === "" || (Array.isArray(value) && !value.length)) return null;
-  return [h("dt", null, label), h("dd", null, value)];
+  const cls = wide ? "pumas-wide" : null;
+  return [h("dt", { class: cls }, label), h("dd", { class: cls }, value)];
+}
+
+/**
+ * A long identifier (hash id, model id, folder) with a Copy button. Hash-like values are shown in
+ * short form ("blake3:8087e9bf…3a589a") that expands to the full value; others wrap in full.
+ * @param {string} full - the value copied and shown on expansion.
+ * @param {string} label - what it is, for the button's label ("BLAKE3").
+ * @param {(text: string, label: string) => void} onCopy
+ * @returns {HTMLElement|string} "" for an empty value.
+ */
+export function longId(full, label, onCopy) {
+  if (!full) return "";
+  const s = String(full);
+  const cut = s.indexOf(":") + 1;
+  const hex = s.slice(cut);
+  const short = /^[0-9a-f]{24,}$/i.test(hex) ? `${s.slice(0, cut)}${hex.slice(0, 8)}…${hex.slice(-6)}` : "";
+  const value = short
+    ? h("details", { class: "pumas-longid-value" }, h("summary", { title: `${s} (click to show in full)` }, h("code", null, short)),
+      h("code", { class: "pumas-mono pumas-longid-full", title: "Click to shorten",
+        // collapse again on a plain click (not after selecting part of the text)
+        onclick: (e) => { const sel = window.getSelection(); if (!sel || sel.isCollapsed) e.currentTarget.parentElement.open = false; } }, s))
+    : h("code", { class: "pumas-mono pumas-longid-value" }, s);
+  return h("span", { class: "pumas-longid" }, value,
+    h("button", { type: "button", class: "pumas-btn pumas-small pumas-copy-btn", title: `Copy ${label}`, "aria-label": `Copy ${label}`,
+      onclick: () => onCopy(s, label) }, "Copy"));
 }
 
 /** Trust, security, manual, pending and incomplete badges. */
@@ -56,15 +86,15 @@ export function identityRows(m) {
   return [
     row("HuggingFace", hub ? h("span", { class: "pumas-hf" },
       hub.repoUrl ? ext(hub.repoUrl, hub.repoId) : hub.repoId,
-      hub.fileUrl ? h("span", { class: "pumas-nowrap" }, " · ", ext(hub.fileUrl, "file")) : null) : ""),
-    row("CivitAI", civ ? (civ.pageUrl ? ext(civ.pageUrl, civ.name || "Model page") : civ.name) : ""),
+      hub.fileUrl ? h("span", { class: "pumas-nowrap" }, " · ", ext(hub.fileUrl, "file")) : null) : "", true),
+    row("CivitAI", civ ? (civ.pageUrl ? ext(civ.pageUrl, civ.name || "Model page") : civ.name) : "", true),
     row("Licence", licenseOf(m)),
     row("Base model", base),
     row("Precision", m.precision),
     row("Parameters", humanCount(m.parameter_count)),
     row("Architecture", m.architecture),
     row("Trained words", words.length ? h("span", { class: "pumas-words" },
-      words.map((w) => h("code", { class: "pumas-word" }, w))) : ""),
+      words.map((w) => h("code", { class: "pumas-word" }, w))) : "", true),
   ];
 }
 

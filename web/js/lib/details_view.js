@@ -3,11 +3,11 @@
 // Reads the real metadata.json keys (see lib/identity.js) plus GET /pumas/models/{id}'s `path`,
 // `links` and `phantom_files`.
 
-import { confirmInline, h, setChildren } from "./dom.js";
+import { confirmInline, copyText, h, setChildren } from "./dom.js";
 import { jobIdOf } from "./client.js";
 import { MODEL_TYPES, formatBytes, hashId, modelName } from "./format.js";
 import {
-  badges, confirmSection, evidenceSection, identityRows, incompleteSection, pendingSection, phantomSection,
+  badges, confirmSection, evidenceSection, identityRows, incompleteSection, longId, pendingSection, phantomSection,
   pickleSection, row, warningsSection,
 } from "./details_sections.js";
 
@@ -19,23 +19,30 @@ function linkText(l) {
   return `${app ? `${app}: ` : ""}${where}${key}`;
 }
 
+/** Text with line-break opportunities (<wbr>) after "_", ".", "-" and "/" so long file names wrap at word-ish bounds. */
+function breakable(text) {
+  return String(text).split(/(?<=[_.\-/])/).flatMap((part, i) => (i ? [h("wbr"), part] : [part]));
+}
+
 /**
  * Build the details view.
  * @param {{client, jobs, notify, isOffline: () => boolean, onChanged: () => void, onDeleted: (id) => void,
- *   onReplaced: (oldId, newId) => void, refreshCombos: () => void}} ctx
+ *   onReplaced: (oldId, newId) => void, refreshCombos: () => void, onClose?: () => void}} ctx
+ *   `onClose` runs when the user closes the details (the × button); the section is then hidden.
  * @returns {{el: HTMLElement, show(modelId: string|null): Promise<void>, current(): string|null, destroy(): void}}
  */
 export function createDetailsView(ctx) {
-  const el = h("section", { class: "pumas-details pumas-section", "aria-label": "Model details", "aria-live": "polite" },
-    h("span", { class: "pumas-note" }, "Select a model to see its details."));
+  const el = h("section", { class: "pumas-details pumas-section", "aria-label": "Model details", "aria-live": "polite", hidden: true });
   let seq = 0;
   let shown = null;
 
   async function show(modelId) {
     const mine = ++seq;
+    const same = shown === (modelId || null);
     shown = modelId || null;
-    if (!modelId) { setChildren(el, h("span", { class: "pumas-note" }, "Select a model to see its details.")); return; }
-    setChildren(el, h("span", { class: "pumas-note" }, "Loading…"));
+    el.hidden = !modelId;
+    if (!modelId) { el.replaceChildren(); return; }
+    if (!same || !el.querySelector(".pumas-details-name")) setChildren(el, h("span", { class: "pumas-note" }, "Loading…"));
     try {
       const m = await ctx.client.get(`/pumas/models/${encodeURIComponent(modelId)}`);
       if (mine === seq) render(m);
@@ -56,6 +63,13 @@ export function createDetailsView(ctx) {
     lookup: (m) => runJob(m, "/pumas/lookup", { model_ids: [m.model_id] }, `Look up ${modelName(m)}`, "lookup"),
   };
 
+  const copy = async (text, label) => {
+    if (await copyText(text)) ctx.notify("info", "Copied", `${label}: ${text}`);
+    else ctx.notify("warn", "Could not copy", text);
+  };
+
+  function close() { show(null); if (ctx.onClose) ctx.onClose(); }
+
   function render(m) {
     const hashes = m.hashes || {};
     const links = Array.isArray(m.links) ? m.links : [];
@@ -70,7 +84,10 @@ export function createDetailsView(ctx) {
           onclick: () => act.markManual(m) }, "Mark as manual") : null,
       h("button", { type: "button", class: "pumas-btn pumas-danger", "aria-label": `Delete ${modelName(m)}`, onclick: () => remove(m, actions) }, "Delete…"));
     setChildren(el,
-      h("h3", { class: "pumas-details-name" }, modelName(m)),
+      h("div", { class: "pumas-details-head" },
+        h("h3", { class: "pumas-details-name", title: modelName(m) }, breakable(modelName(m))),
+        h("button", { type: "button", class: "pumas-btn pumas-small pumas-details-close", title: "Close details",
+          "aria-label": "Close details", onclick: close }, "✕")),
       badges(m),
       pickleSection(m),
       confirmSection(m, act),
@@ -87,13 +104,13 @@ export function createDetailsView(ctx) {
         row("Variant", m.variant),
         row("Size", formatBytes(m.size_bytes)),
         row("Files", Array.isArray(m.files) && m.files.length > 1 ? String(m.files.length) : ""),
-        row("BLAKE3", hashId("blake3", hashes.blake3)),
-        row("SHA-256", hashId("sha256", hashes.sha256)),
-        row("Model id", m.model_id),
-        row("Folder", m.path)),
+        row("BLAKE3", longId(hashId("blake3", hashes.blake3), "BLAKE3", copy), true),
+        row("SHA-256", longId(hashId("sha256", hashes.sha256), "SHA-256", copy), true),
+        row("Model id", longId(m.model_id, "model id", copy), true),
+        row("Folder", longId(m.path, "folder path", copy), true)),
       h("h4", null, `Linked in (${links.length})`),
       links.length
-        ? h("ul", { class: "pumas-links" }, links.map((l) => h("li", { class: l.exists === false ? "pumas-phantom" : null },
+        ? h("ul", { class: "pumas-links" }, links.map((l) => h("li", { class: l.exists === false ? "pumas-phantom" : null, title: linkText(l) },
           linkText(l), l.exists === false ? " (missing)" : null)))
         : h("div", { class: "pumas-note" }, "Not linked into any install yet."),
       evidenceSection(m),

@@ -68,3 +68,23 @@ export function confirmInline(host, message, okLabel = "Confirm") {
     row.querySelector("button")?.focus();
   });
 }
+
+/**
+ * Copy text to the clipboard (Clipboard API on secure origins such as 127.0.0.1, else a hidden
+ * textarea + execCommand("copy")).
+ * @param {string} text
+ * @returns {Promise<boolean>} true when the browser reported success.
+ */
+export async function copyText(text) {
+  try {
+    if (navigator.clipboard && window.isSecureContext) { await navigator.clipboard.writeText(text); return true; }
+  } catch { /* fall back below */ }
+  const area = h("textarea", { readonly: true, style: "position:fixed;left:-9999px;top:0;opacity:0" });
+  area.value = text;
+  document.body.appendChild(area);
+  area.select();
+  let ok = false;
+  try { ok = document.execCommand("copy"); } catch { ok = false; }
+  area.remove();
+  return ok;
+}

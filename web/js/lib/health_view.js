@@ -2,12 +2,19 @@
 
 import { confirmInline, h, setChildren } from "./dom.js";
 import { jobIdOf } from "./client.js";
+import { createFold } from "./fold.js";
 
 const LABELS = { healthy: "Healthy", warnings: "Warnings", errors: "Errors" };
 const SECTIONS = [
   ["broken_links", "Broken links"], ["orphaned_links", "Orphaned links"],
   ["ghost_apps", "Missing ComfyUI installs"], ["phantom_models", "Phantom models"],
 ];
+
+/** "3 problems" / "OK" for the section title. */
+function problemCount(hb) {
+  const n = SECTIONS.reduce((sum, [key]) => sum + (Array.isArray(hb[key]) ? hb[key].length : 0), 0);
+  return n ? `${n} problem${n === 1 ? "" : "s"}` : (LABELS[hb.status] || String(hb.status || ""));
+}
 
 function describe(item) {
   if (item === null || item === undefined) return "";
@@ -19,16 +26,23 @@ function describe(item) {
  * Build the health view.
  * @param {{client, jobs, notify, state, apps?: {el, refresh}, onLibraryChanged: () => void}} ctx
  *   `apps` (lib/apps_view.js) is shown at the end of the details and refreshed when they open.
- *   state.health: the last GET /pumas/health body or null; state.healthOpen: details shown.
+ *   state.health: the last GET /pumas/health body or null; state.open.health: the collapsible
+ *   section is expanded (the header badge toggles it too).
  * @returns {{badge: HTMLElement, el: HTMLElement, refresh(): Promise<void>, destroy(): void}}
  */
 export function createHealthView(ctx) {
   const { client, jobs, state } = ctx;
   const dot = h("span", { class: "pumas-dot", "aria-hidden": "true" });
   const text = h("span", null, "Checking…");
+  const fold = createFold({ key: "health", title: "Health", open: state.open || (state.open = {}),
+    cls: "pumas-health-details pumas-section", label: "Library health", onOpen: () => { if (ctx.apps) ctx.apps.refresh(); } });
   const badge = h("button", { type: "button", class: "pumas-health", "aria-expanded": "false",
-    onclick: () => { state.healthOpen = !state.healthOpen; paint(); if (state.healthOpen && ctx.apps) ctx.apps.refresh(); } }, dot, text);
-  const el = h("section", { class: "pumas-health-details pumas-section", hidden: true, "aria-label": "Library health" });
+    onclick: () => {
+      fold.setOpen(!state.open.health); paint();
+      if (state.open.health) fold.el.scrollIntoView({ block: "nearest" });
+    } }, dot, text);
+  fold.el.addEventListener("toggle", () => badge.setAttribute("aria-expanded", fold.el.open ? "true" : "false"));
+  const el = fold.el;
   let seq = 0;
 
   function paint() {
@@ -37,8 +51,9 @@ export function createHealthView(ctx) {
     badge.className = `pumas-health pumas-health-${status}`;
     text.textContent = hb ? (LABELS[hb.status] || String(hb.status)) : (state.healthError ? "Health unavailable" : "Checking…");
     badge.setAttribute("aria-label", `Library health: ${text.textContent}. Show details`);
-    badge.setAttribute("aria-expanded", state.healthOpen ? "true" : "false");
-    el.hidden = !state.healthOpen;
+    badge.setAttribute("aria-expanded", state.open.health ? "true" : "false");
+    fold.setTitle("Health", h("span", { class: `pumas-count pumas-health-${status}` }, h("span", { class: "pumas-dot", "aria-hidden": "true" }),
+      hb ? problemCount(hb) : ""));
     const actions = h("div", { class: "pumas-bar" },
       h("button", { type: "button", class: "pumas-btn pumas-clean-btn", onclick: () => run("/pumas/health/clean", "Clean", "health") }, "Clean"),
       h("button", { type: "button", class: "pumas-btn pumas-repair-btn", onclick: () => run("/pumas/health/repair", "Repair", "health") }, "Repair"),
@@ -51,7 +66,7 @@ export function createHealthView(ctx) {
         h("ul", null, items.slice(0, 20).map((it) => h("li", null, describe(it))),
           items.length > 20 ? h("li", { class: "pumas-note" }, `… and ${items.length - 20} more`) : null));
     });
-    setChildren(el,
+    setChildren(fold.body,
       state.healthError ? h("div", { class: "pumas-job-failed" }, state.healthError) : null,
       hb && hb.status === "healthy" ? h("div", { class: "pumas-note" }, "No problems found.") : null,
       parts, actions, ctx.apps ? ctx.apps.el : null);

@@ -4,6 +4,7 @@
 import { h, setChildren } from "./dom.js";
 import { isPickleName } from "./format.js";
 import { jobIdOf } from "./client.js";
+import { createFold } from "./fold.js";
 
 const PICKLE_CODE = "pickle_not_accepted";
 
@@ -23,13 +24,14 @@ export function isPickleRefusal(err) {
 /**
  * Build the import view.
  * @param {{client, jobs, notify, state, getMode: () => string}} ctx
- *   state.pending: null | {kind: "path"|"files", paths?: string[], files?: File[], names: string[]}
+ *   state.pending: null | {kind: "path"|"files", paths?: string[], files?: File[], names: string[]};
+ *   state.open.import: the section is expanded (default true; a pickle question re-opens it).
  * @returns {{el, handleFiles(files: File[]): void, destroy(): void}}
  */
 export function createImportView(ctx) {
   const { client, jobs, state } = ctx;
   const pathInput = h("input", {
-    type: "text", class: "pumas-grow pumas-import-path", placeholder: "/path/on/the/server/model.safetensors",
+    type: "text", class: "pumas-grow pumas-import-path", placeholder: "Server path of a file or folder",
     "aria-label": "Path to import on the server", value: state.importPath || "",
     oninput: (e) => { state.importPath = e.target.value; },
     onkeydown: (e) => { if (e.key === "Enter") importPath(); },
@@ -56,7 +58,7 @@ export function createImportView(ctx) {
         h("button", { type: "button", class: "pumas-btn", onclick: () => { state.pending = null; renderWarning(); } }, "Cancel"))));
   }
 
-  function ask(pending) { state.pending = pending; renderWarning(); }
+  function ask(pending) { state.pending = pending; renderWarning(); fold.setOpen(true); }
 
   function confirmPending() {
     const p = state.pending;
@@ -141,16 +143,19 @@ export function createImportView(ctx) {
     }
   }
 
-  const el = h("section", { class: "pumas-import pumas-section", "aria-label": "Import models" },
-    h("h4", null, "Import"),
+  const fold = createFold({ key: "import", title: "Import", open: state.open || (state.open = {}), defaultOpen: true,
+    cls: "pumas-import pumas-section", label: "Import models" });
+  fold.body.append(
     h("div", { class: "pumas-bar" }, pathInput),
     h("div", { class: "pumas-bar" },
       modeSelect,
-      h("button", { type: "button", class: "pumas-btn pumas-browse-btn", onclick: () => (browser.hidden ? browse(pathInput.value.trim()) : (browser.hidden = true)) }, "Browse…"),
-      h("button", { type: "button", class: "pumas-btn pumas-import-btn", onclick: importPath }, "Import")),
+      h("button", { type: "button", class: "pumas-btn pumas-browse-btn", title: "Browse the server's import folders",
+        onclick: () => (browser.hidden ? browse(pathInput.value.trim()) : (browser.hidden = true)) }, "Browse…"),
+      h("button", { type: "button", class: "pumas-btn pumas-primary pumas-import-btn", onclick: importPath }, "Import")),
     browser,
     warning,
-    h("div", { class: "pumas-drop", "aria-label": "Drop model files here to upload them" }, "Drop model files here to upload"));
+    h("div", { class: "pumas-drop", "aria-label": "Drop model files here to upload them" }, "Drop model files here"));
+  const el = fold.el;
   renderWarning();
   return { el, handleFiles, destroy() {} };
 }

@@ -10,17 +10,20 @@ export const PAGE_SIZE = 500;   // models per GET /pumas/models page
 
 function renderRow(row, m) {
   const trust = trustBadge(m.trust);
+  const name = modelName(m);
   const sub = [m.model_type, m.file_format, formatBytes(m.size_bytes)].filter(Boolean).join(" · ");
+  const missing = Array.isArray(m.missing_files) ? m.missing_files.length : 0;
   setChildren(row,
-    h("div", { class: "pumas-row-name", title: modelName(m) }, modelName(m)),
-    h("div", { class: "pumas-row-sub" },
+    h("div", { class: "pumas-row-line" },
       h("span", { class: `pumas-trust-dot ${trust.cls}`, title: `${trust.label}: ${matchLabel(m.match_source)}`,
         dataset: { trust: m.trust || "none" } }),
-      m.security_tier === "pickle" ? h("span", { class: "pumas-badge pumas-tier-pickle" }, "pickle") : null,
-      isIncomplete(m) ? h("span", { class: "pumas-badge pumas-incomplete" }, "incomplete") : null,
-      m.pending_online_lookup ? h("span", { class: "pumas-badge pumas-pending", title: "Online lookup pending" }, "pending") : null,
-      sub));
-  row.setAttribute("aria-label", `${modelName(m)}, ${trust.label}${isIncomplete(m) ? ", incomplete set" : ""}, ${sub}`);
+      h("span", { class: "pumas-row-name", title: name }, name),
+      m.security_tier === "pickle" ? h("span", { class: "pumas-badge pumas-mini pumas-tier-pickle", title: "Pickle format: can run code when loaded" }, "pickle") : null,
+      isIncomplete(m) ? h("span", { class: "pumas-badge pumas-mini pumas-incomplete",
+        title: missing ? `Incomplete set: ${missing} file(s) missing` : "Incomplete set" }, "partial") : null,
+      m.pending_online_lookup ? h("span", { class: "pumas-badge pumas-mini pumas-pending", title: "Online lookup pending" }, "lookup") : null),
+    h("div", { class: "pumas-row-sub", title: sub }, sub));
+  row.setAttribute("aria-label", `${name}, ${trust.label}${isIncomplete(m) ? ", incomplete set" : ""}${m.pending_online_lookup ? ", lookup pending" : ""}, ${sub}`);
 }
 
 /**
@@ -32,7 +35,7 @@ function renderRow(row, m) {
 export function createLibraryView(ctx) {
   const { client, state } = ctx;
   let loadingMore = false;
-  const count = h("span", { class: "pumas-note", "aria-live": "polite" });
+  const count = h("span", { class: "pumas-note pumas-count-note", "aria-live": "polite" });
   const list = new VirtualList({
     label: "Models in the library",
     renderRow,
@@ -94,8 +97,8 @@ export function createLibraryView(ctx) {
   typeSelect.value = state.type;
 
   const el = h("div", { class: "pumas-library" },
-    h("div", { class: "pumas-bar" }, input, typeSelect),
-    count,
+    h("div", { class: "pumas-bar" }, input),
+    h("div", { class: "pumas-bar pumas-nowrap-bar" }, typeSelect, count),
     list.el);
 
   if (state.models.length) showModels(state.models, false);

@@ -21,8 +21,9 @@ const IMPORT_KINDS = new Set(["import", "upload", "download"]);
 /** Module-scope UI state (plain data; nothing runs at import). */
 export const state = {
   query: "", type: "", models: [], exhausted: false, selectedId: null,
-  health: null, healthError: "", healthOpen: false, offline: false, network: "",
+  health: null, healthError: "", offline: false, network: "",
   importPath: "", mode: "", pending: null,
+  open: {},   // collapsible sections: {import, activity, health, installs} → expanded (see lib/fold.js)
 };
 
 /**
@@ -80,20 +81,24 @@ export function createPanel({ app, api }) {
     installStyles(el.ownerDocument || document);
     const offlineNote = h("div", { class: "pumas-offline", role: "note", hidden: !state.offline }, "Using cached data (offline)");
     const reloadLibrary = () => mounted && mounted.views.library.reload();
-    const apps = createAppsView({ client, jobs, notify, onSynced: () => { refreshCombos(); reloadLibrary(); } });
+    const apps = createAppsView({ client, jobs, notify, state, onSynced: () => { refreshCombos(); reloadLibrary(); } });
     const health = createHealthView({ client, jobs, notify, state, apps, onLibraryChanged: reloadLibrary });
     const details = createDetailsView({
       client, jobs, notify, refreshCombos, isOffline: () => state.offline,
       onChanged: reloadLibrary,
       onReplaced: (oldId, newId) => { if (state.selectedId === oldId) state.selectedId = newId; details.show(newId); reloadLibrary(); },
       onDeleted: (id) => { if (state.selectedId === id) state.selectedId = null; details.show(null); mounted && mounted.views.library.reload(); },
+      onClose: () => { state.selectedId = null; if (mounted) mounted.views.library.select(null); },
     });
     const library = createLibraryView({ client, state, notify, onSelect: (m) => details.show(m.model_id) });
     const importer = createImportView({ client, jobs, notify, state, getMode: () => settingGet(app, "Pumas.ImportMode") });
-    const jobsView = createJobsView(jobs);
+    const jobsView = createJobsView(jobs, state);
+    // A full-height column: header, the list (takes the free space), the selected model's details,
+    // then the collapsible sections (Import / Activity / Health with Installs), each scrolling on its own.
     const root = h("div", { class: "pumas-panel", "aria-label": "Pumas model library" },
-      h("div", { class: "pumas-bar" }, h("h3", { class: "pumas-grow" }, "Model Library"), health.badge),
-      offlineNote, health.el, library.el, details.el, importer.el, jobsView.el);
+      h("div", { class: "pumas-bar pumas-head" }, h("h3", { class: "pumas-grow pumas-title" }, "Model Library"), health.badge),
+      offlineNote, library.el, details.el,
+      h("div", { class: "pumas-sections" }, importer.el, jobsView.el, health.el));
     // Dropping desktop files anywhere on the panel uploads them.
     let depth = 0;
     const onDragEnter = (e) => { if (hasFiles(e)) { depth += 1; root.classList.add("pumas-dragging"); e.preventDefault(); } };
@@ -110,10 +115,11 @@ export function createPanel({ app, api }) {
     root.addEventListener("dragleave", onDragLeave);
     root.addEventListener("drop", onDrop);
     el.replaceChildren(root);
-    mounted = { root, views: { health, apps, details, library, importer, jobsView } };
+    el.classList.add("pumas-host");   // the host gets a definite height, so the list can fill the sidebar
+    mounted = { root, host: el, views: { health, apps, details, library, importer, jobsView } };
     loadStatus(offlineNote);
     health.refresh();
-    if (state.healthOpen) apps.refresh();
+    if (state.open.health && state.open.installs) apps.refresh();
     if (!state.models.length) library.reload();
     if (state.selectedId) details.show(state.selectedId);
   }
@@ -122,6 +128,7 @@ export function createPanel({ app, api }) {
     if (!mounted) return;
     for (const v of Object.values(mounted.views)) { try { v.destroy(); } catch (e) { console.warn(e); } }
     mounted.root.remove();          // its DOM listeners go with it
+    mounted.host.classList.remove("pumas-host");
     mounted = null;
   }
 
