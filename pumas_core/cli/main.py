@@ -121,7 +121,8 @@ def _dispatch(lib, args) -> int:  # noqa: C901 - a flat dispatch table reads bes
         bars.close()
         if not js:
             output.print_import(report)  # the import is done: show it before any network wait
-        if not args.no_lookup and report["imported"]:
+        offline = os.environ.get("PUMAS_OFFLINE", "") in ("1", "true", "yes")
+        if not args.no_lookup and not offline and report["imported"]:
             _await_lookups(lib, report, js)
         if js:
             output.emit_json(report)
