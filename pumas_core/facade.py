@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from .config import Paths, load_config, resolve_paths
+from .config import Paths, resolve_paths
 from .errors import BadInputError, ConflictError, LibraryUnavailableError, NotFoundError
 from .facade_links import LinkOps
 from .ingest.staging import recover_staging
@@ -91,10 +91,6 @@ class Library(LinkOps):
 
             self._importer_obj = Importer(self.root, self.index)
         return self._importer_obj
-
-    def config(self) -> dict:
-        """The state dir's ``config.json`` (``import_roots``, ``library``...)."""
-        return load_config(self.state_dir)
 
     def settings(self) -> dict:
         """``{"library", "state_dir", "import_roots", "import_roots_configured"}`` (see :mod:`.settings`)."""

@@ -203,9 +203,6 @@ class LinkOps:
         r["sync"] = self.sync(force=True) if self.registry.list_apps() else None
         return r
 
-    def close_links(self) -> None:
-        """Nothing to close: the registry uses short-lived connections."""
-
 
 def _paths_changed(app: dict, folder_paths: dict | None) -> bool:
     if folder_paths is None:

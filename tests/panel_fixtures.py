@@ -42,17 +42,15 @@ def _new_page(browser, height: int):
     return page
 
 
-@pytest.fixture
-def open_panel(browser, server):
-    """Open the host page; returns a function giving the loaded page (errors on the console fail)."""
+def _openers(browser, url: str, ready, default_height: int):
+    """A page opener for ``url`` (``ready(page)`` waits until it is usable) and its teardown:
+    every opened page must end with no page errors."""
     pages = []
 
-    def opener(height: int = 800):
+    def opener(height: int = default_height):
         page = _new_page(browser, height)
-        page.goto(server.url + "/")
-        page.wait_for_function("window.__loaded && window.__setupDone", timeout=10_000)
-        assert page.evaluate("window.__importErrors") == []
-        page.wait_for_selector(".pumas-row")
+        page.goto(url + "/")
+        ready(page)
         pages.append(page)
         return page
 
@@ -60,6 +58,18 @@ def open_panel(browser, server):
     for p in pages:
         assert p.errors == [], p.errors
         p.context.close()
+
+
+def _stand_in_ready(page) -> None:
+    page.wait_for_function("window.__loaded && window.__setupDone", timeout=10_000)
+    assert page.evaluate("window.__importErrors") == []
+    page.wait_for_selector(".pumas-row")
+
+
+@pytest.fixture
+def open_panel(browser, server):
+    """Open the host page; returns a function giving the loaded page (errors on the console fail)."""
+    yield from _openers(browser, server.url, _stand_in_ready, 800)
 
 
 @pytest.fixture
@@ -71,16 +81,5 @@ def real_serve(tmp_path):
 
 @pytest.fixture
 def open_real(browser, real_serve):
-    pages = []
-
-    def opener(height: int = 820):
-        page = _new_page(browser, height)
-        page.goto(real_serve.url + "/")
-        page.wait_for_selector(".pumas-panel")
-        pages.append(page)
-        return page
-
-    yield opener
-    for p in pages:
-        assert p.errors == [], p.errors
-        p.context.close()
+    """Like :func:`open_panel`, against the real ``pumas serve``."""
+    yield from _openers(browser, real_serve.url, lambda page: page.wait_for_selector(".pumas-panel"), 820)

@@ -103,7 +103,27 @@ PACKAGES: tuple[Package, ...] = (
     ),
 )
 
-PICKLE_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "pickles"
+def _shared_dir() -> Path:
+    """The steering repo's ``shared/`` folder: ``$PUMAS_SHARED``, else beside this checkout, else beside
+    the local repository this one was cloned from (a scratch clone made to prove CI)."""
+    env = os.environ.get("PUMAS_SHARED")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[1]
+    beside = repo.parent / "shared"
+    if beside.is_dir():
+        return beside
+    try:
+        origin = subprocess.run(["git", "-C", str(repo), "config", "--get", "remote.origin.url"],
+                                capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        origin = ""
+    if origin and Path(origin).is_dir():
+        return Path(origin).resolve().parent / "shared"
+    return beside
+
+
+PICKLE_SAMPLES = _shared_dir() / "testdata" / "pickles"
 
 
 def cache_dir() -> Path:

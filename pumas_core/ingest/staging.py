@@ -96,7 +96,3 @@ def recover_staging(root: Path) -> list[str]:
                 notes.append(f"could not clean {entry}: {exc}")
     return notes
 
-
-def stage_name(stage: Path) -> str:
-    """The stage folder's id (without ``.tmp``)."""
-    return stage.name[:-4]

@@ -12,11 +12,10 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..atomic import atomic_write_text, read_json_object
+from ..atomic import atomic_write_text
 from ..errors import CorruptFileError
 
 METADATA_NAME = "metadata.json"
-OVERRIDES_NAME = "overrides.json"
 SCHEMA_VERSION = 1
 MAX_METADATA_BYTES = 16 << 20
 
@@ -101,7 +100,3 @@ def write_metadata(model_dir: Path, meta: dict) -> None:
     validate_metadata(merged, path)
     atomic_write_text(path, json.dumps(merged, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
 
-
-def read_overrides(model_dir: Path) -> dict:
-    """Read the optional ``overrides.json`` (user edits that win over detection); ``{}`` if absent/corrupt."""
-    return read_json_object(Path(model_dir) / OVERRIDES_NAME)
