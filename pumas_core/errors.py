@@ -41,6 +41,14 @@ class CorruptFileError(BadInputError):
     http_status = 422
 
 
+class CorruptHeaderError(CorruptFileError):
+    """A model file's header (safetensors JSON, GGUF key/value and tensor tables, ONNX, zip directory)
+    is damaged, truncated, or breaks its format's rules; raised by content sniffing."""
+
+    code = "corrupt_header"
+    http_status = 422
+
+
 class PickleNotAcceptedError(BadInputError):
     """A pickle-based file was offered without the explicit pickle acknowledgment."""
 

@@ -181,6 +181,11 @@ class Library(LinkOps):
         except OSError as exc:
             report["failed"].append({"path": label, "error": f"{label}: {exc.strerror or exc}", "code": "os_error"})
             return
+        except Exception as exc:  # a bug must fail this unit only, never the whole import (issue 8)
+            why = (str(exc).splitlines() or [""])[0][:200]
+            report["failed"].append({"path": label, "error": f"{label}: internal error ({type(exc).__name__}: {why})",
+                                     "code": "internal"})
+            return
         report[status].append(info)
 
     def _after_import(self, report: dict, progress, sync: bool, lookup: bool) -> dict:

@@ -8,7 +8,7 @@ import struct
 import pytest
 from st_writer import write_safetensors
 
-from pumas_core.errors import BadInputError, CorruptFileError, NotFoundError, UnsupportedFormatError
+from pumas_core.errors import BadInputError, CorruptFileError, CorruptHeaderError, NotFoundError, UnsupportedFormatError
 from pumas_core.ingest.formats import sniff
 
 
@@ -81,10 +81,10 @@ def test_safetensors_invalid_json(tmp_path):
     ({"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}, "invalid shape"),
     ({"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}, "invalid data_offsets"),
     ({"shape": [1], "data_offsets": [0, 4]}, "no dtype"),
-    ({"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "ends at byte 4 of a 0-byte buffer"),
+    ({"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "cover 4 bytes but the data section holds 0; truncated"),
 ])
 def test_safetensors_bad_entries(tmp_path, entry, reason):
-    data = b"\0" * 8 if "ends at" not in reason else b""
+    data = b"\0" * 8 if "cover" not in reason else b""
     with pytest.raises(CorruptFileError, match=reason):
         sniff(_st(tmp_path, json.dumps({"w": entry}).encode(), data))
 
@@ -210,9 +210,18 @@ def test_gguf_truncated_tensor_table(real, tmp_path):
     p = tmp_path / "g.gguf"
     with open(src, "rb") as f:
         p.write_bytes(f.read(6_520_000))
-    d = sniff(p).details
-    assert d["kv"]["general.architecture"] == "gemma3" and d["tensor_types"] is None
-    assert "truncated" in d["tensor_info_error"]
+    with pytest.raises(CorruptHeaderError, match=r"g\.gguf: GGUF tensor-info table truncated"):
+        sniff(p)  # issue 8: a truncated file is not a model ...
+    piece = tmp_path / "g.gguf.part00"
+    p.rename(piece)  # ... but the first piece of a byte split only has to hold a whole header
+    with pytest.raises(CorruptHeaderError, match="tensor-info table truncated"):
+        sniff(piece)
+    with open(src, "rb") as f:
+        piece.write_bytes(f.read(6_600_000))
+    d = sniff(piece).details
+    assert d["partial"] is True and d["tensor_types"]["Q4_K"] == 27
+    with pytest.raises(CorruptHeaderError, match="runs past the end of the file"):
+        sniff(piece, partial=False)
 
 
 # ---------------------------------------------------------------- pickles

@@ -107,6 +107,16 @@ def plan_import(paths: list[Path]) -> ImportPlan:
     return planner.plan
 
 
+def _guarded(fn):
+    """A bug while planning ``path`` becomes an error for that path, never an aborted import."""
+    def run(self, path, *args, **kwargs):
+        try:
+            return fn(self, path, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - reported as a failed entry
+            self._error(path, f"cannot plan the import ({type(exc).__name__}: {str(exc)[:200]})".splitlines()[0])
+    return run
+
+
 def _err_reason(exc: OSError) -> str:
     if isinstance(exc, FileNotFoundError):
         return "no such file or directory"
@@ -164,6 +174,7 @@ class _Planner:
         self.plan.errors.append((path, reason))
 
     # ---- entry point -------------------------------------------------------------------------
+    @_guarded
     def offer(self, path: Path) -> None:
         try:
             lst = path.lstat()
@@ -192,6 +203,7 @@ class _Planner:
         else:
             self._error(path, "not a regular file or folder")
 
+    @_guarded
     def _offer_file(self, target: Path, name: str, given: Path) -> None:
         if self._key(target) in self.claimed:
             self.duplicates += 1
@@ -217,6 +229,7 @@ class _Planner:
         self._add(_single_unit(name, parent, target))
 
     # ---- folders -----------------------------------------------------------------------------
+    @_guarded
     def _walk(self, directory: Path, explicit_name: str | None = None) -> None:
         key = self._key(directory)
         if key is None or key in self.visited:

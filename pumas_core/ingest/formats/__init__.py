@@ -19,9 +19,11 @@ file (<what it looks like>)"``.
 
 from __future__ import annotations
 
+import re
+import struct
 from pathlib import Path
 
-from ...errors import UnsupportedFormatError
+from ...errors import CorruptFileError, CorruptHeaderError, PumasError, UnsupportedFormatError
 from . import gguf, onnx, safetensors, torch_pickle
 from .info import FormatInfo, file_size
 
@@ -38,8 +40,17 @@ _OTHER_MAGICS = (
 )
 
 
-def sniff(path: str | Path) -> FormatInfo:
+#: the first piece of a byte-split file: ``model.safetensors.part1``, ``x.gguf.part00`` (see ``..shards``).
+_FIRST_PIECE = re.compile(r"\.(?:safetensors|sft|gguf)\.part\d+$", re.IGNORECASE)
+
+
+def sniff(path: str | Path, partial: bool | None = None) -> FormatInfo:
     """Identify the model format of ``path`` from its content.
+
+    Args:
+        partial: ``path`` is the first piece of a byte-split file, whose tensor data continues in
+            the next pieces (only the data bounds are relaxed); ``None`` = decided by the name
+            (``<name>.safetensors.partN`` / ``<name>.gguf.partN``).
 
     Returns:
         :class:`FormatInfo` (``file_format``, ``security_tier``, ``details``); see the parser
@@ -49,9 +60,29 @@ def sniff(path: str | Path) -> FormatInfo:
         NotFoundError: no such file.
         BadInputError: a directory or an unreadable/non-regular file.
         UnsupportedFormatError: not a model file (empty, an image, text, an unrelated zip, GGUF v1).
-        CorruptFileError: a known format whose header is truncated or damaged.
+        CorruptHeaderError: a known format whose header is truncated, damaged or breaks the
+            format's rules (code ``corrupt_header``).
+    No other exception escapes for any file content: a parser failure of an unexpected kind is
+    reported as :class:`CorruptHeaderError` too.
     """
     path = Path(path)
+    if partial is None:
+        partial = bool(_FIRST_PIECE.search(path.name))
+    try:
+        return _sniff(path, partial)
+    except CorruptHeaderError:
+        raise
+    except CorruptFileError as exc:  # the ONNX / zip readers' own corrupt errors
+        raise CorruptHeaderError(str(exc)) from None
+    except (PumasError, OSError):
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, struct.error, OverflowError, RecursionError,
+            MemoryError, EOFError) as exc:
+        raise CorruptHeaderError(f"{path}: header could not be read ({type(exc).__name__}: "
+                                 f"{str(exc).splitlines()[0][:200] if str(exc) else 'no detail'})") from None
+
+
+def _sniff(path: Path, partial: bool) -> FormatInfo:
     size = file_size(path)
     if size == 0:
         raise UnsupportedFormatError(f"{path}: not a model file (empty file)")
@@ -63,13 +94,13 @@ def sniff(path: str | Path) -> FormatInfo:
 
         raise BadInputError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if head.startswith(b"GGUF"):
-        return gguf.parse(path, size)
+        return gguf.parse(path, size, partial=partial)
     if head.startswith(torch_pickle.ZIP_MAGIC):
         return torch_pickle.parse_zip(path)
     if torch_pickle.is_pickle_head(head):
         return torch_pickle.parse_pickle(path, head)
     if safetensors.claims(head):
-        return safetensors.parse(path, size)
+        return safetensors.parse(path, size, partial=partial)
     if onnx.looks_like(head):
         info = onnx.parse(path, size)
         if info is not None:
