@@ -21,8 +21,7 @@ from itertools import accumulate
 #: serde_json's recursion limit: 128 nested containers are refused, 127 pass.
 SERDE_MAX_DEPTH = 127
 
-_ESCAPE = re.compile(rb"\\.", re.S)
-_STRING = re.compile(rb'"[^"]*"')
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{},')
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 _SQUARE = bytes.maketrans(b"{}", b"[]")
 _DELTA = tuple(1 if b == 0x5B else -1 if b == 0x5D else 0 for b in range(256))
@@ -64,8 +63,7 @@ def prescan(raw: bytes, *, max_depth: int, max_values: int, max_containers: int)
     Cost: a few linear passes in C over ``raw`` plus one pass over the brackets left after four
     rounds of removing empty pairs (none for ordinary headers).
     """
-    text = _ESCAPE.sub(b"", raw) if b"\\" in raw else raw
-    text = _STRING.sub(b"", text)
+    text = _outside_strings(raw)
     commas = text.count(b",")
     brackets = text.translate(None, _NOT_BRACKET)
     del text
@@ -85,6 +83,26 @@ def prescan(raw: bytes, *, max_depth: int, max_values: int, max_containers: int)
         seq, rounds = shorter, rounds + 1
     if seq and _max_prefix_depth(seq, max_depth - rounds) + rounds > max_depth:
         raise JsonLimitError(f"nested more than {max_depth} levels deep")
+
+
+def _outside_strings(raw: bytes) -> bytes:
+    """The structural bytes (``[]{},``) of ``raw`` that lie outside JSON strings, in order.
+
+    Escaped backslashes go first, then escaped quotes, so every remaining ``"`` delimits a string;
+    the quote parity is carried across 64 KiB chunks (no per-string objects, no regex).
+    """
+    if b"\\" in raw:
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # Adjacent quotes are an empty string or a close + open with nothing between: dropping them
+    # keeps every other quote's parity, and leaves only strings that hold structural bytes.
+    seq = raw.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    out, inside = [], False
+    for start in range(0, len(seq), 1 << 16):
+        parts = seq[start:start + (1 << 16)].split(b'"')
+        out.append(b"".join(parts[1::2] if inside else parts[0::2]))
+        if len(parts) % 2 == 0:
+            inside = not inside
+    return b"".join(out)
 
 
 def _max_prefix_depth(seq: bytes, limit: int) -> int:
@@ -168,18 +186,29 @@ def _pairs(pairs: list) -> dict:
     return out
 
 
-def loads_bounded(raw: bytes, *, max_depth: int = SERDE_MAX_DEPTH, max_values: int, max_containers: int):
-    """Parse the UTF-8 JSON document ``raw`` within the limits (see :func:`prescan`).
+def checked_text(raw: bytes, *, max_depth: int = SERDE_MAX_DEPTH, max_values: int, max_containers: int) -> str:
+    """``raw`` decoded (strict UTF-8) once it passed :func:`prescan` and :func:`check_surrogates`.
+
+    The caller drops ``raw`` before :func:`loads` so the bytes and the parsed values never coexist.
+
+    Raises:
+        JsonLimitError: a limit or serde_json rule is broken.
+        UnicodeDecodeError: not UTF-8.
+    """
+    prescan(raw, max_depth=max_depth, max_values=max_values, max_containers=max_containers)
+    check_surrogates(raw)
+    return raw.decode("utf-8")
+
+
+def loads(text: str):
+    """Parse ``text`` (from :func:`checked_text`) with the serde_json number and key rules.
 
     Returns the parsed value: objects as ``dict`` (:class:`DupDict` when a key repeats), integers
     that do not fit ``u64`` as :class:`Huge`, ``-0`` as ``-0.0``.
 
     Raises:
-        JsonLimitError: a limit or serde_json rule is broken.
-        UnicodeDecodeError, json.JSONDecodeError: not UTF-8, or not JSON.
+        JsonLimitError: NaN/Infinity or a number outside the f64 range.
+        json.JSONDecodeError: not JSON.
     """
-    prescan(raw, max_depth=max_depth, max_values=max_values, max_containers=max_containers)
-    check_surrogates(raw)
-    text = raw.decode("utf-8")
     return json.loads(text, object_pairs_hook=_pairs, parse_int=_parse_int, parse_float=_parse_float,
                       parse_constant=_parse_constant)

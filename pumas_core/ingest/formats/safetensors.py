@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ...errors import CorruptHeaderError
 from .info import FormatInfo
-from .json_guard import DupDict, JsonLimitError, loads_bounded
+from .json_guard import DupDict, JsonLimitError, checked_text, loads
 
 #: Largest header accepted, in bytes (the reference's ``MAX_HEADER_SIZE``).
 MAX_HEADER = 100_000_000
@@ -77,14 +77,16 @@ def parse(path: Path, size: int, partial: bool = False) -> FormatInfo:
     if len(raw) != n:
         raise CorruptHeaderError(f"{path}: safetensors header truncated while reading")
     try:
-        header = loads_bounded(raw, max_values=MAX_VALUES, max_containers=MAX_CONTAINERS)
+        text = checked_text(raw, max_values=MAX_VALUES, max_containers=MAX_CONTAINERS)
+        del raw  # the bytes, the text and the parsed values must not all be alive at once
+        header = loads(text)
+        del text
     except JsonLimitError as exc:
         raise CorruptHeaderError(f"{path}: safetensors header refused: {exc}") from None
     except UnicodeDecodeError:
         raise CorruptHeaderError(f"{path}: safetensors header is not valid UTF-8") from None
     except json.JSONDecodeError as exc:
         raise CorruptHeaderError(f"{path}: safetensors header is not valid JSON ({exc})") from None
-    del raw
     try:
         metadata, tensors, end = _validate(header)
     except _Bad as exc:
