@@ -48,6 +48,14 @@ class PickleNotAcceptedError(BadInputError):
     http_status = 403
 
 
+class UnsafePickleError(BadInputError):
+    """A pickle imports globals outside the state-dict allow-list (or cannot be checked); refused
+    even with the pickle acknowledgment.  The message names the offending globals."""
+
+    code = "unsafe_pickle"
+    http_status = 422
+
+
 class PathNotAllowedError(BadInputError):
     """A path lies outside the library, the registered installs and the import roots."""
 

@@ -19,11 +19,12 @@ from typing import BinaryIO, Callable
 
 import blake3 as _blake3
 
-from ..errors import BadInputError, OperationCancelledError, PickleNotAcceptedError
+from ..errors import BadInputError, OperationCancelledError, PickleNotAcceptedError, UnsafePickleError
 from ..identify import identify_file, identify_folder
 from ..library.index import ModelIndex
 from ..library.metadata import write_metadata
 from ..naming import clean_name
+from ..security.pickle_gate import check_pickle_file
 from ..security.pickle_scan import scan_pickle
 from .formats import sniff
 from .hashing import check_free_space, copy_and_hash, hash_file
@@ -85,10 +86,15 @@ class Importer:
                 f"{pickles[0]}: {kinds} files can run code when loaded; pass --accept-pickle to import anyway")
         report = {}
         for p in pickles:
-            scan = scan_pickle(p)
+            verdict = check_pickle_file(p)  # the gate: allow-list of state-dict globals
+            if not verdict.allowed:
+                raise UnsafePickleError(f"{p}: pickle refused: {verdict.reason()}")
+            scan = scan_pickle(p)  # second opinion, recorded
             if scan.dangerous:
-                raise BadInputError(f"{p}: pickle scan found dangerous imports ({', '.join(scan.dangerous[:5])}); refused")
-            report[p.name] = {"dangerous": scan.dangerous, "suspicious": scan.suspicious, "error": scan.error}
+                raise UnsafePickleError(f"{p}: pickle refused: picklescan rates these imports dangerous: "
+                                        f"{', '.join(scan.dangerous[:12])}")
+            report[p.name] = {"allowlist": "passed", "globals": verdict.globals, "dangerous": scan.dangerous,
+                              "suspicious": scan.suspicious, "error": scan.error}
         return report
 
     # -- landing ----------------------------------------------------------------------------
@@ -162,7 +168,8 @@ class Importer:
         Raises:
             UnsupportedFormatError, CorruptFileError: a file is not a readable model.
             PickleNotAcceptedError: pickle content without ``accept_pickle``.
-            BadInputError: unreadable source or a dangerous pickle.
+            UnsafePickleError: a pickle importing globals outside the allow-list (named in the message).
+            BadInputError: unreadable source.
             InsufficientSpaceError: the library's disk is too full.
         Nothing is indexed and no source is lost when it raises.
         """
