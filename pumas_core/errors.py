@@ -63,6 +63,13 @@ class PathNotAllowedError(BadInputError):
     http_status = 403
 
 
+class UploadTooSlowError(BadInputError):
+    """An upload's body arrived slower than the server's rate floor (or stalled) and was dropped."""
+
+    code = "upload_too_slow"
+    http_status = 408
+
+
 class NotFoundError(PumasError):
     """A model, an app, a job or a file does not exist."""
 
