@@ -162,8 +162,10 @@ def build_routes(ctx: PumasContext) -> list[tuple[str, str, object]]:
             body.update(error=first.get("error"), code=first.get("code", "bad_input"))
             status = _STATUS_BY_CODE.get(body["code"], 400)
         resp = web.json_response(body, status=status)
-        if record.get("code") == "upload_too_slow":
-            resp.force_close()  # do not linger reading the rest of a trickling body
+        if record.get("code") == "upload_too_slow":  # answer, then hang up: no lingering read of the rest
+            await resp.prepare(request)
+            await resp.write_eof()
+            request.protocol.force_close()
         return resp
 
     async def delete(request):
