@@ -155,3 +155,36 @@ def test_renamed_pickle_member_is_walked(tmp_path):
     path = torch_zip(tmp_path / "m.pt", state_dict(), extra={"archive/config.txt": ATTACKS["runsource"][0](True)})
     v = check_pickle_file(path)
     assert not v.allowed and "code.InteractiveInterpreter.runsource" in v.offending
+
+
+def test_seeded_mutations_never_raise_and_never_admit_foreign_globals(real, tmp_path):
+    import random
+    import time
+
+    rng = random.Random(8)
+    seeds = [state_dict(with_numpy=True), real("facenet/pnet.pt").read_bytes()[:4096],
+             ATTACKS["vars_get_import"][0](True)]
+    slowest = 0.0
+    for i in range(600):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 8)):
+            at = rng.randrange(len(data))
+            op = rng.random()
+            if op < 0.5:
+                data[at] = rng.randrange(256)
+            elif op < 0.75:
+                del data[at:at + rng.randint(1, 16)]
+            else:
+                data[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+        began = time.perf_counter()
+        v = _verdict(bytes(data))
+        slowest = max(slowest, time.perf_counter() - began)
+        if v.allowed:
+            assert not v.offending and all(_allowed_somehow(g) for g in v.globals), v.globals
+    assert slowest < 2.0
+
+
+def _allowed_somehow(written: str) -> bool:
+    parts = written.split(".")
+    return any(is_allowed(".".join(parts[:i]), ".".join(parts[i:]), proto)
+               for i in range(1, len(parts)) for proto in (2, 4))

@@ -124,3 +124,25 @@ def test_torchscript_needs_accept_then_checked(real, lib, tmp_path):
     shutil.copyfile(real("silero/silero_vad.jit"), jit)
     refused = lib.import_paths([jit], accept_pickle=True)["failed"][0]
     assert refused["code"] == "unsafe_pickle" and "__torch__." in refused["error"]
+
+
+def test_cli_json_names_the_globals_of_a_refused_folder_member(lib_dirs, real, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copyfile(real("facenet/pnet.pt"), folder / "pnet.pt")
+    torch_zip(folder / "evil.pt", ATTACKS["write_text"][0](True))
+    (folder / "evil.pkl").write_bytes(ATTACKS["vars_get_import"][0](False))
+    root, state = lib_dirs
+    proc = subprocess.run([sys.executable, "-m", "pumas_core.cli.main", "--library", str(root), "--state", str(state),
+                           "--json", "import", "--accept-pickle", str(folder)], capture_output=True, text=True,
+                          env={**os.environ, "PUMAS_OFFLINE": "1"})
+    out = json.loads(proc.stdout)
+    assert [m["official_name"] for m in out["imported"]] == ["pnet.pt"]
+    failed = {os.path.basename(f["path"]): f for f in out["failed"]}
+    assert set(failed) == {"evil.pt", "evil.pkl"} and all(f["code"] == "unsafe_pickle" for f in failed.values())
+    assert "pathlib.Path.write_text" in failed["evil.pt"]["error"]
+    assert "builtins.vars" in failed["evil.pkl"]["error"] and "builtins.dict.get" in failed["evil.pkl"]["error"]

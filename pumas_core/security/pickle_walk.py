@@ -133,8 +133,8 @@ def walk_stream(stream: BinaryIO, *, max_opcodes: int | None = None) -> StreamRe
         rep.run(stream)
     except PickleLimitError as exc:
         rep.report.problems.append(f"limit: {exc}")
-    except (ValueError, EOFError, UnicodeDecodeError, OverflowError, IndexError, KeyError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    except Exception as exc:  # genops' ValueError on junk, decode errors, struct errors...
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         rep.report.problems.append(f"not a readable pickle ({first})")
     report = rep.report
     report.globals = sorted(rep.seen)
