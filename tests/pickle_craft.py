@@ -125,3 +125,16 @@ def torch_zip(path: Path, data_pkl: bytes, *, prefix: str = "archive", code: boo
         for name, data in (extra or {}).items():
             z.writestr(name, data)
     return path
+
+
+def lightning_ckpt() -> bytes:
+    """An SD 1.x style Lightning checkpoint: ``{"state_dict": ..., "global_step": n, "callbacks":
+    {ModelCheckpoint: {"best_model_score": numpy float64 scalar}}}`` (the class itself is the key)."""
+    sd = state_dict()[2:-1]  # the OrderedDict opcodes without PROTO and STOP
+    score = (g("numpy.core.multiarray", "scalar") + g("numpy", "dtype") + u("f8") + P.NEWFALSE + P.NEWTRUE
+             + P.TUPLE3 + P.REDUCE + g("_codecs", "encode") + u("\x00" * 7 + "@") + u("latin1") + P.TUPLE2
+             + P.REDUCE + P.TUPLE2 + P.REDUCE)
+    callbacks = (P.EMPTY_DICT + g("pytorch_lightning.callbacks.model_checkpoint", "ModelCheckpoint")
+                 + P.EMPTY_DICT + u("best_model_score") + score + P.SETITEM + P.SETITEM)
+    return (proto(2) + P.EMPTY_DICT + P.MARK + u("state_dict") + sd + u("global_step") + P.BININT + struct.pack("<i", 470000)
+            + u("callbacks") + callbacks + P.SETITEMS + P.STOP)

@@ -8,7 +8,7 @@ import struct
 import zipfile
 
 import pytest
-from pickle_craft import ATTACKS, g, legacy_file, proto, s, sg, state_dict, torch_zip, u
+from pickle_craft import ATTACKS, g, legacy_file, lightning_ckpt, proto, s, sg, state_dict, torch_zip, u
 
 from pumas_core.security import pickle_walk, pickle_zip
 from pumas_core.security.pickle_allowlist import ALLOWED_GLOBALS, is_allowed
@@ -41,6 +41,15 @@ def test_legitimate_state_dicts_pass(tmp_path):
     assert zipped.allowed and zipped.kind == "zip" and zipped.streams == ["archive/data.pkl"]
     script = check_pickle_file(torch_zip(tmp_path / "s.pt", state_dict(), code=True))
     assert script.allowed and set(script.streams) == {"archive/data.pkl", "archive/constants.pkl"}
+
+
+def test_lightning_checkpoint_loads_like_comfyui(tmp_path):
+    v = check_pickle_file(torch_zip(tmp_path / "v1-5.ckpt", lightning_ckpt()))
+    assert v.allowed, v.reason()
+    assert {"pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint", "numpy.core.multiarray.scalar"} <= set(v.globals)
+    # but nothing else from pytorch_lightning
+    bad = _verdict(proto(2) + g("pytorch_lightning.utilities", "rank_zero_only") + P.STOP)
+    assert bad.offending == ["pytorch_lightning.utilities.rank_zero_only"]
 
 
 def test_stack_global_resolved_through_memo():

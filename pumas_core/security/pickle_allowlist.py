@@ -23,8 +23,16 @@ Added on top, because ``torch.save`` emits them for numpy values inside checkpoi
 ``ndarray.__reduce__``: ``numpy.core.multiarray._reconstruct`` + ``BUILD`` with a state tuple whose
 raw bytes come from ``_codecs.encode``; numpy 2 spells the module ``numpy._core.multiarray``; a numpy
 scalar pickles as ``numpy.core.multiarray.scalar``; dtypes as ``numpy.dtype`` or, for numpy >= 1.25,
-the ``numpy.dtypes.*DType`` classes).  The PyTorch docs tell users to allow-list exactly these with
-``torch.serialization.add_safe_globals`` for such checkpoints.
+the ``numpy.dtypes.*DType`` classes).  ``torch.load(weights_only=True)`` names these in its
+"Unsupported global" error for such checkpoints, and loaders add them with
+``torch.serialization.add_safe_globals``.
+
+Added because ComfyUI itself loads every ``.ckpt``/``.pt`` with ``torch.load(weights_only=True)``
+after ``torch.serialization.add_safe_globals([ModelCheckpoint, scalar, dtype, Float64DType, encode])``
+(``comfy/utils.py`` of comfyanonymous/ComfyUI, ``ALWAYS_SAFE_LOAD`` block): Stable Diffusion 1.x
+``.ckpt`` files saved by PyTorch Lightning reference
+``pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint`` (ComfyUI maps it to an empty class),
+so that pair is allowed too — what ComfyUI will load, Pumas imports.
 
 Protocol 0–2 pickles written by Python 2 use old module names; the unpickler maps them with
 ``_compat_pickle`` (``__builtin__`` → ``builtins``, ``copy_reg`` → ``copyreg``), and so does
@@ -85,6 +93,7 @@ def _build() -> frozenset[tuple[str, str]]:
         allowed |= {(core, "_reconstruct"), (core, "scalar")}
     allowed |= {("numpy", "ndarray"), ("numpy", "dtype")}
     allowed |= {("numpy.dtypes", f"{k}DType") for k in _NUMPY_DTYPE_CLASSES}
+    allowed.add(("pytorch_lightning.callbacks.model_checkpoint", "ModelCheckpoint"))
     return frozenset(allowed)
 
 
