@@ -28,7 +28,7 @@ import time
 import traceback
 import uuid
 from collections import OrderedDict
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from pumas_core.errors import PumasError
 
@@ -146,16 +146,32 @@ class JobRegistry:
     async def run(self, kind: str, fn: Callable[[Callable[[dict], None]], dict], *,
                   refresh: bool = False, executor=None, job_id: str | None = None) -> dict:
         """Run ``fn(progress)`` in ``executor`` as a job and wait for it; return the final record."""
+        loop = asyncio.get_running_loop()
+        return await self.run_async(kind, lambda progress: loop.run_in_executor(executor, fn, progress),
+                                    refresh=refresh, job_id=job_id)
+
+    async def run_async(self, kind: str, fn: Callable[[Callable[[dict], None]], Awaitable[dict]], *,
+                        refresh: bool = False, job_id: str | None = None) -> dict:
+        """Run the coroutine ``fn(progress)`` as a job (for work that waits on the event loop, such as
+        an upload's body); return the final record.  Errors are recorded, not raised."""
         job_id = job_id or self.create(kind)
         self.start(job_id)
-        loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(executor, fn, self.progress_callback(job_id))
+            result = await fn(self.progress_callback(job_id))
         except Exception as exc:  # recorded, not raised: the job record carries it
             if not isinstance(exc, PumasError):
                 log.error("pumas: job %s (%s) failed:\n%s", job_id, kind, traceback.format_exc())
             return self.finish(job_id, error=exc, refresh=refresh)
         return self.finish(job_id, result=result, refresh=refresh)
+
+    def spawn_async(self, kind: str, fn: Callable[[Callable[[dict], None]], Awaitable[dict]], *,
+                    refresh: bool = False) -> tuple[str, "asyncio.Task[dict]"]:
+        """Like :meth:`spawn` for a coroutine job (see :meth:`run_async`)."""
+        job_id = self.create(kind)
+        task = asyncio.ensure_future(self.run_async(kind, fn, refresh=refresh, job_id=job_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return job_id, task
 
     def submit(self, kind: str, fn: Callable[[Callable[[dict], None]], dict], *,
                refresh: bool = False, executor=None) -> str:

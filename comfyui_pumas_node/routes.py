@@ -26,7 +26,7 @@ from .context import PumasContext
 from .jobs import error_fields
 from .routes_extra import extra_routes
 from .security import JSON, OCTET, confine, guard
-from .upload import StreamBridge, upload_name
+from .upload import receive_body, upload_name
 
 log = logging.getLogger("pumas")
 
@@ -130,23 +130,29 @@ def build_routes(ctx: PumasContext) -> list[tuple[str, str, object]]:
         real = [str(confine(p, roots)) for p in paths]
         return _job(ctx.submit("import", lambda lib, progress: lib.import_paths(
             real, mode=mode, model_type=mtype, family=family, tags=tuple(tags),
-            accept_pickle=accept, progress=progress), refresh=True))
+            accept_pickle=accept, progress=progress, within_roots=roots), refresh=True))
 
     async def upload(request):
         name = upload_name(request.headers.get("X-Pumas-Filename"))
         accept = request.headers.get("X-Pumas-Accept-Pickle", "").strip().lower() in ("1", "true", "yes")
         mtype = request.headers.get("X-Pumas-Type") or None
-        bridge = StreamBridge(request, asyncio.get_running_loop(), name, request.content_length)
-        bridge.start()
-        # the job runs in its own task: if the client goes away and aiohttp cancels this
-        # handler, the job still ends (failed, "interrupted") and the staging is cleaned
-        _, task = ctx.jobs.spawn("upload", lambda progress: ctx.library().import_stream(
-            name, bridge, size=request.content_length, model_type=mtype,
-            accept_pickle=accept, progress=progress), refresh=True, executor=ctx.executor)
-        try:
-            record = await asyncio.shield(task)
-        finally:
-            await bridge.stop("client disconnected" if not task.done() else "request ended")
+        size = request.content_length
+        loop = asyncio.get_running_loop()
+
+        async def receive(progress):
+            up = await loop.run_in_executor(ctx.executor, lambda: ctx.library().begin_upload(
+                name, size=size, model_type=mtype, accept_pickle=accept, progress=progress))
+            try:  # the body is read on the loop; a worker thread only for each write
+                await receive_body(request.content, up, name=name, size=size, executor=ctx.executor)
+            except BaseException:
+                await asyncio.shield(loop.run_in_executor(ctx.executor, up.abort))  # staging removed
+                raise
+            return await loop.run_in_executor(ctx.executor, up.finish)
+
+        # the job runs in its own task: if aiohttp cancels this handler (client gone), the job
+        # still ends (failed, "interrupted") and the staging is cleaned
+        _, task = ctx.jobs.spawn_async("upload", receive, refresh=True)
+        record = await asyncio.shield(task)
         body, status = {**record, "job": record["job_id"]}, 200
         result = record.get("result") or {}
         if record["state"] == "failed":
@@ -155,7 +161,12 @@ def build_routes(ctx: PumasContext) -> list[tuple[str, str, object]]:
             first = result["failed"][0]  # the one file was refused: answer with its error
             body.update(error=first.get("error"), code=first.get("code", "bad_input"))
             status = _STATUS_BY_CODE.get(body["code"], 400)
-        return web.json_response(body, status=status)
+        resp = web.json_response(body, status=status)
+        if record.get("code") == "upload_too_slow":  # answer, then hang up: no lingering read of the rest
+            await resp.prepare(request)
+            await resp.write_eof()
+            request.protocol.force_close()
+        return resp
 
     async def delete(request):
         mid = request.match_info["model_id"]

@@ -14,7 +14,9 @@ Checks (see ``reference/comfyui-integration.md`` §2 for the gaps in ComfyUI's o
 * ``Origin``, when present, must not be ``null`` and its host:port must equal ``Host``
   (strict, like ComfyUI) → else 403.
 * POST (and the websocket) with ``Sec-Fetch-Site`` other than ``same-origin``/``none`` → 403.
-* POST needs ``Content-Type: application/json`` (uploads: ``application/octet-stream``) → else 415.
+* POST needs an explicit ``Content-Type: application/json`` header (uploads:
+  ``application/octet-stream``) → else 415; a missing header is refused too (aiohttp would
+  report ``application/octet-stream`` for it, so the raw header is checked).
   A JSON content type forces a CORS preflight, which neither server grants.
 """
 
@@ -31,6 +33,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from pumas_core.errors import BadInputError, PathNotAllowedError
+from pumas_core.security.confine import is_within, real_roots
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 JSON = "application/json"
@@ -134,8 +137,13 @@ def refusal(request: web.Request, policy: HostPolicy, body: str | None) -> tuple
         site = request.headers.get("Sec-Fetch-Site")
         if site is not None and site.lower() not in _SAFE_FETCH_SITES:
             return 403, "bad_origin", f"cross-site request refused (Sec-Fetch-Site: {site})"
-    if state_changing and body is not None and request.content_type != body:
-        return 415, "bad_content_type", f"Content-Type must be {body}, not {request.content_type!r}"
+    if state_changing and body is not None:
+        raw = request.headers.get("Content-Type")  # the raw header: aiohttp defaults a missing one
+        if raw is None or not raw.strip():
+            return 415, "bad_content_type", f"Content-Type header is missing; this request must send {body}"
+        media = raw.split(";", 1)[0].strip().lower()
+        if media != body:
+            return 415, "bad_content_type", f"Content-Type must be {body}, not {media!r}"
     return None
 
 
@@ -179,14 +187,8 @@ def confine(path: object, roots: Iterable[str | os.PathLike], what: str = "path"
     raw = os.path.expanduser(str(path))
     if not os.path.isabs(raw):
         raise BadInputError(f"{what} {path!r} must be absolute")
-    real = os.path.realpath(raw)
-    for root in roots:
-        r = os.path.realpath(os.fspath(root))
-        try:
-            if os.path.commonpath([real, r]) == r:
-                return Path(real)
-        except ValueError:  # different drives on Windows
-            continue
+    if is_within(raw, real_roots(roots)):
+        return Path(os.path.realpath(raw))
     raise PathNotAllowedError(
         f"{path}: outside the library, the registered installs and the import roots"
     )

@@ -1,11 +1,17 @@
-"""Bridge an aiohttp request body (async) to the blocking ``reader.read(n)`` that
-``Library.import_stream`` consumes in a worker thread.
+"""Receiving an upload's body on the event loop, with a body-rate floor.
 
-The body is read with ``request.content.iter_chunked`` (never ``read()``/``post()``, so
-ComfyUI's ``client_max_size`` of 100 MB does not apply) by a producer task on the event
-loop into a bounded ``asyncio.Queue`` (:data:`QUEUE_CHUNKS` × :data:`CHUNK` bytes at most
-in flight: memory stays flat for any size).  The worker thread pulls chunks with
-``asyncio.run_coroutine_threadsafe``, so network reads overlap hashing and writing.
+The body is read with ``request.content.readany()`` on the loop (never ``read()``/``post()``, so
+ComfyUI's ``client_max_size`` of 100 MB does not apply) into a buffer of at most about
+:data:`WRITE_CHUNK` bytes; each full buffer is handed to the library's
+:class:`~pumas_core.ingest.stream_import.Upload` with ``run_in_executor`` — a worker thread is busy
+only for that one write + hash, never while the client is sending.  So slow clients cannot starve
+the worker pool that ``GET /pumas/status`` and every other route use.
+
+Rate floor: every :data:`RATE_WINDOW_S` seconds the body must have delivered at least
+:data:`MIN_RATE_BPS` bytes per second of that window (time spent waiting for a worker to write is
+not counted against the client).  A client below it — including one that sends nothing at all —
+is dropped with :class:`~pumas_core.errors.UploadTooSlowError` and its staging removed by the caller.
+Both are module constants, read at each upload (tests and deployments may change them).
 """
 
 from __future__ import annotations
@@ -15,13 +21,11 @@ import os
 import unicodedata
 from urllib.parse import unquote
 
-from aiohttp import web
+from pumas_core.errors import BadInputError, UploadTooSlowError
 
-from pumas_core.errors import BadInputError
-
-CHUNK = 1 << 20          # bytes per network chunk
-QUEUE_CHUNKS = 8         # chunks buffered between the network and the worker
-_EOF = object()
+WRITE_CHUNK = 1 << 20      # bytes buffered on the loop before one write in a worker thread
+RATE_WINDOW_S = 30.0       # N: seconds per rate window
+MIN_RATE_BPS = 16 * 1024   # M: bytes per second a body must average over each window
 
 
 def upload_name(header: str | None) -> str:
@@ -43,74 +47,58 @@ def upload_name(header: str | None) -> str:
     return name
 
 
-class StreamBridge:
-    """A blocking file-like reader over an aiohttp body.
+async def receive_body(content, upload, *, name: str, size: int | None, executor) -> int:
+    """Read the whole body from ``content`` (an aiohttp ``StreamReader``) into ``upload``.
 
-    Use: ``bridge = StreamBridge(request, loop)``; ``bridge.start()`` on the loop; hand
-    ``bridge`` (its :meth:`read`) to the worker; ``await bridge.stop()`` when the worker ends.
+    Args:
+        upload: has ``write(bytes)`` (blocking, short), called in ``executor``.
+        size: the announced Content-Length, or None (chunked).
+    Returns the number of bytes received.
 
-    ``size`` (bytes, from Content-Length) is checked: an early end of the body raises
-    BadInputError ("upload of NAME truncated at N of M bytes") from :meth:`read`.
+    Raises:
+        UploadTooSlowError: the body fell below the rate floor (see the module docstring).
+        BadInputError: the body ended before ``size`` bytes ("truncated") or the connection failed
+            ("interrupted").
     """
+    loop = asyncio.get_running_loop()
+    window, floor = RATE_WINDOW_S, MIN_RATE_BPS
+    buf = bytearray()
+    received = 0
+    start, in_window = loop.time(), 0
 
-    def __init__(self, request: web.Request, loop: asyncio.AbstractEventLoop, name: str,
-                 size: int | None = None):
-        self._request = request
-        self._loop = loop
-        self._name = name
-        self.size = size
-        self.received = 0
-        self._queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_CHUNKS)
-        self._buf = bytearray()
-        self._eof = False
-        self._task: asyncio.Task | None = None
+    async def flush() -> None:
+        nonlocal start
+        began = loop.time()
+        await loop.run_in_executor(executor, upload.write, bytes(buf))
+        buf.clear()
+        start += loop.time() - began  # waiting for a worker is not the client's fault
 
-    def start(self) -> None:
-        """Start the producer task (call on the event loop)."""
-        self._task = self._loop.create_task(self._produce())
-
-    async def _produce(self) -> None:
+    while True:
         try:
-            async for chunk in self._request.content.iter_chunked(CHUNK):
-                await self._queue.put(bytes(chunk))
-            await self._queue.put(_EOF)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # client went away, payload error
-            await self._queue.put(exc)
-
-    def read(self, n: int = -1) -> bytes:
-        """Return up to ``n`` bytes (all remaining if ``n < 0``); ``b""`` at the end. Blocking;
-        call from a worker thread only."""
-        while not self._eof and (n < 0 or len(self._buf) < n):
-            item = asyncio.run_coroutine_threadsafe(self._queue.get(), self._loop).result()
-            if item is _EOF:
-                self._eof = True
-                if self.size is not None and self.received < self.size:
-                    raise BadInputError(
-                        f"upload of {self._name} truncated at {self.received} of {self.size} bytes")
-            elif isinstance(item, BaseException):
-                self._eof = True
-                raise BadInputError(f"upload of {self._name} interrupted after {self.received} bytes: {item}")
-            else:
-                self.received += len(item)
-                self._buf += item
-        if n < 0:
-            out, self._buf = bytes(self._buf), bytearray()
-        else:
-            out = bytes(self._buf[:n])
-            del self._buf[:n]
-        return out
-
-    async def stop(self, reason: str = "request ended") -> None:
-        """Stop the producer (worker done, refused file, or handler cancelled) and make any
-        pending or later :meth:`read` fail with ``reason`` instead of blocking forever."""
-        if self._task and not self._task.done():
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-        while not self._queue.empty():
-            self._queue.get_nowait()
-        self._queue.put_nowait(ConnectionError(reason))
+            chunk = await asyncio.wait_for(content.readany(), timeout=max(start + window - loop.time(), 0.001))
+        except asyncio.TimeoutError:
+            chunk = None
+        except (ConnectionError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            raise BadInputError(f"upload of {name} interrupted after {received} bytes: {exc}") from None
+        except Exception as exc:  # aiohttp's payload errors (ContentLengthError, ...)
+            raise BadInputError(f"upload of {name} interrupted after {received} bytes: {exc}") from None
+        now = loop.time()
+        if chunk:
+            buf += chunk
+            received += len(chunk)
+            in_window += len(chunk)
+        if now - start >= window:
+            if in_window < floor * (now - start):
+                raise UploadTooSlowError(
+                    f"upload of {name} dropped: {in_window} bytes in {now - start:.1f} s, below the floor of "
+                    f"{floor} bytes/s (after {received} bytes)")
+            start, in_window = now, 0
+        if chunk == b"":
+            break
+        if len(buf) >= WRITE_CHUNK:
+            await flush()
+    if buf:
+        await flush()
+    if size is not None and received < size:
+        raise BadInputError(f"upload of {name} truncated at {received} of {size} bytes")
+    return received

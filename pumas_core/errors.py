@@ -56,11 +56,26 @@ class PickleNotAcceptedError(BadInputError):
     http_status = 403
 
 
+class UnsafePickleError(BadInputError):
+    """A pickle imports globals outside the state-dict allow-list (or cannot be checked); refused
+    even with the pickle acknowledgment.  The message names the offending globals."""
+
+    code = "unsafe_pickle"
+    http_status = 422
+
+
 class PathNotAllowedError(BadInputError):
     """A path lies outside the library, the registered installs and the import roots."""
 
     code = "path_not_allowed"
     http_status = 403
+
+
+class UploadTooSlowError(BadInputError):
+    """An upload's body arrived slower than the server's rate floor (or stalled) and was dropped."""
+
+    code = "upload_too_slow"
+    http_status = 408
 
 
 class NotFoundError(PumasError):

@@ -18,6 +18,7 @@ from .config import Paths, resolve_paths
 from .errors import BadInputError, ConflictError, LibraryUnavailableError, NotFoundError
 from .facade_links import LinkOps
 from .ingest.staging import recover_staging
+from .security.confine import escaping
 from .library import deepscan
 from .library.index import ModelIndex
 from .library.metadata import MATCH_SOURCES, TRUSTS, now_iso, read_metadata, write_metadata
@@ -119,12 +120,15 @@ class Library(LinkOps):
     # -- import --------------------------------------------------------------------------------
     def import_paths(self, paths, *, mode: str = "auto", model_type: str | None = None, family: str | None = None,
                      tags=(), accept_pickle: bool = False, progress=None, cancel=None, sync: bool = True,
-                     lookup: bool = True) -> dict:
+                     lookup: bool = True, within_roots=None) -> dict:
         """Import files and folders; returns ``{"imported": [model], "skipped": [...], "failed": [...]}``.
 
         Each unit (file, Diffusion Folder, Sharded Set) succeeds or fails on its own; failures are
         reported with the path and a one-line reason, never raised.  New models are then linked
         into every registered install (incremental) and queued for an offline-first lookup.
+        ``within_roots`` (the HTTP routes pass :meth:`allowed_roots`) confines every file the walk
+        reaches: a unit with a file whose real path (symlinks resolved) is outside those roots fails
+        with code ``path_not_allowed`` and is not read.
         Raises :class:`BadInputError` only for a bad ``mode``.
         """
         from .ingest.grouping import plan_import
@@ -145,6 +149,12 @@ class Library(LinkOps):
             if inside:  # e.g. one of our own links in a ComfyUI folder: never copy or move the library onto itself
                 report["skipped"].append({"path": str(inside[0]), "reason": "already in the library",
                                           "official_name": unit.name})
+                continue
+            escaped = escaping(unit.files, within_roots) if within_roots is not None else []
+            if escaped:
+                report["failed"].append({"path": str(escaped[0][0]), "code": "path_not_allowed", "error": (
+                    f"{escaped[0][0]}: resolves to {escaped[0][1]}, outside the library, the registered installs "
+                    "and the import roots; not imported")})
                 continue
             if progress:
                 progress({"stage": "validating", "file": unit.name, "index": i, "count": len(plan.units)})
@@ -169,6 +179,26 @@ class Library(LinkOps):
         self._run_unit(report, name, lambda: self._importer.import_stream(name, reader, opts, size=size,
                                                                          progress=progress))
         return self._after_import(report, progress, sync, lookup)
+
+    def begin_upload(self, name: str, *, size: int | None = None, model_type: str | None = None,
+                     family: str | None = None, tags=(), accept_pickle: bool = False, progress=None,
+                     sync: bool = True, lookup: bool = True):
+        """Start receiving one file chunk by chunk (the HTTP upload route owns the waiting).
+
+        Returns an :class:`Upload`: ``write(chunk)`` (short blocking write + hash), ``finish()`` →
+        the :meth:`import_paths` report, ``abort()`` (removes the staging).
+
+        Raises:
+            BadInputError: ``name`` is not a file name.
+            InsufficientSpaceError: ``size`` bytes do not fit on the library's disk.
+        """
+        from .ingest.importer import ImportOptions
+        from .ingest.stream_import import StreamImport, Upload
+
+        opts = ImportOptions(mode="copy", model_type=model_type, family=family, tags=list(tags),
+                             accept_pickle=accept_pickle)
+        sink = StreamImport(self._importer, name, opts, size=size, progress=progress)
+        return Upload(self, name, sink, progress, sync, lookup)
 
     def _run_unit(self, report: dict, label: str, fn) -> None:
         from .errors import PumasError
@@ -370,3 +400,4 @@ class Library(LinkOps):
 
     def __exit__(self, *exc):
         self.close()
+

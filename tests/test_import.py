@@ -64,7 +64,8 @@ def test_pickle_needs_acknowledgment(lib, real):
 
 def test_dangerous_pickle_refused_even_when_accepted(lib, pickles):
     report = lib.import_paths([pickles("malicious1_v3.pkl")], accept_pickle=True)
-    assert report["imported"] == [] and "dangerous" in report["failed"][0]["error"]
+    failed = report["failed"][0]  # refused by the allow-list gate, which names the global
+    assert report["imported"] == [] and failed["code"] == "unsafe_pickle" and "builtins.eval" in failed["error"]
 
 
 def test_same_file_twice_is_not_stored_twice(lib, real):

@@ -10,20 +10,18 @@ move mode they are journaled first so a crash or a refusal puts them back (``sta
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-import blake3 as _blake3
-
-from ..errors import BadInputError, OperationCancelledError, PickleNotAcceptedError
+from ..errors import BadInputError, PickleNotAcceptedError, UnsafePickleError
 from ..identify import identify_file, identify_folder
 from ..library.index import ModelIndex
 from ..library.metadata import write_metadata
 from ..naming import clean_name
+from ..security.pickle_gate import check_pickle_file
 from ..security.pickle_scan import scan_pickle
 from .formats import sniff
 from .hashing import check_free_space, copy_and_hash, hash_file
@@ -85,10 +83,15 @@ class Importer:
                 f"{pickles[0]}: {kinds} files can run code when loaded; pass --accept-pickle to import anyway")
         report = {}
         for p in pickles:
-            scan = scan_pickle(p)
+            verdict = check_pickle_file(p)  # the gate: allow-list of state-dict globals
+            if not verdict.allowed:
+                raise UnsafePickleError(f"{p}: pickle refused: {verdict.reason()}")
+            scan = scan_pickle(p)  # second opinion, recorded
             if scan.dangerous:
-                raise BadInputError(f"{p}: pickle scan found dangerous imports ({', '.join(scan.dangerous[:5])}); refused")
-            report[p.name] = {"dangerous": scan.dangerous, "suspicious": scan.suspicious, "error": scan.error}
+                raise UnsafePickleError(f"{p}: pickle refused: picklescan rates these imports dangerous: "
+                                        f"{', '.join(scan.dangerous[:12])}")
+            report[p.name] = {"allowlist": "passed", "globals": verdict.globals, "dangerous": scan.dangerous,
+                              "suspicious": scan.suspicious, "error": scan.error}
         return report
 
     # -- landing ----------------------------------------------------------------------------
@@ -162,7 +165,8 @@ class Importer:
         Raises:
             UnsupportedFormatError, CorruptFileError: a file is not a readable model.
             PickleNotAcceptedError: pickle content without ``accept_pickle``.
-            BadInputError: unreadable source or a dangerous pickle.
+            UnsafePickleError: a pickle importing globals outside the allow-list (named in the message).
+            BadInputError: unreadable source.
             InsufficientSpaceError: the library's disk is too full.
         Nothing is indexed and no source is lost when it raises.
         """
@@ -205,47 +209,22 @@ class Importer:
     def import_stream(self, name: str, reader: BinaryIO, opts: ImportOptions, *, size: int | None = None,
                       progress: Progress | None = None, chunk_size: int = 4 << 20) -> tuple[str, dict]:
         """Import a file received as a byte stream (``reader.read(n)``): hashed while received,
-        landed in staging, then validated and committed like a path import.
+        landed in staging, then validated and committed like a path import (see
+        :class:`~pumas_core.ingest.stream_import.StreamImport`, which callers that own the waiting use directly).
 
-        Raises the same errors as :meth:`import_unit`, and ``BadInputError`` when fewer
-        bytes than ``size`` arrive.
+        Raises the same errors as :meth:`import_unit`, and ``BadInputError`` when fewer bytes
+        than ``size`` arrive.
         """
-        official = os.path.basename(name.replace("\\", "/")).strip()
-        if not official or official in (".", ".."):
-            raise BadInputError(f"{name!r}: not a file name")
-        if size:
-            check_free_space(self.root, size)
-        stage = new_stage(self.root)
-        rel = clean_name(official)
+        from .stream_import import StreamImport
+
+        sink = StreamImport(self, name, opts, size=size, progress=progress)
         try:
-            sha, b3, got = hashlib.sha256(), _blake3.blake3(), 0
-            with open(stage / rel, "wb") as out:
-                while chunk := reader.read(chunk_size):
-                    if opts.cancel is not None and opts.cancel.is_set():
-                        raise OperationCancelledError(f"{official}: upload cancelled")
-                    out.write(chunk)
-                    sha.update(chunk)
-                    b3.update(chunk)
-                    got += len(chunk)
-                    if progress:
-                        progress({"stage": "copying", "file": official, "bytes_done": got, "bytes_total": size or 0})
-                out.flush()
-                os.fsync(out.fileno())
-            if size is not None and got != size:
-                raise BadInputError(f"{official}: upload ended after {got} of {size} bytes")
-            path = stage / rel
-            fmt = sniff(path)
-            scan = self._check_pickles({path: fmt}, opts)
-            ident = identify_file(path, fmt)
-            files = [{"name": rel, "size": got, "sha256": sha.hexdigest(), "blake3": b3.hexdigest()}]
-            meta = build_metadata(
-                kind="single-file", official_name=official, files=files, primary_format=fmt.file_format,
-                file_formats=[fmt.file_format], ident=ident, family=opts.family, model_type=opts.model_type,
-                tags=opts.tags, format_details=_details(fmt), pickle_scan=scan, source="upload")
-            return self._commit(stage, meta, progress)
+            while chunk := reader.read(chunk_size):
+                sink.write(chunk)
         except BaseException:
-            discard_stage(stage, self.root)
+            sink.abort()
             raise
+        return sink.finish()
 
 
 def _details(fmt) -> dict | None:
