@@ -61,14 +61,17 @@ def identify(lib, create: bool | None, force: bool = False) -> identity.Probe:
             if identity.known_roots({key: value}).keys() == {p.root}:
                 lib.registry.set_setting(key, None)  # the user says the old library there is gone
         p = identity.probe(lib.root, {})
+    if p.state == "unusable":
+        raise LibraryUnavailableError(f"{p.root}: cannot use it as a library ({p.reason})")
     if p.state == "offline":
         raise LibraryOfflineError(p.root, p.reason)
     if p.state == "absent":
-        parent_missing = not os.path.isdir(os.path.dirname(p.root))
-        if lib.read_only or create is False:
+        if lib.read_only:
             raise NoLibraryError(p.root)
-        if parent_missing and create is None and Path(p.root) != default_library_root().absolute():
-            raise LibraryOfflineError(p.root, f"its parent folder {os.path.dirname(p.root)} is missing")
+        if p.parent_missing and create is not True and Path(p.root) != default_library_root().absolute():
+            raise LibraryOfflineError(p.root, p.reason)
+        if create is False:
+            raise NoLibraryError(p.root)
         try:
             lib.root.mkdir(parents=True, exist_ok=True)
             p.library_id = identity.write_marker(lib.root)["library_id"]

@@ -22,7 +22,7 @@ import json
 import os
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..atomic import atomic_write_text, read_json_object
@@ -39,10 +39,11 @@ SCAN_DEPTH = 5
 class Probe:
     """What :func:`probe` found at a library root.
 
-    ``state``: ``"present"`` | ``"absent"`` | ``"offline"``; ``library_id``: from the marker (or the
+    ``state``: ``"present"`` | ``"absent"`` | ``"offline"`` | ``"unusable"`` (a file is in the way); ``library_id``: from the marker (or the
     state dir's memory for a pre-marker library), else None; ``legacy``: a library without marker;
     ``reason``: why it is offline (one short phrase); ``moved_from``: the root this library id was
-    last seen at, when that differs from the probed root and no longer holds it.
+    last seen at, when that differs from the probed root and no longer holds it; ``parent_missing``:
+    absent *and* its parent folder is missing (an unmounted drive, unless the user asks to create it).
     """
 
     state: str
@@ -51,7 +52,7 @@ class Probe:
     legacy: bool = False
     reason: str = ""
     moved_from: str | None = None
-    known: dict = field(default_factory=dict)
+    parent_missing: bool = False
 
 
 def now_iso() -> str:
@@ -134,7 +135,7 @@ def _reachable(path: str) -> tuple[bool, str]:
     """(exists as a folder, reason when not) without raising (EIO/ENOTCONN of a dead share count)."""
     try:
         os.stat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return False, "missing"
     except OSError as exc:
         return False, f"unreachable: {exc.strerror or exc}"
@@ -156,13 +157,15 @@ def probe(root: str | os.PathLike, settings: dict[str, str] | None = None) -> Pr
         if why.startswith("unreachable"):
             return Probe("offline", root, known_id, reason=why)
         if why == "not a folder":
-            return Probe("offline", root, known_id, reason="the library path is a file, not a folder")
+            return Probe("unusable", root, known_id, reason="the library path is a file, not a folder")
         parent = os.path.dirname(root)
         if is_known:
             return Probe("offline", root, known_id, reason="the library folder is missing")
         pok, pwhy = _reachable(parent)
-        if not pok:
-            return Probe("offline", root, None, reason=f"its parent folder {parent} is {pwhy}")
+        if not pok and pwhy == "not a folder":
+            return Probe("unusable", root, None, reason=f"{parent} is a file, not a folder")
+        if not pok:  # absent, but only an explicit creation may make the parents (see parent_missing)
+            return Probe("absent", root, None, reason=f"its parent folder {parent} is {pwhy}", parent_missing=True)
         return Probe("absent", root)
     marker = read_marker(root)
     if marker:
