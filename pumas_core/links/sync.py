@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 
 from ..errors import BadInputError, NotFoundError
 from . import fsops
-from .fastpath import compute_stamp, needs_sync, record_library_mount
+from .fastpath import compute_stamp, needs_sync, pick_probes, record_library_mount
 from .mapping import Mapping, load_mapping
 from .models import LinkableModel, SyncReport
 from .plan import PlannedLink, plan_links
@@ -188,7 +188,7 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
     mapping = mapping or load_mapping(registry.state_dir)
     incremental = only_model_ids is not None
     if (generation is not None and not incremental and not dry_run and not force and not resolutions
-            and not needs_sync(registry, app, generation, mapping)):
+            and not needs_sync(registry, app, generation, mapping, library_root=lib)):
         report.fast_path = True
         report.already_correct = registry.count_links(app["app_id"])
         return report
@@ -210,7 +210,11 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
     online = _library_online(lib)
     upserts: list[PlannedLink] = []
     drop: list[str] = []
-    _remove_unwanted(report, [r for r in scope if r["link_path"] not in want], dry_run, online, drop)
+    unwanted = [r for r in scope if r["link_path"] not in want]
+    if not incremental:  # absence from the index is not evidence: a link whose content is still there
+        # stays while its model is missing from the index (an index being rebuilt, a corrupt metadata.json)
+        unwanted = [r for r in unwanted if r["model_id"] in model_ids or not os.path.exists(r["link_path"])]
+    _remove_unwanted(report, unwanted, dry_run, online, drop)
     for i, p in enumerate(planned):
         if progress and i % 500 == 0:
             progress({"stage": "syncing", "index": i, "count": len(planned), "file": p.link_path})
@@ -231,5 +235,6 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
     if lib is not None and online:
         record_library_mount(registry, lib)
     if not incremental and generation is not None and not report.errors:
-        registry.set_stamp(app["app_id"], generation, compute_stamp(app, mapping, link_dirs))
+        registry.set_stamp(app["app_id"], generation, compute_stamp(
+            app, mapping, link_dirs, library_root=lib, probes=pick_probes([p.link_path for p in planned])))
     return report
