@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import Callable
@@ -34,6 +36,9 @@ JOURNAL = ".pumas-move.json"
 RECOVERED = "recovered"
 LOCK_SUFFIX = ".lock"
 INTENT_SUFFIX = ".intent"
+#: a staging entry: ``<32 hex>`` (or a legacy ``delete-<hex>``) + ``.tmp`` (folder), ``.lock`` or ``.intent``
+ENTRY = re.compile(r"^([0-9a-f]{32}|delete-[0-9a-f]+)(\.tmp|\.lock|\.intent)$")
+STALE_SECONDS = 3600.0  # stray temp/lock files are only swept when older than this
 
 
 def staging_root(root: Path) -> Path:
@@ -120,9 +125,8 @@ def new_stage(root: Path) -> Stage:
     """Create and return a fresh, owned ``<root>/.staging/<hex>.tmp/`` folder (lock taken first)."""
     base = staging_root(root)
     key = uuid.uuid4().hex
-    lock = _try_lock(base / f"{key}{LOCK_SUFFIX}")
-    if lock is None:  # cannot happen for a fresh uuid unless locking is broken here
-        raise OSError(f"{base}: cannot lock a new staging entry")
+    lock = FileLock(str(base / f"{key}{LOCK_SUFFIX}"), timeout=10, thread_local=False)
+    lock.acquire()  # a fresh name: only a recovery probing it this instant can hold it, briefly
     stage = Stage(root, key, lock)
     stage.path.mkdir()
     return stage
@@ -185,11 +189,12 @@ def read_intent(path: Path) -> dict:
 def recover_staging(root: Path, adopt: Callable[[Path, dict], list[str]] | None = None) -> list[str]:
     """Clean what crashed processes left in ``<root>/.staging`` — never what a live process owns.
 
-    For every entry key (``<hex>.tmp`` folder, ``<hex>.lock``, ``<hex>.intent``) whose owner lock can be
-    taken: a leftover stage folder is undone (moved files restored, copies deleted); an intent whose
+    For every stage folder (``<hex>.tmp``) or commit intent (``<hex>.intent``) whose owner lock
+    (``<hex>.lock``) can be taken: a leftover stage folder is undone (moved files restored, copies deleted); an intent whose
     stage is gone means the folder was renamed into place, so ``adopt(final_dir, intent)`` is called
     (when given; otherwise the intent is kept for a later open that can index).  Entries without a
-    lock file (older versions) count as abandoned.  Returns human-readable notes; never raises for an
+    lock file (older versions) count as abandoned.  A bare ``<hex>.lock`` is never taken while young
+    (its owner may be about to create the folder); stray temp files are swept after an hour.  Returns human-readable notes; never raises for an
     entry it cannot clean (it stays for the next start).
     """
     base = Path(root) / STAGING
@@ -197,10 +202,17 @@ def recover_staging(root: Path, adopt: Callable[[Path, dict], list[str]] | None 
     if not base.is_dir():
         return notes
     keys: set[str] = set()
+    now = time.time()
     for entry in base.iterdir():
-        for suffix in (".tmp", LOCK_SUFFIX, INTENT_SUFFIX):
-            if entry.name.endswith(suffix):
-                keys.add(entry.name[: -len(suffix)])
+        m = ENTRY.match(entry.name)
+        if m is None:
+            if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+                _remove_if_old(entry, now)  # an atomic write's temp file whose writer died long ago
+            continue
+        if m.group(2) == LOCK_SUFFIX:
+            _remove_if_old(entry, now, only_unlocked=True)  # a bare owner lock: its stage never got made
+            continue
+        keys.add(m.group(1))  # a stage folder or a commit intent
     for key in sorted(keys):
         lock = _try_lock(base / f"{key}{LOCK_SUFFIX}")
         if lock is None:
@@ -217,6 +229,22 @@ def recover_staging(root: Path, adopt: Callable[[Path, dict], list[str]] | None 
         else:
             stage.release()
     return notes
+
+
+def _remove_if_old(entry: Path, now: float, only_unlocked: bool = False) -> None:
+    try:
+        if now - entry.lstat().st_mtime < STALE_SECONDS:
+            return
+        if only_unlocked:
+            lock = _try_lock(entry)
+            if lock is None:
+                return
+            _unlink_quiet(entry)
+            lock.release(force=True)
+        else:
+            _unlink_quiet(entry)
+    except OSError:
+        pass
 
 
 def _recover_one(stage: Stage, root: Path, adopt) -> list[str]:
