@@ -217,11 +217,18 @@ class LinkOps:
     def clean(self) -> dict:
         """Remove our broken links whose content is truly gone (never those of a model that is still in
         the library, e.g. moved by hand: ``repair`` re-points them), dangling orphans and ghost
-        installs; never a real file.  ``removed`` says which links went and why."""
+        installs; never a real file.  ``removed`` says which links went and why; ``forgotten_models``
+        lists index entries whose folder (``metadata.json`` included) is gone from the library.  A phantom
+        that kept its ``metadata.json`` stays listed until its content is re-imported or it is deleted."""
         from .links.repair import clean
 
-        models, _loc, _moved = self._locations()
-        return clean(self.registry, self.root, models)
+        models, loc, _moved = self._locations()
+        out = clean(self.registry, self.root, models)
+        out["forgotten_models"] = []
+        for p in loc.phantoms:  # no metadata.json left anywhere: the index row is all that remains
+            if not (Path(p["path"]) / "metadata.json").exists() and self.store.forget(p["model_id"]):
+                out["forgotten_models"].append({"model_id": p["model_id"], "path": p["path"]})
+        return out
 
     def relocate(self, old, new) -> dict:
         """Rewrite registry paths after a drive or folder move from ``old`` to ``new``, then re-link."""

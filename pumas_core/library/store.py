@@ -265,6 +265,15 @@ class ModelStore:
                 return
             d = d.parent
 
+    def forget(self, model_id: str) -> bool:
+        """Drop a model's index row when its folder holds no ``metadata.json`` any more (checked under the
+        lock: a concurrent re-import may just have restored it).  True when dropped."""
+        with self.lock():
+            model = self.index.get(model_id)
+            if model is None or (Path(model["path"]) / METADATA_NAME).exists():
+                return False
+            return self.index.delete(model_id)
+
     def move_indexed(self, model_id: str, new_dir: Path) -> dict:
         """Record that a model's folder now lives at ``new_dir`` (moved by hand inside the library).
 
