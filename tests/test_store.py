@@ -146,3 +146,19 @@ def test_lock_is_reentrant_and_serialises_threads(lib_dirs):
                 order.append("first")
         t.join(5)
         assert order == ["first", "other"]
+
+
+def test_reimport_of_a_complete_folder_the_index_lost_indexes_it_without_a_twin(lib_dirs, tmp_path):
+    from pumas_core.library.deepscan import iter_model_dirs
+
+    root, state = lib_dirs
+    src = write_safetensors(tmp_path / "m.safetensors", KOHYA_LORA)
+    with Library.open(root, state) as lib:
+        model = lib.import_paths([src], lookup=False)["imported"][0]
+        lib.index.delete(model["model_id"])  # an older version crashed before indexing: the folder is hidden
+        assert lib.list_models() == []
+        out = lib.import_paths([src], lookup=False)
+        assert [m["model_id"] for m in out["imported"]] == [model["model_id"]]
+        assert out["imported"][0]["path"] == model["path"] and out["imported"][0]["adopted"] is True
+        assert [m["model_id"] for m in lib.list_models()] == [model["model_id"]]
+    assert len(list(iter_model_dirs(root))) == 1

@@ -94,12 +94,19 @@ class Stage(os.PathLike):
         if self._lock is None:
             return
         lock_file = self._lock.lock_file
-        _unlink_quiet(lock_file)  # unlink first, while held: nobody can lock a stale copy of this path
+        try:  # unlink first, while held (POSIX); Windows refuses while open, so try again after release
+            os.unlink(lock_file)
+        except OSError:
+            pass
         try:
             self._lock.release(force=True)
         except OSError:
             pass
         self._lock = None
+        try:
+            os.unlink(lock_file)
+        except OSError:
+            pass
 
 
 def _unlink_quiet(path) -> None:

@@ -134,7 +134,8 @@ class ModelStore:
         is indexed (or lies at its folder) as a *phantom* — files deleted by hand, ``metadata.json``
         left — the stage replaces the phantom folder in place (same path, so its links resolve again;
         the user's tags/notes/identity are kept) and ``("imported", model)`` is returned with
-        ``"restored": True``.  Otherwise ``metadata.json`` is written into the stage, a commit intent
+        ``"restored": True``.  A complete folder of this content at its name that the index lost is
+        indexed (``"adopted": True``; the stage is discarded).  Otherwise ``metadata.json`` is written into the stage, a commit intent
         recorded, the stage renamed into ``<root>/<category>/<family>/<cleaned_name>`` (a short hash
         is added when another model has that name) and indexed: ``("imported", model)``.
         The stage is released in every case.
@@ -153,7 +154,17 @@ class ModelStore:
                                    "path": existing["path"], "official_name": existing["official_name"]}
             if progress:
                 progress({"stage": "writing_metadata", "file": meta["official_name"]})
-            phantom_dir = Path(existing["path"]) if existing is not None else self._phantom_at_name(meta)
+            if existing is None:
+                hidden = self._same_content_at_name(meta)
+                if hidden is not None and not missing_files(hidden, meta):
+                    # complete but unindexed (a crash of an older version): index it, never add a twin
+                    discard_stage(stage, self.root)
+                    adopted = read_metadata(hidden)
+                    self.index.upsert(adopted, hidden)
+                    return "imported", {**adopted, "path": str(hidden), "adopted": True}
+                phantom_dir = hidden
+            else:
+                phantom_dir = Path(existing["path"])
             if phantom_dir is not None:
                 return "imported", self._restore_phantom(stage, meta, phantom_dir, progress)
             final = self._final_dir(meta)
@@ -177,14 +188,15 @@ class ModelStore:
         stage.clear_intent()
         stage.release()
 
-    def _phantom_at_name(self, meta: dict) -> Path | None:
-        """The folder this model would get, when it already holds this model's metadata but not its files."""
+    def _same_content_at_name(self, meta: dict) -> Path | None:
+        """The folder this model would get, when it already holds this model's ``metadata.json`` (a phantom,
+        or a complete folder the index lost)."""
         target = self.root / meta["category"] / meta["family"] / meta["cleaned_name"]
         try:
             old = read_metadata(target)
         except (OSError, CorruptFileError):
             return None
-        return target if old.get("model_id") == meta["model_id"] and missing_files(target, old) else None
+        return target if old.get("model_id") == meta["model_id"] else None
 
     def _restore_phantom(self, stage: Stage, meta: dict, phantom_dir: Path, progress) -> dict:
         try:
