@@ -52,10 +52,12 @@ def _run_workers(args_for, n: int) -> list[list[dict]]:
     return outs
 
 
-def test_concurrent_imports_one_model_per_content_no_failures(lib_dirs, tmp_path):
-    """20 rounds, 2-4 processes each: same file (even rounds) or same bytes under different names (odd)."""
+def test_concurrent_imports_one_model_per_content_no_failures(lib_dirs, tmp_path, comfy_tree):
+    """20 rounds, 2-4 processes each: same file (even rounds) or same bytes under different names (odd).
+    An install is registered, so every import also syncs its new model's links."""
     root, state = lib_dirs
-    Library.open(root, state).close()
+    with Library.open(root, state) as lib:
+        lib.add_app(comfy_tree)
     nproc = 4
     plan, contents = [], []
     for r in range(ROUNDS):
@@ -81,6 +83,7 @@ def test_concurrent_imports_one_model_per_content_no_failures(lib_dirs, tmp_path
         reports = [o[r]["report"] for o in outs]
         assert all(o[r]["code"] == 0 for o in outs), [o[r] for o in outs]
         failures += [f for rep in reports for f in rep["failed"]]
+        failures += [e for rep in reports for e in (rep.get("sync") or {}).get("errors", [])]
         got = [m for rep in reports for m in rep["imported"]]
         assert len(got) == 1, f"round {r}: {len(got)} imports of one content"
         imported += 1
@@ -94,7 +97,10 @@ def test_concurrent_imports_one_model_per_content_no_failures(lib_dirs, tmp_path
         models = lib.list_models()
         assert len(models) == ROUNDS == len({m["model_id"] for m in models})
         assert len(list(iter_model_dirs(root))) == ROUNDS  # no second copy on disk, indexed or not
-        assert lib.health()["phantom_models"] == []
+        h = lib.health()
+        assert h["status"] == "healthy" and h["links_checked"] == ROUNDS
+    links = [p for p in (comfy_tree / "models" / "loras").iterdir() if p.is_symlink()]
+    assert len(links) == ROUNDS and all(p.exists() for p in links)
     assert _leftovers(root) == []
     for src in contents:
         assert src.exists()  # copy mode: sources untouched
