@@ -18,8 +18,6 @@ from typing import BinaryIO, Callable
 
 from ..errors import BadInputError, PickleNotAcceptedError, UnsafePickleError
 from ..identify import identify_file, identify_folder
-from ..library.index import ModelIndex
-from ..library.metadata import write_metadata
 from ..naming import clean_name
 from ..security.pickle_gate import check_pickle_file
 from ..security.pickle_scan import scan_pickle
@@ -53,11 +51,13 @@ def _is_weight(path: Path) -> bool:
 
 
 class Importer:
-    """Runs the pipeline for one library (``root`` + its ``index``)."""
+    """Runs the pipeline for one library; ``store`` (a :class:`~pumas_core.library.store.ModelStore`)
+    owns the commit.  The long copy/hash runs without any lock; only the commit takes the writer lock."""
 
-    def __init__(self, root: Path, index: ModelIndex):
-        self.root = Path(root)
-        self.index = index
+    def __init__(self, store):
+        self.store = store
+        self.root = Path(store.root)
+        self.index = store.index
 
     # -- validation -------------------------------------------------------------------------
     def _sniff_unit(self, unit) -> dict:
@@ -131,33 +131,10 @@ class Importer:
         return files, to_delete, notices
 
     # -- commit -----------------------------------------------------------------------------
-    def _final_dir(self, meta: dict) -> Path:
-        parent = self.root / meta["category"] / meta["family"]
-        target = parent / meta["cleaned_name"]
-        if target.exists():  # a different model already has this name: add a short hash
-            meta["cleaned_name"] = f"{meta['cleaned_name']}-{meta['model_id'][:8]}"
-            target = parent / meta["cleaned_name"]
-        parent.mkdir(parents=True, exist_ok=True)
-        return target
-
-    def _commit(self, stage: Path, meta: dict, progress: Progress | None) -> tuple[str, dict]:
-        existing = self.index.get(meta["model_id"])
-        if existing is not None:
-            discard_stage(stage, self.root)
-            return "skipped", {"model_id": meta["model_id"], "reason": "already in the library",
-                               "path": existing["path"], "official_name": existing["official_name"]}
-        if progress:
-            progress({"stage": "writing_metadata", "file": meta["official_name"]})
-        final = self._final_dir(meta)
-        write_metadata(stage, meta)
-        os.rename(stage, final)
-        journal = final / ".pumas-move.json"
-        if journal.exists():
-            journal.unlink()
-        if progress:
-            progress({"stage": "indexing", "file": meta["official_name"]})
-        self.index.upsert(meta, final)
-        return "imported", {**meta, "path": str(final)}
+    def _commit(self, stage, meta: dict, progress: Progress | None) -> tuple[str, dict]:
+        """Hand the assembled stage to the :class:`~pumas_core.library.store.ModelStore` (dedupe, phantom
+        restore, rename into place and index, under the library's writer lock)."""
+        return self.store.commit(stage, meta, progress)
 
     def import_unit(self, unit, opts: ImportOptions, progress: Progress | None = None) -> tuple[str, dict]:
         """Import one unit; returns ``("imported", model)`` or ``("skipped", info)``.
