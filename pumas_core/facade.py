@@ -22,6 +22,7 @@ from .library import deepscan
 from .library.index import ModelIndex
 from .library.metadata import MATCH_SOURCES, TRUSTS, now_iso, read_metadata, write_metadata
 from .lookups import LookupRunner
+from .testhooks import phase
 
 EDITABLE = {"model_type", "family", "official_name", "tags", "description", "base_model", "trust",
             "match_source", "huggingface", "civitai", "notes"}
@@ -189,6 +190,7 @@ class Library(LinkOps):
             if progress:
                 progress({"stage": "syncing", "count": len(ids)})
             report["sync"] = self.sync_new_models(ids)
+            phase("import.linked")
         if ids and lookup:
             self._lookups.enqueue(ids)
         return report

@@ -10,6 +10,7 @@ move mode they are journaled first so a crash or a refusal puts them back (``sta
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import threading
@@ -19,16 +20,17 @@ from typing import BinaryIO, Callable
 
 import blake3 as _blake3
 
-from ..errors import BadInputError, OperationCancelledError, PickleNotAcceptedError
+from ..errors import BadInputError, InsufficientSpaceError, OperationCancelledError, PickleNotAcceptedError
 from ..identify import identify_file, identify_folder
 from ..library.index import ModelIndex
 from ..library.metadata import write_metadata
 from ..naming import clean_name
 from ..security.pickle_scan import scan_pickle
+from ..testhooks import phase
 from .formats import sniff
 from .hashing import check_free_space, copy_and_hash, hash_file
 from .records import build_metadata, stored_name
-from .staging import discard_stage, journal_moves, new_stage
+from .staging import JOURNAL, discard_stage, journal_moves, new_stage
 
 WEIGHT_SUFFIXES = {".safetensors", ".sft", ".gguf", ".ckpt", ".pt", ".pt2", ".pth", ".bin", ".pkl", ".onnx",
                    ".jit", ".pickle"}
@@ -113,6 +115,7 @@ class Importer:
             check_free_space(self.root, sum(src.stat().st_size for src, _ in pairs))
         if move:
             journal_moves(stage, [(src, rel) for src, rel in pairs])
+            phase("import.journaled")
         files = []
         for i, (src, rel) in enumerate(pairs):
             dst = stage / rel
@@ -120,9 +123,11 @@ class Importer:
             cb = _scoped(progress, rel, i, len(pairs))
             if move:
                 os.rename(src, dst)
+                phase("import.moved")
                 h = hash_file(dst, progress=_restage(cb, "hashing"), cancel=opts.cancel)
             else:
                 h = copy_and_hash(src, dst, progress=cb, cancel=opts.cancel)
+            phase("import.hashed")
             files.append({"name": rel, "size": h.size, "sha256": h.sha256, "blake3": h.blake3})
         to_delete = [src for src, _ in pairs] if opts.mode == "move" and not same_fs else []
         return files, to_delete, notices
@@ -147,13 +152,24 @@ class Importer:
             progress({"stage": "writing_metadata", "file": meta["official_name"]})
         final = self._final_dir(meta)
         write_metadata(stage, meta)
+        phase("import.metadata_written")
         os.rename(stage, final)
-        journal = final / ".pumas-move.json"
-        if journal.exists():
-            journal.unlink()
+        phase("import.renamed")
         if progress:
             progress({"stage": "indexing", "file": meta["official_name"]})
-        self.index.upsert(meta, final)
+        try:
+            self.index.upsert(meta, final)
+        except BaseException:
+            # Not indexed (e.g. the disk filled up while SQLite wrote): take the folder back into
+            # staging, so the caller's discard puts moved sources back and no unindexed model stays.
+            os.rename(final, stage)
+            _prune_empty(final.parent, self.root)
+            raise
+        phase("import.indexed")
+        # the move journal stays until the model is indexed: until then a crash can still undo the move
+        journal = final / JOURNAL
+        if journal.exists():
+            journal.unlink()
         return "imported", {**meta, "path": str(final)}
 
     def import_unit(self, unit, opts: ImportOptions, progress: Progress | None = None) -> tuple[str, dict]:
@@ -174,7 +190,15 @@ class Importer:
             ident = identify_file(primary, fmts[primary])
         else:
             ident = identify_folder(unit.source_root, list(unit.files), {p: f for p, f in fmts.items() if f})
+        try:
+            return self._import_unit(unit, opts, progress, fmts, scan, ident, primary_fmt)
+        except OSError as exc:
+            raise _space_error(exc, unit.name) or exc
+
+    def _import_unit(self, unit, opts, progress, fmts, scan, ident, primary_fmt) -> tuple[str, dict]:
+        primary = unit.files[0]
         stage = new_stage(self.root)
+        phase("import.staged")
         try:
             files, to_delete, notices = self._land(unit, stage, opts, progress)
             known = [f for f in fmts.values() if f is not None]
@@ -213,9 +237,16 @@ class Importer:
         official = os.path.basename(name.replace("\\", "/")).strip()
         if not official or official in (".", ".."):
             raise BadInputError(f"{name!r}: not a file name")
+        try:
+            return self._import_stream(official, reader, opts, size, progress, chunk_size)
+        except OSError as exc:
+            raise _space_error(exc, official) or exc
+
+    def _import_stream(self, official, reader, opts, size, progress, chunk_size) -> tuple[str, dict]:
         if size:
             check_free_space(self.root, size)
         stage = new_stage(self.root)
+        phase("import.staged")
         rel = clean_name(official)
         try:
             sha, b3, got = hashlib.sha256(), _blake3.blake3(), 0
@@ -246,6 +277,28 @@ class Importer:
         except BaseException:
             discard_stage(stage, self.root)
             raise
+
+
+_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _space_error(exc: OSError, name: str) -> InsufficientSpaceError | None:
+    """A one-line InsufficientSpaceError for a full disk (ENOSPC/EDQUOT/EFBIG) met anywhere in an
+    import (staging folder, move journal, metadata.json), else None."""
+    if exc.errno not in _SPACE_ERRNOS:
+        return None
+    return InsufficientSpaceError(f"{name}: not imported, the library's disk is full ({exc.strerror or exc}); "
+                                  "free some space and import again")
+
+
+def _prune_empty(d: Path, root: Path) -> None:
+    """Remove ``d`` and its parents up to ``root`` while they are empty (category/family folders)."""
+    while d != root and root in d.parents:
+        try:
+            d.rmdir()
+        except OSError:
+            return
+        d = d.parent
 
 
 def _details(fmt) -> dict | None:
