@@ -192,7 +192,7 @@ class Importer:
             ident = identify_folder(unit.source_root, list(unit.files), {p: f for p, f in fmts.items() if f})
         try:
             return self._import_unit(unit, opts, progress, fmts, scan, ident, primary_fmt)
-        except OSError as exc:
+        except (OSError, InsufficientSpaceError) as exc:
             raise _space_error(exc, unit.name) or exc
 
     def _import_unit(self, unit, opts, progress, fmts, scan, ident, primary_fmt) -> tuple[str, dict]:
@@ -239,7 +239,7 @@ class Importer:
             raise BadInputError(f"{name!r}: not a file name")
         try:
             return self._import_stream(official, reader, opts, size, progress, chunk_size)
-        except OSError as exc:
+        except (OSError, InsufficientSpaceError) as exc:
             raise _space_error(exc, official) or exc
 
     def _import_stream(self, official, reader, opts, size, progress, chunk_size) -> tuple[str, dict]:
@@ -282,13 +282,18 @@ class Importer:
 _SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
-def _space_error(exc: OSError, name: str) -> InsufficientSpaceError | None:
-    """A one-line InsufficientSpaceError for a full disk (ENOSPC/EDQUOT/EFBIG) met anywhere in an
-    import (staging folder, move journal, metadata.json), else None."""
-    if exc.errno not in _SPACE_ERRNOS:
+def _space_error(exc: BaseException, name: str) -> InsufficientSpaceError | None:
+    """One line naming the unit for a full disk met anywhere in an import (the space check, the copy,
+    the staging folder, the move journal, metadata.json, the index): an ``InsufficientSpaceError``
+    or an ``OSError`` with ENOSPC/EDQUOT/EFBIG.  None for any other error."""
+    if isinstance(exc, InsufficientSpaceError):
+        reason = str(exc)
+    elif isinstance(exc, OSError) and exc.errno in _SPACE_ERRNOS:
+        reason = f"{exc.filename or 'library'}: {exc.strerror or exc}"
+    else:
         return None
-    return InsufficientSpaceError(f"{name}: not imported, the library's disk is full ({exc.strerror or exc}); "
-                                  "free some space and import again")
+    return InsufficientSpaceError(f"{name}: not imported, the library's disk is full ({reason}); "
+                                  "nothing was changed, free some space and import again")
 
 
 def _prune_empty(d: Path, root: Path) -> None:
