@@ -14,7 +14,8 @@ Switches, read once at import (so a test sets them in a subprocess's environment
   (widens race windows for kills sent from outside).
 
 In-process tests may instead install a callback with :func:`set_callback` (``fn(name)``; for
-example to fill the disk when a given phase is reached).
+example to fill the disk when a given phase is reached), and a forked child may set the same
+switches with :func:`configure`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ _kill_name, _, _kill_n = (_kill_at or "").partition(":")
 _kill_n = int(_kill_n or 1)
 
 #: True when any switch or callback is set; :func:`phase` returns at once otherwise.
-ACTIVE = bool(_phase_file or _kill_at or _delay)
+ACTIVE = bool(_phase_file or _kill_name or _delay)
 
 
 def phase(name: str) -> None:
@@ -58,8 +59,18 @@ def _announce(name: str) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+def configure(*, phase_file: Optional[str] = None, kill_at: Optional[str] = None, delay: float = 0.0) -> None:
+    """Set the switches the environment variables set (for a forked test child); resets the counts."""
+    global _phase_file, _kill_name, _kill_n, _delay, ACTIVE
+    _phase_file, _delay = phase_file, float(delay or 0)
+    name, _, n = (kill_at or "").partition(":")
+    _kill_name, _kill_n = name, int(n or 1)
+    _counts.clear()
+    ACTIVE = bool(_phase_file or _kill_name or _delay or _callback)
+
+
 def set_callback(fn: Optional[Callable[[str], None]]) -> None:
     """Install (or with ``None`` remove) an in-process callback ``fn(phase_name)``."""
     global _callback, ACTIVE
     _callback = fn
-    ACTIVE = bool(_phase_file or _kill_at or _delay or fn)
+    ACTIVE = bool(_phase_file or _kill_name or _delay or fn)

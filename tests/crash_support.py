@@ -211,3 +211,103 @@ def fill_disk(folder: Path, leave: int = 0) -> Path:
     finally:
         os.close(fd)
     return filler
+
+
+# -- running pumas to be killed ------------------------------------------------------------------------
+def run_cli(argv: list[str], *, kill_at: str | None = None, kill_after: float | None = None,
+            delay: float = 0.0, phase_file: Path | None = None, timeout: float = 300) -> tuple[str, str]:
+    """Run the CLI entry point ``main(argv)`` in a forked child (a fresh process without the
+    interpreter start-up cost) and return ``(outcome, stdout)``; ``outcome`` is ``"killed"`` or
+    ``"exit <code>"``.
+
+    ``kill_at`` (``"phase[:n]"``) makes the child SIGKILL itself at that phase (:mod:`pumas_core.testhooks`);
+    ``kill_after`` makes the parent SIGKILL it after that many seconds; ``delay`` adds random sleeps of
+    up to that many seconds at every phase; ``phase_file`` records the phases reached.
+    """
+    import contextlib
+    import signal
+    import tempfile
+    import time
+
+    out = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 70
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            from pumas_core import testhooks
+            from pumas_core.cli.main import main
+
+            os.environ["PUMAS_OFFLINE"] = "1"
+            testhooks.set_callback(None)
+            testhooks.configure(kill_at=kill_at, delay=delay, phase_file=str(phase_file) if phase_file else None)
+            with contextlib.redirect_stdout(out):
+                code = main(argv)
+            out.flush()
+        except BaseException:  # noqa: BLE001 - report as exit 70, never run pytest's code in the child
+            code = 70
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + timeout
+    if kill_after is not None:
+        time.sleep(kill_after)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.01)
+    out.seek(0)
+    text = out.read()
+    out.close()
+    if os.WIFSIGNALED(status):
+        return ("killed" if os.WTERMSIG(status) == signal.SIGKILL else f"signal {os.WTERMSIG(status)}"), text
+    return f"exit {os.WEXITSTATUS(status)}", text
+
+
+def cli_args(root: Path, state: Path, *args: str) -> list[str]:
+    """``--json --offline --library ROOT --state STATE ARGS`` for :func:`run_cli`."""
+    return ["--json", "--offline", "--library", str(root), "--state", str(state), *map(str, args)]
+
+
+def last_phase(phase_file: Path) -> str:
+    """The last phase a killed process announced (``"start"`` when none)."""
+    try:
+        lines = phase_file.read_text().split()
+    except OSError:
+        return "start"
+    return lines[-1] if lines else "start"
+
+
+def build_library(root: Path, count: int) -> list[dict]:
+    """Lay out ``count`` small LoRA models directly (model folders + ``metadata.json`` built with the
+    importer's own :func:`~pumas_core.ingest.records.build_metadata`), without running the import
+    pipeline on each; index them with ``Library.rebuild`` afterwards.  Returns the metadata dicts."""
+    import hashlib
+
+    from pumas_core.identify.result import Identification
+    from pumas_core.ingest.records import build_metadata
+
+    ident = Identification(model_type="lora", family="sd15", base_model="SD1.x", precision="fp32", variant=None,
+                           parameter_count=None, architecture=None, evidence=["crash harness"])
+    metas = []
+    for i in range(count):
+        name = f"crash_lora_{i:05d}.safetensors"
+        d = root / "diffusion" / "sd15" / name[:-12]
+        f = lora_file(d / name, i + 1_000_000, floats=8)
+        data = f.read_bytes()
+        files = [{"name": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                  "blake3": blake3.blake3(data).hexdigest()}]
+        meta = build_metadata(kind="single-file", official_name=name, files=files, primary_format="safetensors",
+                              file_formats=["safetensors"], ident=ident, family=None, model_type=None, tags=[])
+        (d / "metadata.json").write_text(json.dumps(meta, indent=2))
+        metas.append(meta)
+    return metas
