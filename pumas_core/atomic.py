@@ -6,7 +6,31 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
+
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask (e.g. ``0o022``), read without changing it where the OS allows
+    (Linux ``/proc/self/status`` ``Umask:`` line), else by a set-and-restore under a lock."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        old = os.umask(0o022)
+        os.umask(old)
+    return old
+
+
+def file_mode() -> int:
+    """The mode a plain ``open()`` would give a new file: ``0o666 & ~umask`` (0644 under umask 022)."""
+    return 0o666 & ~current_umask()
 
 
 def fsync_dir(path: Path) -> None:
@@ -26,6 +50,9 @@ def fsync_dir(path: Path) -> None:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so a crash leaves either the old or the new file.
 
+    The new file gets ``0o666 & ~umask`` like any file the user creates (``mkstemp`` alone gives
+    0600, which makes a library shared on a NAS unreadable to other users).
+
     Raises:
         OSError: the folder is not writable or the disk is full (the temp file is removed).
     """
@@ -33,6 +60,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
+            if hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), file_mode())
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

@@ -9,12 +9,36 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Callable
 
 from .errors import BadInputError, NotFoundError, RemoteUnavailableError
 from .ingest.importer import WEIGHT_SUFFIXES
 
 COMPANION_NAMES = {"model_index.json", "config.json", "modules.json", "sentence_bert_config.json"}
+
+
+@dataclass
+class DownloadClients:
+    """What a download needs from the library, handed over explicitly (no reaching into the facade).
+
+    ``store``: the :class:`~pumas_core.library.store.ModelStore`; ``lookups``: the
+    :class:`~pumas_core.lookups.LookupRunner` (its ``remote`` talks to the Hub; ``apply`` records the
+    verified identity through the store); ``import_paths(paths, mode=..., ...) -> report``,
+    ``get_model(id) -> dict`` and ``delete_model(id) -> dict`` are the facade's public methods.
+    """
+
+    store: object
+    lookups: object
+    import_paths: Callable[..., dict]
+    get_model: Callable[[str], dict]
+    delete_model: Callable[[str], dict]
+
+    @property
+    def root(self) -> Path:
+        """The library folder."""
+        return self.store.root
 
 
 def download_dir(root: Path, repo_id: str) -> Path:
@@ -44,7 +68,7 @@ def choose_files(repo: dict, wanted: list[str]) -> list[str]:
     return sorted(set(weights) | set(extra))
 
 
-def _record_identity(lib, remote, repo: dict, report: dict, repo_path_by_local: dict) -> None:
+def _record_identity(lib: DownloadClients, remote, repo: dict, report: dict, repo_path_by_local: dict) -> None:
     """Downloaded files were verified against the Hub's SHA-256: record that identity (verified)."""
     from .remote import LookupResult
 
@@ -53,11 +77,11 @@ def _record_identity(lib, remote, repo: dict, report: dict, repo_path_by_local: 
         if path is None:  # a set or folder: name the repo, not one file
             path = PurePosixPath(next(iter(repo_path_by_local.values()))).parent.as_posix()
         result = LookupResult(match_source="hash", trust="verified", huggingface=remote.hf.describe(repo, path))
-        lib._lookups.apply(model["model_id"], result)
+        lib.lookups.apply(model["model_id"], result)
         report["imported"][i] = lib.get_model(model["model_id"])
 
 
-def download(lib, repo_id: str, files: list[str], *, revision: str | None = None, accept_pickle: bool = False,
+def download(lib: DownloadClients, repo_id: str, files: list[str], *, revision: str | None = None, accept_pickle: bool = False,
              progress=None) -> dict:
     """Download ``files`` (default: the repo's weights) of ``repo_id`` and import them.
 
@@ -67,7 +91,7 @@ def download(lib, repo_id: str, files: list[str], *, revision: str | None = None
     """
     from .remote.resilience import HostUnavailable
 
-    remote = lib._lookups.remote
+    remote = lib.lookups.remote
     try:
         repo = remote.hf.repo(repo_id, max_wait=5.0)
     except HostUnavailable as exc:
@@ -86,7 +110,7 @@ def download(lib, repo_id: str, files: list[str], *, revision: str | None = None
     return report
 
 
-def download_missing(lib, model_id: str, *, progress=None) -> dict:
+def download_missing(lib: DownloadClients, model_id: str, *, progress=None) -> dict:
     """Complete an incomplete Sharded Set from its matched HuggingFace repo.
 
     The missing shards are downloaded and verified, the set is re-assembled in staging (the
@@ -97,7 +121,7 @@ def download_missing(lib, model_id: str, *, progress=None) -> dict:
     Raises:
         BadInputError: the model is complete, not a set, or has no HuggingFace match.
     """
-    from .ingest.staging import new_stage
+    from .ingest.staging import discard_stage, new_stage
 
     model = lib.get_model(model_id)
     missing = model.get("missing_files") or []
@@ -109,7 +133,7 @@ def download_missing(lib, model_id: str, *, progress=None) -> dict:
                             "(run a lookup, or download with `pumas download REPO FILE`)")
     prefix = PurePosixPath(hub.get("path") or "").parent.as_posix()
     prefix = "" if prefix == "." else prefix + "/"
-    remote = lib._lookups.remote
+    remote = lib.lookups.remote
     dest = download_dir(lib.root, hub["repo_id"])
     fetched = [download_from_hub_verified(hub["repo_id"], prefix + name, dest, hub.get("revision"), remote, progress)
                for name in missing]
@@ -122,8 +146,10 @@ def download_missing(lib, model_id: str, *, progress=None) -> dict:
         os.link(Path(model["path"]) / f["name"], target)
     for name, path in zip(missing, fetched):
         os.replace(path, assembled / name)
-    report = lib.import_paths([assembled], mode="move", progress=progress)
-    shutil.rmtree(stage, ignore_errors=True)
+    try:
+        report = lib.import_paths([assembled], mode="move", progress=progress)
+    finally:
+        discard_stage(stage, lib.root)
     new = report["imported"][0] if report["imported"] else None
     if new is not None and new.get("complete", True):
         lib.delete_model(model["model_id"])

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import sqlite3
-import threading
 from pathlib import Path
 
 from .config import Paths, resolve_paths
-from .errors import BadInputError, ConflictError, LibraryUnavailableError, NotFoundError
+from .errors import BadInputError, LibraryUnavailableError, NotFoundError
 from .facade_links import LinkOps
-from .ingest.staging import recover_staging
 from .library import deepscan
 from .library.index import ModelIndex
-from .library.metadata import MATCH_SOURCES, TRUSTS, now_iso, read_metadata, write_metadata
+from .library.store import ModelStore, conflict_if_links_left
+from .library.metadata import MATCH_SOURCES, TRUSTS
 from .lookups import LookupRunner
 from .testhooks import phase
 
@@ -32,8 +30,8 @@ IDENTITY_FIELDS = {"model_type", "family", "base_model", "huggingface", "civitai
 class Library(LinkOps):
     """A library root + its index + this machine's state directory.
 
-    Create with :meth:`open`.  Thread-safe for concurrent readers; writers are serialised by
-    SQLite.  Raises :class:`LibraryUnavailableError` when the root cannot be created or written.
+    Create with :meth:`open`.  Thread-safe for concurrent readers; writers (threads and processes)
+    are serialised by :attr:`store`'s library lock (see :mod:`pumas_core.library.store`).  Raises :class:`LibraryUnavailableError` when the root cannot be created or written.
     """
 
     def __init__(self, paths: Paths, *, remote=None, read_only: bool = False):
@@ -50,13 +48,14 @@ class Library(LinkOps):
                 raise LibraryUnavailableError(f"{self.root}: cannot create the library ({exc.strerror})") from None
             if not os.access(self.root, os.W_OK):
                 raise LibraryUnavailableError(f"{self.root}: library is not writable")
-            self.recovery_notes = recover_staging(self.root)
         elif not self.root.is_dir():
             raise LibraryUnavailableError(f"{self.root}: library folder does not exist")
-        self.write_lock = threading.RLock()  # serialises read-modify-write of metadata.json + index
         self.index = self._open_index()
+        self.store = ModelStore(self.root, self.index)  # the one writer of model folders (+ library lock)
+        if not read_only:
+            self.recovery_notes += self.store.recover()  # abandoned staging only; adopts interrupted commits
         self._importer_obj = None
-        self._lookups = LookupRunner(self, remote)
+        self._lookups = LookupRunner(self.store, self.state_dir, remote)
         LinkOps.__init__(self)
 
     @classmethod
@@ -90,7 +89,7 @@ class Library(LinkOps):
         if self._importer_obj is None:
             from .ingest.importer import Importer
 
-            self._importer_obj = Importer(self.root, self.index)
+            self._importer_obj = Importer(self.store)
         return self._importer_obj
 
     def settings(self) -> dict:
@@ -179,8 +178,9 @@ class Library(LinkOps):
         except PumasError as exc:
             report["failed"].append({"path": label, "error": str(exc), "code": exc.code})
             return
-        except OSError as exc:
-            report["failed"].append({"path": label, "error": f"{label}: {exc.strerror or exc}", "code": "os_error"})
+        except OSError as exc:  # name the file that actually failed (a staging copy, the library...)
+            where = exc.filename or label
+            report["failed"].append({"path": label, "error": f"{where}: {exc.strerror or exc}", "code": "os_error"})
             return
         report[status].append(info)
 
@@ -253,29 +253,25 @@ class Library(LinkOps):
             raise BadInputError(f"trust must be one of {', '.join(TRUSTS)}")
         if "tags" in changes and not (isinstance(changes["tags"], list) and all(isinstance(t, str) for t in changes["tags"])):
             raise BadInputError("tags must be a list of strings")
-        with self.write_lock:
-            return self._update_metadata_locked(model_id, changes)
+        mid = self.resolve_id(model_id)
 
-    def _update_metadata_locked(self, model_id: str, changes: dict) -> dict:
-        model = self.get_model(model_id)
-        model_dir = Path(model["path"])
-        meta = read_metadata(model_dir)
-        meta.update(changes)
-        touched = IDENTITY_FIELDS & set(changes)
-        if touched or changes.get("match_source") == "manual":
-            meta["match_source"] = "manual"
-            meta["pending_online_lookup"] = False
-            meta["manual_fields"] = sorted(set(meta.get("manual_fields", [])) | touched)
-        if "model_type" in changes:
-            from .ingest.records import category_for
+        def change(meta: dict) -> dict:
+            meta.update(changes)
+            touched = IDENTITY_FIELDS & set(changes)
+            if touched or changes.get("match_source") == "manual":
+                meta["match_source"] = "manual"
+                meta["pending_online_lookup"] = False
+                meta["manual_fields"] = sorted(set(meta.get("manual_fields", [])) | touched)
+            if "model_type" in changes:
+                from .ingest.records import category_for
 
-            meta["category"] = category_for(changes["model_type"])
-        meta["updated_date"] = now_iso()
-        write_metadata(model_dir, meta)
-        self.index.upsert(meta, model_dir)
+                meta["category"] = category_for(changes["model_type"])
+            return meta
+
+        self.store.update(mid, change)
         if "model_type" in changes:
-            self.sync_new_models([meta["model_id"]])
-        return self.get_model(meta["model_id"])
+            self.sync_new_models([mid])
+        return self.get_model(mid)
 
     def delete_model(self, model_id: str) -> dict:
         """Cascade delete: unlink every registered link, purge registry rows, then delete the files.
@@ -283,39 +279,20 @@ class Library(LinkOps):
         The index row goes last but one, the folder last, so a crash mid-way leaves a model that
         Deep Scan finds again rather than dangling links.  Raises :class:`NotFoundError`.
         """
-        with self.write_lock:
-            return self._delete_locked(model_id)
+        mid = self.resolve_id(model_id)
+        removed = {}
 
-    def _delete_locked(self, model_id: str) -> dict:
-        model = self.get_model(model_id)
-        mid = model["model_id"]
-        unlinked = self.unlink_model(mid)
-        if unlinked["errors"]:
-            raise ConflictError(f"{model['official_name']}: not deleted, a link could not be removed "
-                                f"({unlinked['errors'][0]['error']})")
-        self.index.delete(mid)
-        model_dir = Path(model["path"])
-        trash = self.root / ".staging" / f"delete-{mid[:16]}.tmp"
-        files = sum(1 for p in model_dir.rglob("*") if p.is_file())
-        try:
-            os.replace(model_dir, trash)  # atomic: the model vanishes at once; leftovers are cleaned at start
-            shutil.rmtree(trash, ignore_errors=True)
-        except OSError:
-            shutil.rmtree(model_dir, ignore_errors=True)
-        self._prune_empty_parents(model_dir.parent)
-        return {"model_id": mid, "links_removed": unlinked["links_removed"], "files_removed": files}
+        def unlink_first(model: dict) -> None:
+            removed.update(self.unlink_model(mid))
+            conflict_if_links_left(model, removed)
 
-    def _prune_empty_parents(self, d: Path) -> None:
-        while d != self.root and self.root in d.parents:
-            try:
-                d.rmdir()
-            except OSError:
-                return
-            d = d.parent
+        r = self.store.delete(mid, before=unlink_first)
+        return {"model_id": mid, "links_removed": removed["links_removed"], "files_removed": r["files_removed"]}
 
     def rebuild(self, progress=None) -> dict:
         """Deep Scan: recreate the index from the metadata files (see :mod:`.library.deepscan`)."""
-        return deepscan.rebuild(self.root, self.index, progress)
+        with self.store.lock():
+            return deepscan.rebuild(self.root, self.index, progress)
 
     # -- remote --------------------------------------------------------------------------------
     def lookup(self, model_ids=None, *, force: bool = False) -> dict:
@@ -332,14 +309,20 @@ class Library(LinkOps):
         """Download files of a HuggingFace repo (default: its weights), verify, import (see :mod:`.downloads`)."""
         from .downloads import download
 
-        return download(self, repo_id, list(files), revision=revision, accept_pickle=accept_pickle,
+        return download(self._download_clients(), repo_id, list(files), revision=revision, accept_pickle=accept_pickle,
                         progress=progress)
 
     def download_missing(self, model_id: str, progress=None) -> dict:
         """Complete an incomplete Sharded Set from its HuggingFace match (see :mod:`.downloads`)."""
         from .downloads import download_missing
 
-        return download_missing(self, self.resolve_id(model_id), progress=progress)
+        return download_missing(self._download_clients(), self.resolve_id(model_id), progress=progress)
+
+    def _download_clients(self):
+        from .downloads import DownloadClients
+
+        return DownloadClients(store=self.store, lookups=self._lookups, import_paths=self.import_paths,
+                               get_model=self.get_model, delete_model=self.delete_model)
 
     def start_background_lookups(self, interval: float = 300.0) -> None:
         """Servers call this: pending lookups are retried every ``interval`` seconds when hosts are reachable."""

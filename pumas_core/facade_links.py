@@ -166,34 +166,69 @@ class LinkOps:
         return unlink_model(self.registry, model_id)
 
     # -- health --------------------------------------------------------------------------------------
-    def _phantoms(self) -> list[dict]:
-        from .library.deepscan import missing_files
+    def _locations(self):
+        """``(models_by_id, locations, moved_items)``: every model whose files are complete, at its
+        current folder (moved-by-hand folders found by model id), plus the :class:`ModelLocations`."""
+        import dataclasses
 
-        out = []
-        for mid, rel, _t, _f, meta_json in self.index.iter_link_rows():
-            missing = missing_files(self.root / rel, json.loads(meta_json))
-            if missing:
-                out.append({"model_id": mid, "path": str(self.root / rel), "missing": missing})
-        return out
+        from .library.locate import locate_models
+
+        rows = self.index.iter_link_rows()
+        loc = locate_models(self.root, rows)
+        models = {}
+        for m in self.linkable_models():
+            if m.model_id in loc.present:
+                models[m.model_id] = m
+            elif m.model_id in loc.moved:
+                models[m.model_id] = dataclasses.replace(m, model_dir=loc.moved[m.model_id])
+        moved = loc.moved_list(self.root, {r[0]: r[1] for r in rows})
+        return models, loc, moved
+
+    def _phantoms(self) -> list[dict]:
+        return self._locations()[1].phantoms
 
     def health(self) -> dict:
-        """DESIGN.md health shape: broken/orphaned links, ghost apps, phantom models, offline volumes."""
+        """DESIGN.md health shape: broken/orphaned links, ghost apps, phantom and moved models, offline
+        volumes.  Every broken link carries ``action`` / ``fixable_by`` / ``fix_reason`` (see
+        :func:`pumas_core.links.health.fix_for`)."""
         from .links import health
 
-        return health.check(self.registry, self.root, {m.model_id: m for m in self.linkable_models()},
-                            phantom_models=self._phantoms())
+        models, loc, moved = self._locations()
+        return health.check(self.registry, self.root, models, phantom_models=loc.phantoms, moved_models=moved)
 
     def repair(self) -> dict:
-        """Re-create broken links whose model still exists (found by model id); returns counts."""
+        """Self-heal by identity: index model folders moved by hand at their new place, then re-create or
+        re-point the broken links of every model whose content is still in the library.
+
+        Returns the :func:`pumas_core.links.repair.repair` shape plus ``reindexed`` (moved models now
+        indexed at their new folder); ``not_fixed`` lists every broken link left, with the reason.
+        """
         from .links.repair import repair
 
-        return repair(self.registry, self.root, {m.model_id: m for m in self.linkable_models()})
+        models, _loc, moved = self._locations()
+        reindexed = []
+        for m in moved:
+            self.store.move_indexed(m["model_id"], Path(m["path"]))
+            reindexed.append({"model_id": m["model_id"], "old_path": m["old_path"], "path": m["path"]})
+        out = repair(self.registry, self.root, models, moved_models=moved)
+        out["reindexed"] = reindexed
+        return out
 
     def clean(self) -> dict:
-        """Remove our broken/orphaned links and ghost installs (never a real file)."""
+        """Remove our broken links whose content is truly gone (never those of a model that is still in
+        the library, e.g. moved by hand: ``repair`` re-points them), dangling orphans and ghost
+        installs; never a real file.  ``removed`` says which links went and why; ``forgotten_models``
+        lists index entries whose folder (``metadata.json`` included) is gone from the library.  A phantom
+        that kept its ``metadata.json`` stays listed until its content is re-imported or it is deleted."""
         from .links.repair import clean
 
-        return clean(self.registry, self.root)
+        models, loc, _moved = self._locations()
+        out = clean(self.registry, self.root, models)
+        out["forgotten_models"] = []
+        for p in loc.phantoms:  # no metadata.json left anywhere: the index row is all that remains
+            if not (Path(p["path"]) / "metadata.json").exists() and self.store.forget(p["model_id"]):
+                out["forgotten_models"].append({"model_id": p["model_id"], "path": p["path"]})
+        return out
 
     def relocate(self, old, new) -> dict:
         """Rewrite registry paths after a drive or folder move from ``old`` to ``new``, then re-link."""

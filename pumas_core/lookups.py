@@ -12,18 +12,21 @@ import queue
 import threading
 from pathlib import Path
 
-from .library.metadata import now_iso, read_metadata, write_metadata
+from .library.metadata import now_iso
 
 WEIGHT_SUFFIXES = {".safetensors", ".sft", ".gguf", ".ckpt", ".pt", ".pth", ".bin", ".onnx"}
 IDENTITY_KEYS = {"match_source", "trust", "huggingface", "civitai", "model_type", "family", "base_model"}
 
 
 class LookupRunner:
-    """Runs lookups for a :class:`~pumas_core.facade.Library` (``lib``) with ``remote`` (a
-    ``RemoteLookup``; ``None`` → created on first use from the environment)."""
+    """Runs lookups for the models of ``store`` (a :class:`~pumas_core.library.store.ModelStore`, which
+    writes the answers) with ``remote`` (a ``RemoteLookup``; ``None`` → created on first use from the
+    environment, its cache in ``state_dir``)."""
 
-    def __init__(self, lib, remote=None):
-        self.lib = lib
+    def __init__(self, store, state_dir, remote=None):
+        self.store = store
+        self.index = store.index
+        self.state_dir = state_dir
         self._remote = remote
         self._queue: "queue.Queue[str | None]" = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -38,7 +41,7 @@ class LookupRunner:
             if self._remote is None:
                 from .remote import RemoteLookup
 
-                self._remote = RemoteLookup(self.lib.state_dir)
+                self._remote = RemoteLookup(self.state_dir)
             return self._remote
 
     def query_for(self, meta: dict):
@@ -64,31 +67,33 @@ class LookupRunner:
 
     def apply(self, model_id: str, result) -> str:
         """Merge one result into the model's metadata; returns ``updated|pending|unchanged|missing``."""
-        with self.lib.write_lock:
-            return self._apply_locked(model_id, result)
-
-    def _apply_locked(self, model_id: str, result) -> str:
+        from .errors import NotFoundError
         from .remote import to_metadata_patch
 
-        model = self.lib.index.get(model_id)
-        if model is None:
+        seen = {}
+
+        def change(meta: dict) -> dict | None:
+            patch = to_metadata_patch(result)
+            if meta.get("match_source") == "manual":
+                patch = {k: v for k, v in patch.items() if k not in IDENTITY_KEYS and k != "tags"}
+            if "tags" in patch:
+                patch["tags"] = sorted(set(meta.get("tags", [])) | set(patch["tags"]))
+            changed = {k: v for k, v in patch.items() if meta.get(k) != v}
+            seen["pending"] = meta.get("pending_online_lookup")
+            if not changed:
+                return None
+            meta.update(changed)
+            meta["last_lookup"] = now_iso()
+            seen["pending"] = meta.get("pending_online_lookup")
+            return meta
+
+        try:
+            written = self.store.update(model_id, change)
+        except (NotFoundError, FileNotFoundError):
             return "missing"
-        model_dir = Path(model["path"])
-        meta = read_metadata(model_dir)
-        patch = to_metadata_patch(result)
-        if meta.get("match_source") == "manual":
-            patch = {k: v for k, v in patch.items() if k not in IDENTITY_KEYS and k != "tags"}
-        if "tags" in patch:
-            patch["tags"] = sorted(set(meta.get("tags", [])) | set(patch["tags"]))
-        changed = {k: v for k, v in patch.items() if meta.get(k) != v}
-        if not changed:
-            return "pending" if meta.get("pending_online_lookup") else "unchanged"
-        meta.update(changed)
-        meta["updated_date"] = now_iso()
-        meta["last_lookup"] = now_iso()
-        write_metadata(model_dir, meta)
-        self.lib.index.upsert(meta, model_dir)
-        return "pending" if meta.get("pending_online_lookup") else "updated"
+        if written is None:
+            return "pending" if seen.get("pending") else "unchanged"
+        return "pending" if seen.get("pending") else "updated"
 
     def run(self, model_ids=None, *, force: bool = False) -> dict:
         """Look up ``model_ids`` now (default: every model still pending); batch where possible.
@@ -96,8 +101,8 @@ class LookupRunner:
         Returns ``{"updated": [...], "pending": [...], "unchanged": [...], "missing": [...]}`` (ids).
         """
         if model_ids is None:
-            model_ids = self.lib.index.pending_ids()
-        metas = [(mid, self.lib.index.get(mid)) for mid in model_ids]
+            model_ids = self.index.pending_ids()
+        metas = [(mid, self.index.get(mid)) for mid in model_ids]
         metas = [(mid, m) for mid, m in metas if m is not None]
         out = {"updated": [], "pending": [], "unchanged": [], "missing": []}
         if not metas:
@@ -128,7 +133,7 @@ class LookupRunner:
                 self._idle.set()
                 return
             try:
-                model = self.lib.index.get(mid)
+                model = self.index.get(mid)
                 if model is not None:
                     self.apply(mid, self.remote.lookup(self.query_for(model)))
             except Exception:  # noqa: BLE001 - a lookup problem must never surface in an import
@@ -149,7 +154,7 @@ class LookupRunner:
         def loop():
             while not self._stop_retry.wait(interval):
                 try:
-                    if not self.lib.index.pending_ids():
+                    if not self.index.pending_ids():
                         continue
                     hosts = self.status().get("hosts", {}).values()
                     if any(h.get("circuit") == "open" for h in hosts):

@@ -151,6 +151,8 @@ def test_crash_recovery_restores_moved_files(lib_dirs, tmp_path):
     os.rename(original, stage / "precious.safetensors")
     copy_stage = new_stage(root)
     (copy_stage / "partial.safetensors").write_bytes(b"half")
+    stage.release()  # the owning process "dies": its stage locks are free (live stages are never touched)
+    copy_stage.release()
     lib = Library.open(root, state)
     try:
         assert original.read_bytes() == b"precious bytes"

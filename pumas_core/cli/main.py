@@ -162,7 +162,7 @@ def _dispatch(lib, args) -> int:  # noqa: C901 - a flat dispatch table reads bes
         if args.fix:
             h = {"before": h, "repair": lib.repair(), "clean": lib.clean()}
             h["after"] = lib.health()
-            output.emit_json(h) if js else output.print_health(h["after"])
+            output.emit_json(h) if js else output.print_fix(h)
             return 0 if h["after"]["status"] != "errors" else 1
         output.emit_json(h) if js else output.print_health(h)
         return 0 if h["status"] != "errors" else 1
@@ -212,6 +212,10 @@ def _print_summary(cmd: str, r: dict) -> None:
     for key in ("phantoms", "errors"):
         for item in r.get(key) or []:
             print(f"  {key[:-1]}: {item}")
+    for m in r.get("reindexed") or []:
+        print(f"  moved: {m['old_path']} -> {m['path']}")
+    for item in r.get("not_fixed") or []:
+        print(f"  not fixed: {item['link_path']}: {item['reason']}")
 
 
 def main(argv=None) -> int:

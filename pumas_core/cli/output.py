@@ -124,3 +124,14 @@ def print_health(h: dict) -> None:
             print(f"{key.replace('_', ' ')}: {len(items)}")
             for it in items[:20]:
                 print(f"  {it if isinstance(it, str) else json.dumps(it, default=str)}")
+
+
+def print_fix(h: dict) -> None:
+    """Summarise ``health --fix``: what repair re-pointed, which links clean removed and why, then the health after."""
+    rep, cl = h.get("repair") or {}, h.get("clean") or {}
+    print(f"repaired {rep.get('repaired', 0)} links, removed {cl.get('removed_links', 0)}")
+    for m in rep.get("reindexed") or []:
+        print(f"  moved: {m['old_path']} -> {m['path']}")
+    for r in cl.get("removed") or []:
+        print(f"  removed {r['link_path']}: {r['reason']}")
+    print_health(h["after"])

@@ -197,7 +197,7 @@ class _Dest:
         self.path = path
         try:
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-            self.fd = os.open(path, flags, 0o644)
+            self.fd = os.open(path, flags, 0o666)  # the umask decides (0644 under 022)
         except FileExistsError:
             raise BadInputError(f"{path}: destination already exists") from None
         except OSError as exc:

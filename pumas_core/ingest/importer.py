@@ -22,15 +22,13 @@ import blake3 as _blake3
 
 from ..errors import BadInputError, InsufficientSpaceError, OperationCancelledError, PickleNotAcceptedError
 from ..identify import identify_file, identify_folder
-from ..library.index import ModelIndex
-from ..library.metadata import write_metadata
 from ..naming import clean_name
 from ..security.pickle_scan import scan_pickle
 from ..testhooks import phase
 from .formats import sniff
 from .hashing import check_free_space, copy_and_hash, hash_file
 from .records import build_metadata, stored_name
-from .staging import JOURNAL, discard_stage, journal_moves, new_stage
+from .staging import discard_stage, journal_moves, new_stage
 
 WEIGHT_SUFFIXES = {".safetensors", ".sft", ".gguf", ".ckpt", ".pt", ".pt2", ".pth", ".bin", ".pkl", ".onnx",
                    ".jit", ".pickle"}
@@ -57,11 +55,13 @@ def _is_weight(path: Path) -> bool:
 
 
 class Importer:
-    """Runs the pipeline for one library (``root`` + its ``index``)."""
+    """Runs the pipeline for one library; ``store`` (a :class:`~pumas_core.library.store.ModelStore`)
+    owns the commit.  The long copy/hash runs without any lock; only the commit takes the writer lock."""
 
-    def __init__(self, root: Path, index: ModelIndex):
-        self.root = Path(root)
-        self.index = index
+    def __init__(self, store):
+        self.store = store
+        self.root = Path(store.root)
+        self.index = store.index
 
     # -- validation -------------------------------------------------------------------------
     def _sniff_unit(self, unit) -> dict:
@@ -133,44 +133,10 @@ class Importer:
         return files, to_delete, notices
 
     # -- commit -----------------------------------------------------------------------------
-    def _final_dir(self, meta: dict) -> Path:
-        parent = self.root / meta["category"] / meta["family"]
-        target = parent / meta["cleaned_name"]
-        if target.exists():  # a different model already has this name: add a short hash
-            meta["cleaned_name"] = f"{meta['cleaned_name']}-{meta['model_id'][:8]}"
-            target = parent / meta["cleaned_name"]
-        parent.mkdir(parents=True, exist_ok=True)
-        return target
-
-    def _commit(self, stage: Path, meta: dict, progress: Progress | None) -> tuple[str, dict]:
-        existing = self.index.get(meta["model_id"])
-        if existing is not None:
-            discard_stage(stage, self.root)
-            return "skipped", {"model_id": meta["model_id"], "reason": "already in the library",
-                               "path": existing["path"], "official_name": existing["official_name"]}
-        if progress:
-            progress({"stage": "writing_metadata", "file": meta["official_name"]})
-        final = self._final_dir(meta)
-        write_metadata(stage, meta)
-        phase("import.metadata_written")
-        os.rename(stage, final)
-        phase("import.renamed")
-        if progress:
-            progress({"stage": "indexing", "file": meta["official_name"]})
-        try:
-            self.index.upsert(meta, final)
-        except BaseException:
-            # Not indexed (e.g. the disk filled up while SQLite wrote): take the folder back into
-            # staging, so the caller's discard puts moved sources back and no unindexed model stays.
-            os.rename(final, stage)
-            _prune_empty(final.parent, self.root)
-            raise
-        phase("import.indexed")
-        # the move journal stays until the model is indexed: until then a crash can still undo the move
-        journal = final / JOURNAL
-        if journal.exists():
-            journal.unlink()
-        return "imported", {**meta, "path": str(final)}
+    def _commit(self, stage, meta: dict, progress: Progress | None) -> tuple[str, dict]:
+        """Hand the assembled stage to the :class:`~pumas_core.library.store.ModelStore` (dedupe, phantom
+        restore, rename into place and index, under the library's writer lock)."""
+        return self.store.commit(stage, meta, progress)
 
     def import_unit(self, unit, opts: ImportOptions, progress: Progress | None = None) -> tuple[str, dict]:
         """Import one unit; returns ``("imported", model)`` or ``("skipped", info)``.
@@ -294,16 +260,6 @@ def _space_error(exc: BaseException, name: str) -> InsufficientSpaceError | None
         return None
     return InsufficientSpaceError(f"{name}: not imported, the library's disk is full ({reason}); "
                                   "nothing was changed, free some space and import again")
-
-
-def _prune_empty(d: Path, root: Path) -> None:
-    """Remove ``d`` and its parents up to ``root`` while they are empty (category/family folders)."""
-    while d != root and root in d.parents:
-        try:
-            d.rmdir()
-        except OSError:
-            return
-        d = d.parent
 
 
 def _details(fmt) -> dict | None:

@@ -83,23 +83,58 @@ def find_orphans(app: dict, rows: list[dict], library_root: str, registered: set
     return sorted(out, key=lambda o: o["link_path"])
 
 
+def fix_for(item: dict, models_by_id: dict, moved: dict | None = None) -> dict:
+    """What fixes one broken link: ``{"action", "fixable_by", "reason"}``.
+
+    ``action``: ``"recreate"`` (link gone, model here), ``"repoint"`` (link points at the wrong or a
+    vanished place, model here — e.g. its folder was moved by hand), ``"remove"`` (a dangling link whose
+    model's content is gone: ``clean`` deletes the link), ``"none"`` (nothing to do on disk: the link is
+    already gone or a real file of the user's replaced it; ``clean`` only drops the record).
+    ``fixable_by``: ``"repair"`` | ``"clean"`` | None.  ``models_by_id`` holds only models whose files are
+    complete (at their indexed place or, for ``moved`` ``{model_id: new_dir}``, at the new one).
+    """
+    mid, why = item["model_id"], item["reason"]
+    moved = moved or {}
+    if why == "not_a_link":
+        return {"action": "none", "fixable_by": "clean",
+                "reason": "a real file or folder replaced the link; it is left alone, clean drops the record"}
+    if mid in models_by_id:
+        if why == "link_missing":
+            return {"action": "recreate", "fixable_by": "repair", "reason": "link deleted; the model is in the library"}
+        where = f"model folder moved to {moved[mid]}" if mid in moved else "the model is in the library"
+        return {"action": "repoint", "fixable_by": "repair", "reason": f"link points to the wrong place; {where}"}
+    if why == "link_missing":
+        return {"action": "none", "fixable_by": "clean",
+                "reason": f"link already gone and model {mid[:12]} is no longer in the library; clean drops the record"}
+    return {"action": "remove", "fixable_by": "clean",
+            "reason": f"model {mid[:12]} content is gone from the library (no complete copy found)"}
+
+
 def check(registry: Registry, library_root: str | os.PathLike, models_by_id: dict | None = None,
-          phantom_models: list | None = None) -> dict:
+          phantom_models: list | None = None, moved_models: list | None = None) -> dict:
     """Inspect every registered app and link.
 
     Args:
         library_root: the library folder.
-        models_by_id: ``{model_id: LinkableModel}`` of the library (marks broken links ``repairable``).
+        models_by_id: ``{model_id: LinkableModel}`` of the models whose files are complete (at their
+            current folder).  A broken link of such a model is fixed by ``repair``; one whose model is
+            absent from it has its content gone and is for ``clean`` (see :func:`fix_for`).
         phantom_models: index entries whose files are gone, as found by the caller (passed through).
+        moved_models: ``[{"model_id","old_path","path",...}]`` folders moved by hand inside the library
+            (passed through; their links' reasons name the new place).
     Returns:
         ``{"status": "healthy"|"warnings"|"errors", "broken_links": [{"link_path","target_path","model_id",
-        "app_id","reason","repairable"}], "orphaned_links": [{"link_path","target_path","app_id","dangling"}],
-        "ghost_apps": [{"app_id","root","link_count"}], "phantom_models": [...],
+        "app_id","reason","repairable","action","fixable_by","fix_reason"}], "orphaned_links":
+        [{"link_path","target_path","app_id","dangling"}], "ghost_apps": [{"app_id","root","link_count"}],
+        "phantom_models": [...], "moved_models": [...],
         "offline_volumes": [{"path","kind": "library"|"app","mount","app_id"?}], "links_checked": N}``.
-        ``errors``: broken links or offline volumes; ``warnings``: orphans, ghosts or phantoms.
+        ``reason`` says what is wrong with the link (``link_missing`` | ``not_a_link`` | ``wrong_target`` |
+        ``target_missing``); ``fix_reason`` says why ``action`` fixes it.
+        ``errors``: broken links or offline volumes; ``warnings``: orphans, ghosts, phantoms or moved models.
     """
     lib = os.path.abspath(library_root)
     models_by_id = models_by_id or {}
+    moved = {m["model_id"]: m["path"] for m in moved_models or []}
     offline, ghosts, broken, orphans = [], [], [], []
     lib_mount = registry.get_setting(LIBRARY_MOUNT_KEY + lib)
     library_missing = not os.path.isdir(lib)
@@ -126,19 +161,24 @@ def check(registry: Registry, library_root: str | os.PathLike, models_by_id: dic
             reason = _link_state(r, lib_unavailable)
             if reason is None or reason == "offline":
                 continue
-            broken.append({"link_path": r["link_path"], "target_path": r["target_path"], "model_id": r["model_id"],
-                           "app_id": r["app_id"], "reason": reason, "repairable": r["model_id"] in models_by_id})
+            item = {"link_path": r["link_path"], "target_path": r["target_path"], "model_id": r["model_id"],
+                    "app_id": r["app_id"], "reason": reason}
+            fix = fix_for(item, models_by_id, moved)
+            item.update(repairable=fix["fixable_by"] == "repair", action=fix["action"],
+                        fixable_by=fix["fixable_by"], fix_reason=fix["reason"])
+            broken.append(item)
         if not lib_unavailable:
             orphans.extend(find_orphans(app, app_rows, lib, registered))
     phantoms = list(phantom_models or [])
     if broken or offline:
         status = "errors"
-    elif orphans or ghosts or phantoms:
+    elif orphans or ghosts or phantoms or moved:
         status = "warnings"
     else:
         status = "healthy"
     return {"status": status, "broken_links": broken, "orphaned_links": orphans, "ghost_apps": ghosts,
-            "phantom_models": phantoms, "offline_volumes": offline, "links_checked": len(rows)}
+            "phantom_models": phantoms, "moved_models": list(moved_models or []), "offline_volumes": offline,
+            "links_checked": len(rows)}
 
 
 def __getattr__(name):  # lazy re-export: repair/clean/relocate import this module

@@ -1,4 +1,5 @@
-"""Self-healing: re-create broken links whose model still exists, and clean up what is ours.
+"""Self-healing: re-create or re-point broken links whose model still exists (by model id, wherever
+its folder now is), and clean up what is ours and truly gone.
 
 Neither function ever touches a real file: only symlinks are removed, and only those that are ours
 (registered, or unregistered dangling links into the library).
@@ -15,59 +16,93 @@ from .registry import Registry
 from .sync import sync_app
 
 
-def repair(registry: Registry, library_root: str | os.PathLike, models_by_id: dict) -> dict:
+def _not_fixed(item: dict, why: str | None = None) -> dict:
+    return {"link_path": item["link_path"], "model_id": item["model_id"], "app_id": item["app_id"],
+            "action": item["action"], "fixable_by": item["fixable_by"], "reason": why or item["fix_reason"]}
+
+
+def repair(registry: Registry, library_root: str | os.PathLike, models_by_id: dict,
+           moved_models: list | None = None) -> dict:
     """Re-create or re-point broken links of models that still exist (found by ``model_id``).
 
-    ``models_by_id``: ``{model_id: LinkableModel}`` with the models' *current* folders (after a library
-    move the new ones), so links are re-pointed there.
-    Returns ``{"repaired": N, "unrepairable": [broken entries whose model is gone], "conflicts": [...],
-    "errors": [...]}``.  Raises LibraryUnavailableError when the library is on an offline volume.
+    ``models_by_id``: ``{model_id: LinkableModel}`` of the models whose files are complete, with their
+    *current* folders (after a library move, or a model folder moved by hand, the new ones), so links
+    are re-pointed there.
+    Returns ``{"repaired": N, "not_fixed": [{"link_path","model_id","app_id","action","fixable_by","reason"}],
+    "unrepairable": [broken entries whose model's content is gone], "conflicts": [...], "errors": [...]}``:
+    every broken link that is still broken afterwards is in ``not_fixed`` with the reason (content gone
+    → ``clean``; a conflict or error while re-linking → its message).
+    Raises LibraryUnavailableError when the library is on an offline volume.
     """
     lib = os.path.abspath(library_root)
-    health = check(registry, lib, models_by_id)
+    health = check(registry, lib, models_by_id, moved_models=moved_models)
     if any(v["kind"] == "library" for v in health["offline_volumes"]):
         raise LibraryUnavailableError(f"{lib}: library volume is offline; nothing repaired")
     per_app: dict[str, set[str]] = {}
-    unrepairable = []
+    unrepairable, not_fixed, todo = [], [], []
     for b in health["broken_links"]:
-        if b["model_id"] in models_by_id:
+        if b["fixable_by"] == "repair":
             per_app.setdefault(b["app_id"], set()).add(b["model_id"])
+            todo.append(b)
         else:
             unrepairable.append(b)
-    out = {"repaired": 0, "unrepairable": unrepairable, "conflicts": [], "errors": []}
+            not_fixed.append(_not_fixed(b))
+    out = {"repaired": 0, "not_fixed": not_fixed, "unrepairable": unrepairable, "conflicts": [], "errors": []}
+    problems: dict[str, str] = {}
     for app_id, mids in sorted(per_app.items()):
         rep = sync_app(registry, app_id, [models_by_id[m] for m in sorted(mids)], only_model_ids=mids,
                        library_root=lib)
         out["repaired"] += rep.created + rep.repointed
         out["conflicts"] += rep.conflicts
         out["errors"] += rep.errors
+        for c in rep.conflicts:
+            problems[c["link_path"]] = f"conflict: {c['reason']}"
+        for e in rep.errors:
+            problems[e["link_path"]] = e["error"]
     registry.clear_stamps(per_app)
+    if todo:
+        still = {b["link_path"] for b in check(registry, lib, models_by_id)["broken_links"]}
+        for b in todo:
+            if b["link_path"] in still:
+                why = problems.get(b["link_path"]) or "the link is still broken after re-linking (its name is now planned elsewhere)"
+                not_fixed.append(_not_fixed(b, why))
     return out
 
 
-def clean(registry: Registry, library_root: str | os.PathLike) -> dict:
-    """Remove broken links that are ours, dangling orphans into the library, and ghost apps' rows.
+def clean(registry: Registry, library_root: str | os.PathLike, models_by_id: dict | None = None) -> dict:
+    """Remove broken links that are ours and whose content is truly gone, dangling orphans into the
+    library, and ghost apps' rows.
 
-    Broken registered links: a dangling symlink is unlinked and its row dropped; a link the user
-    re-pointed or replaced by a real file is left alone and only its row is dropped.  Working
-    orphans (unregistered links into the library that resolve) are kept and listed.
-    Returns ``{"removed_links": N, "forgotten_rows": N, "removed_orphans": N, "kept_orphans": [...],
-    "removed_apps": [app_id...], "errors": [...]}``.
+    ``models_by_id``: models whose files are complete (as for :func:`repair`); a broken link of one of
+    them is **kept** (``repair`` re-points it) and listed in ``kept`` — a model folder moved by hand
+    never loses its links.  Broken registered links of models that are gone: a dangling symlink is
+    unlinked and its row dropped; a link the user re-pointed or replaced by a real file is left alone
+    and only its row is dropped.  Working orphans (unregistered links into the library that resolve)
+    are kept and listed.
+    Returns ``{"removed_links": N, "removed": [{"link_path","model_id","reason"}], "kept": [...],
+    "forgotten_rows": N, "removed_orphans": N, "kept_orphans": [...], "removed_apps": [app_id...],
+    "errors": [...]}``.
     Raises LibraryUnavailableError when the library is on an offline volume.
     """
     lib = os.path.abspath(library_root)
-    health = check(registry, lib)
+    health = check(registry, lib, models_by_id)
     if any(v["kind"] == "library" for v in health["offline_volumes"]):
         raise LibraryUnavailableError(f"{lib}: library volume is offline; nothing cleaned")
-    out = {"removed_links": 0, "forgotten_rows": 0, "removed_orphans": 0, "kept_orphans": [],
-           "removed_apps": [], "errors": []}
+    out = {"removed_links": 0, "removed": [], "kept": [], "forgotten_rows": 0, "removed_orphans": 0,
+           "kept_orphans": [], "removed_apps": [], "errors": []}
     drop = []
     for b in health["broken_links"]:
         lp = b["link_path"]
-        if b["reason"] == "target_missing" and os.path.islink(lp) and not os.path.exists(lp):
+        if b["fixable_by"] == "repair":
+            out["kept"].append(_not_fixed(b))
+            continue
+        if b["action"] == "remove" and os.path.islink(lp) and not os.path.exists(lp):
             try:
                 os.unlink(lp)
                 out["removed_links"] += 1
+                out["removed"].append({"link_path": lp, "model_id": b["model_id"], "reason": b["fix_reason"]})
+            except FileNotFoundError:
+                pass
             except OSError as exc:
                 out["errors"].append({"link_path": lp, "error": f"{lp}: cannot remove ({exc.strerror})"})
                 continue

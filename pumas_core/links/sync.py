@@ -64,6 +64,8 @@ def _remove_unwanted(report: SyncReport, rows: list[dict], dry_run: bool, may_re
         else:
             try:
                 os.unlink(lp)
+            except FileNotFoundError:
+                pass  # another process removed it first
             except OSError as exc:
                 report.errors.append({"link_path": lp, "model_id": row["model_id"], "error": f"{lp}: cannot remove ({exc.strerror})"})
                 continue
@@ -95,6 +97,8 @@ def _sweep_dangling(report: SyncReport, dirs: Iterable[str], library_root: str, 
             else:
                 try:
                     os.unlink(e.path)
+                except FileNotFoundError:
+                    continue  # another process removed it first
                 except OSError as exc:
                     report.errors.append({"link_path": e.path, "model_id": None, "error": f"{e.path}: cannot remove ({exc.strerror})"})
                     continue
@@ -102,8 +106,12 @@ def _sweep_dangling(report: SyncReport, dirs: Iterable[str], library_root: str, 
 
 
 def _apply(report: SyncReport, p: PlannedLink, row: dict | None, library_root: str | None, dry_run: bool,
-           resolution: str | None, upserts: list[PlannedLink], drop: list[str]) -> None:
-    """Bring one planned link into place (or report why not)."""
+           resolution: str | None, upserts: list[PlannedLink], drop: list[str], retry: bool = True) -> None:
+    """Bring one planned link into place (or report why not).
+
+    Another process syncing the same install may create the link between our ``lstat`` and our
+    ``symlink`` (``EEXIST``): then the link is looked at again, so a correct one counts as
+    "already correct" rather than an error."""
     lp, is_dir = p.link_path, p.kind == "dir"
     plan = lambda action: report.planned.append(  # noqa: E731
         {"action": action, "link_path": lp, "target_path": p.target_path, "model_id": p.model_id})
@@ -116,7 +124,13 @@ def _apply(report: SyncReport, p: PlannedLink, row: dict | None, library_root: s
             plan("create")
         else:
             os.makedirs(os.path.dirname(lp), exist_ok=True)
-            fsops.create_link(lp, p.target_path, is_dir)
+            try:
+                fsops.create_link(lp, p.target_path, is_dir)
+            except FileExistsError:
+                if not retry:
+                    raise
+                _apply(report, p, row, library_root, dry_run, resolution, upserts, drop, retry=False)
+                return
             upserts.append(p)
             phase("sync.link")
         report.created += 1
