@@ -45,12 +45,16 @@ def boot_sync(folder_paths: dict | None, comfyui_root: str | os.PathLike | None,
         quiet: do not log (the caller logs the summary).
     Returns:
         ``{"ok": bool, "skipped": reason or None, "created": N, "already_correct": N,
-        "conflicts": N, "errors": N, "fast_path": bool, "app_id": str or None, "ms": float}``.
+        "conflicts": N, "errors": N, "repointed": N, "fast_path": bool, "app_id": str or None,
+        "relocated": [{"kind": "library"|"install", "old", "new", "links_rebuilt", ...}],
+        "notes": [recovery notes], "ms": float}``.  An offline library (unplugged drive, empty mount
+        point) is skipped with ``library offline (<path> not mounted?)`` and nothing is changed.
         Never raises (``BaseException`` other than KeyboardInterrupt/SystemExit is caught).
     """
     t0 = time.perf_counter()
     summary = {"ok": False, "skipped": None, "created": 0, "already_correct": 0, "conflicts": 0,
-               "errors": 0, "fast_path": False, "app_id": None, "ms": 0.0}
+               "errors": 0, "repointed": 0, "fast_path": False, "app_id": None, "relocated": [], "notes": [],
+               "ms": 0.0}
     opened = None
     try:
         if not comfyui_root:
@@ -63,9 +67,16 @@ def boot_sync(folder_paths: dict | None, comfyui_root: str | os.PathLike | None,
                 from pumas_core.facade import Library
             except ImportError as exc:
                 raise _Skip(f"pumas_core not importable ({exc})") from None
-            opened = lib = Library.open(library=library, state=state)
+            try:
+                opened = lib = Library.open(library=library, state=state, create=False)
+            except Exception as exc:
+                _no_library(exc, root, folder_paths, library, state)
+                raise
         report = lib.boot_sync(root, folder_paths)
         summary["app_id"] = report.get("app_id")
+        summary["relocated"] = report.get("relocated") or []
+        summary["repointed"] = _count(report.get("repointed"))
+        summary["notes"] = list(getattr(lib, "recovery_notes", []) or [])
         summary.update(
             ok=True,
             created=_count(report.get("created")),
@@ -94,14 +105,45 @@ def boot_sync(folder_paths: dict | None, comfyui_root: str | os.PathLike | None,
 
 
 def summary_line(summary: dict) -> str:
-    """The one log line for a :func:`boot_sync` summary."""
+    """The one log line for a :func:`boot_sync` summary (what was repaired on the way is appended)."""
     if summary.get("skipped"):
         return f"[pumas] boot sync skipped: {summary['skipped']}"
     line = (f"[pumas] boot sync: {summary['created']} created, {summary['already_correct']} ok, "
             f"{summary['conflicts']} conflicts in {summary['ms']:.0f} ms")
+    if summary.get("repointed"):
+        line += f", {summary['repointed']} re-pointed"
     if summary.get("errors"):
         line += f" ({summary['errors']} errors, see `pumas health`)"
+    for r in summary.get("relocated") or []:
+        if r.get("kind") == "install":
+            line += f"; ComfyUI moved from {r['old']}: {r.get('links_rebuilt', 0)} links re-pointed"
+    for note in summary.get("notes") or []:  # library moved, index rebuilt, staging cleaned
+        line += f"; {note}"
     return line
+
+
+def _no_library(exc: BaseException, root: str, folder_paths, library, state) -> None:
+    """Turn "no library yet" / "library offline" into a skip reason.
+
+    With no library yet, the install is still registered, so the first import links into it.
+    An offline library touches nothing (not even the registry).
+    """
+    from pumas_core.errors import LibraryOfflineError, NoLibraryError
+
+    if isinstance(exc, LibraryOfflineError):
+        raise _Skip(f"{exc}; nothing changed") from None
+    if isinstance(exc, NoLibraryError):
+        from pumas_core.config import resolve_paths
+        from pumas_core.links import Registry
+        from pumas_core.links.apps import register_app
+
+        try:
+            register_app(Registry(resolve_paths(library, state).registry_path), root, folder_paths)
+            done = "install registered"
+        except Exception as reg_exc:  # noqa: BLE001
+            done = f"install not registered: {reg_exc}"
+        raise _Skip(f"no library yet at {exc.path} ({done}; import models with `pumas import` or the panel, "
+                    "or run `pumas init`)") from None
 
 
 class _Skip(Exception):

@@ -50,9 +50,16 @@ class PumasContext:
         self._lock = threading.Lock()
 
     def library(self):
-        """The open ``Library`` (opened on first call). Raises LibraryUnavailableError if it
-        cannot be opened (the message names the root and the reason)."""
+        """The open ``Library`` (opened on first call, re-opened when it vanished). Raises
+        LibraryUnavailableError if it cannot be opened (``LibraryOfflineError`` for an unplugged
+        drive or empty mount point: the routes answer 503 with that reason)."""
         with self._lock:
+            if self._lib is not None and not self._still_there(self._lib):
+                lib, self._lib = self._lib, None  # drive unplugged since: reopen (answers "offline" until back)
+                try:
+                    lib.close()
+                except Exception:
+                    pass
             if self._lib is None:
                 factory = self._factory
                 if factory is None:
@@ -69,6 +76,18 @@ class PumasContext:
                 except OSError as exc:
                     raise LibraryUnavailableError(f"library cannot be opened: {exc}") from exc
             return self._lib
+
+    @staticmethod
+    def _still_there(lib) -> bool:
+        """One ``stat``: is the open library still reachable (its marker in place)?"""
+        check = getattr(lib, "check_available", None)
+        if check is None:
+            return True
+        try:
+            check()
+        except LibraryUnavailableError:
+            return False
+        return True
 
     def reopen(self) -> None:
         """Close the library so the next call re-resolves its location (after a settings change)."""

@@ -95,3 +95,36 @@ class OperationCancelledError(PumasError):
 
     code = "cancelled"
     http_status = 409
+
+
+class LibraryOfflineError(LibraryUnavailableError):
+    """A library that should be there is not: unplugged drive, empty mount point, unreachable share,
+    or a missing parent folder.  Nothing about it may be changed until it is back.
+
+    Attributes:
+        path: the library root (``str``).
+        reason: one short phrase (``"the library folder is missing"``...).
+    """
+
+    code = "library_offline"
+    http_status = 503
+
+    def __init__(self, path, reason: str = ""):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"library offline ({self.path} not mounted?)" + (f": {reason}" if reason else ""))
+
+
+class NoLibraryError(LibraryUnavailableError):
+    """No library exists at the path and the command may not create one (read-only commands, boot).
+
+    Attributes:
+        path: the library root (``str``).
+    """
+
+    code = "no_library"
+    http_status = 503
+
+    def __init__(self, path):
+        self.path = str(path)
+        super().__init__(f"no library at {self.path} (run `pumas init` or import to create one)")

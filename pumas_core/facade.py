@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sqlite3
 from pathlib import Path
 
+from . import facade_open
 from .config import Paths, resolve_paths
 from .errors import BadInputError, LibraryUnavailableError, NotFoundError
 from .facade_links import LinkOps
 from .library import deepscan
-from .library.index import ModelIndex
 from .library.store import ModelStore, conflict_if_links_left
 from .library.metadata import MATCH_SOURCES, TRUSTS
 from .lookups import LookupRunner
@@ -34,54 +33,55 @@ class Library(LinkOps):
     are serialised by :attr:`store`'s library lock (see :mod:`pumas_core.library.store`).  Raises :class:`LibraryUnavailableError` when the root cannot be created or written.
     """
 
-    def __init__(self, paths: Paths, *, remote=None, read_only: bool = False):
+    def __init__(self, paths: Paths, *, remote=None, read_only: bool = False, create: bool | None = None,
+                 force: bool = False):
         self.paths = paths
         self.root = paths.root
         self.state_dir = paths.state_dir
         self.read_only = read_only
         self.recovery_notes: list[str] = []
+        self.relocation: dict | None = None  # set when this open found the library moved and re-pointed links
+        LinkOps.__init__(self)
         if not read_only:
             try:
-                self.root.mkdir(parents=True, exist_ok=True)
                 self.state_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise LibraryUnavailableError(f"{self.root}: cannot create the library ({exc.strerror})") from None
+                raise LibraryUnavailableError(f"{self.state_dir}: cannot create the state dir ({exc.strerror})") from None
+        probe = facade_open.identify(self, create, force)
+        self.library_id: str | None = probe.library_id
+        self.created = probe.state == "created"
+        if not read_only:
             if not os.access(self.root, os.W_OK):
                 raise LibraryUnavailableError(f"{self.root}: library is not writable")
-        elif not self.root.is_dir():
-            raise LibraryUnavailableError(f"{self.root}: library folder does not exist")
-        self.index = self._open_index()
+        self.index = facade_open.open_index(self)
         self.store = ModelStore(self.root, self.index)  # the one writer of model folders (+ library lock)
         if not read_only:
             self.recovery_notes += self.store.recover()  # abandoned staging only; adopts interrupted commits
         self._importer_obj = None
         self._lookups = LookupRunner(self.store, self.state_dir, remote)
-        LinkOps.__init__(self)
+        if not read_only:
+            facade_open.remember(self, probe)
 
     @classmethod
-    def open(cls, library=None, state=None, *, remote=None, read_only: bool = False) -> "Library":
-        """Open (creating if needed) the library resolved like the CLI does (see :mod:`pumas_core.config`)."""
-        return cls(resolve_paths(library, state), remote=remote, read_only=read_only)
+    def open(cls, library=None, state=None, *, remote=None, read_only: bool = False, create: bool | None = None,
+             force: bool = False) -> "Library":
+        """Open the library resolved like the CLI does (see :mod:`pumas_core.config`).
 
-    def _open_index(self) -> ModelIndex:
-        db = self.paths.db_path
-        try:
-            return ModelIndex(db, self.root)
-        except sqlite3.DatabaseError:
-            if self.read_only:
-                raise LibraryUnavailableError(f"{db}: index is corrupt and the library is read-only") from None
-            # the index is disposable: keep the broken file aside and rebuild from metadata.json
-            broken = db.with_name(db.name + ".corrupt")
-            os.replace(db, broken)
-            for ext in ("-wal", "-shm"):
-                try:
-                    os.unlink(str(db) + ext)
-                except OSError:
-                    pass
-            index = ModelIndex(db, self.root)
-            deepscan.rebuild(self.root, index)
-            self.recovery_notes.append(f"index was corrupt (kept as {broken.name}); rebuilt from metadata")
-            return index
+        ``create``: None = create only at an unknown path whose parent exists (or the platform default),
+        True = explicit creation (``pumas init``, import; parents too), False = never.  ``read_only``:
+        never create or change anything (a missing index is read into memory).  ``force``: with
+        ``create=True``, replace a known library location that is gone (``pumas init --force``).
+
+        Raises:
+            LibraryOfflineError: the library should be there but is not (unplugged, empty mount point).
+            NoLibraryError: no library there and this open may not create one.
+            LibraryUnavailableError: the root cannot be created or written.
+        """
+        return cls(resolve_paths(library, state), remote=remote, read_only=read_only, create=create, force=force)
+
+    def check_available(self) -> None:
+        """Raise :class:`~pumas_core.errors.LibraryOfflineError` if the library vanished since it was opened."""
+        facade_open.check_available(self)
 
     @property
     def _importer(self):
@@ -335,7 +335,8 @@ class Library(LinkOps):
     def status(self) -> dict:
         """``{"library", "state_dir", "models", "apps", "network", "read_only", "recovery"}`` for the panel."""
         network = self._lookups.status()
-        return {"library": str(self.root), "state_dir": str(self.state_dir), "models": self.index.count(),
+        return {"library": str(self.root), "library_id": self.library_id, "state_dir": str(self.state_dir),
+                "models": self.index.count(),
                 "apps": len(self.list_apps()), "network": network, "offline": not network.get("online", False),
                 "pending_lookups": len(self.index.pending_ids()), "read_only": self.read_only,
                 "recovery": list(self.recovery_notes), "version": __import__("pumas_core").__version__}

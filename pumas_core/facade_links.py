@@ -103,6 +103,7 @@ class LinkOps:
         """
         from .links import sync_app
 
+        self.check_available()
         apps = self._app_for(app_id, comfyui_dir)
         total = {"created": 0, "already_correct": 0, "conflicts": [], "removed_broken": 0, "errors": [],
                  "unmapped": [], "dry_run": dry_run, "apps": []}
@@ -142,15 +143,23 @@ class LinkOps:
     def boot_sync(self, comfyui_dir, folder_paths: dict | None = None) -> dict:
         """Register this install (idempotent) and run the link-only sync with the no-op fast path.
 
-        No hashing, no network.  Returns the sync shape with ``fast_path`` when nothing changed.
+        No hashing, no network.  An install that moved (its old root is gone and its links are at the
+        same places under the new root) is relocated first, never registered twice.  Returns the sync
+        shape with ``fast_path`` when nothing changed and ``relocated``: ``[{"kind": "library"|"install",
+        "old", "new", "links_rebuilt", ...}]``.  Raises LibraryOfflineError when the library vanished.
         """
         from .links import sync_app
+        from .links.apps import adopt_moved_install
 
+        self.check_available()
+        moved = adopt_moved_install(self.registry, os.path.realpath(comfyui_dir))
         app = self.registry.find_app_by_root(os.path.realpath(comfyui_dir))
         if app is None or folder_paths is not None:
             app = self.add_app(comfyui_dir, folder_paths) if app is None or _paths_changed(app, folder_paths) else app
-        return sync_app(self.registry, app, self.linkable_models(), library_root=self.root,
-                        generation=self.index.generation()).to_dict()
+        report = sync_app(self.registry, app, self.linkable_models(), library_root=self.root,
+                          generation=self.index.generation()).to_dict()
+        report["relocated"] = [r for r in (self.relocation, moved) if r]
+        return report
 
     def links_for_model(self, model_id: str) -> list[dict]:
         """Registered links of one model (``link_path``, ``app_id``, ``folder_key``, ``exists``)."""
@@ -193,6 +202,7 @@ class LinkOps:
         :func:`pumas_core.links.health.fix_for`)."""
         from .links import health
 
+        self.check_available()
         models, loc, moved = self._locations()
         return health.check(self.registry, self.root, models, phantom_models=loc.phantoms, moved_models=moved)
 
@@ -205,6 +215,7 @@ class LinkOps:
         """
         from .links.repair import repair
 
+        self.check_available()
         models, _loc, moved = self._locations()
         reindexed = []
         for m in moved:
@@ -222,6 +233,7 @@ class LinkOps:
         that kept its ``metadata.json`` stays listed until its content is re-imported or it is deleted."""
         from .links.repair import clean
 
+        self.check_available()
         models, loc, _moved = self._locations()
         out = clean(self.registry, self.root, models)
         out["forgotten_models"] = []

@@ -107,12 +107,18 @@ def check_models(root: Path, models: list[dict], *, hash_below: int = 1 << 20) -
         if os.path.realpath(d) not in seen_paths:
             bad.append(f"model folder {d} is on disk but not indexed (hidden)")
     bad += [f"content {mid[:12]} stored {len(ps)} times: {ps}" for mid, ps in by_id.items() if len(ps) > 1]
-    staging = root / ".staging"
-    if staging.is_dir():
-        left = [p.name for p in staging.iterdir() if p.name.endswith(".tmp")]
-        if left:
-            bad.append(f"staging not cleaned: {left[:3]}")
+    left = staging_leftovers(root)
+    if left:
+        bad.append(f"staging not cleaned: {left[:3]}")
     return bad
+
+
+def staging_leftovers(root: Path) -> list[str]:
+    """Entries of ``<root>/.staging`` other than the library's writer lock file (``library.lock``)."""
+    staging = Path(root) / ".staging"
+    if not staging.is_dir():
+        return []
+    return sorted(p.name for p in staging.iterdir() if p.name != "library.lock")
 
 
 def registered_links(state: Path) -> dict[str, tuple[str, str]]:

@@ -39,13 +39,18 @@ def pack(env, monkeypatch, caplog):  # noqa: F811
         module._PUMAS_CONTEXT.close()
 
 
-def test_entry_exports_and_routes(pack, caplog):
+def test_entry_exports_and_routes(pack, caplog, env):  # noqa: F811
     assert pack.NODE_CLASS_MAPPINGS == {} and pack.NODE_DISPLAY_NAME_MAPPINGS == {}
     assert pack.WEB_DIRECTORY == "./web/js" and (REPO / "web" / "js").is_dir()
     registered = {(r.method, r.path) for r in pack.server.routes}
     assert registered == ROUTES
     lines = [r.getMessage() for r in caplog.get_records("setup") if r.getMessage().startswith("[pumas] boot sync")]
-    assert len(lines) == 1 and lines[0].startswith("[pumas] boot sync: 0 created"), lines
+    # issue 7: boot never creates a library; with none yet it says how to start and registers the install
+    assert len(lines) == 1 and lines[0].startswith("[pumas] boot sync skipped: no library yet at "), lines
+    from pumas_core.links import Registry
+
+    assert [a["root"] for a in Registry(env.state / "registry.db").list_apps()] == [str(env.comfy)]
+    assert not env.root.exists()
 
 
 @pytest.mark.asyncio

@@ -11,7 +11,7 @@ import os
 import sys
 
 from ..errors import PumasError
-from . import output
+from . import output, start
 from .progress import ProgressBars
 
 
@@ -23,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output: one JSON document on stdout")
     p.add_argument("--offline", action="store_true", help="no network: remote lookups stay pending")
     p.add_argument("-v", "--verbose", action="store_true", help="more detail, tracebacks on errors")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    start.add_parser(sub)
 
     c = sub.add_parser("import", help="import files and folders into the library")
     c.add_argument("paths", nargs="+")
@@ -83,11 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _open(args):
-    from ..facade import Library
-
-    if args.offline:
-        os.environ["PUMAS_OFFLINE"] = "1"
-    return Library.open(args.library, args.state)
+    return start.open_for(args)
 
 
 def _confirm(question: str) -> bool:
@@ -99,6 +96,10 @@ def _confirm(question: str) -> bool:
 def run(args) -> int:
     """Execute parsed ``args``; returns the exit code."""
     cmd = args.command
+    if cmd is None:
+        return start.print_start(args)
+    if cmd == "init":
+        return start.run_init(args)
     if cmd == "serve":
         from comfyui_pumas_node.standalone import serve
 

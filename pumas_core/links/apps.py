@@ -1,12 +1,17 @@
-"""Register ComfyUI installs in the registry (detection + folder keys + mount point)."""
+"""Register ComfyUI installs in the registry (detection + folder keys + mount point), and recognise
+an install that moved (same install, new root) so it is relocated instead of registered twice."""
 
 from __future__ import annotations
 
 import os
 
+from . import fsops
 from .comfyui import install_info
 from .registry import Registry
 from .volumes import mount_point
+
+#: registered links probed to recognise a moved install
+PROBES = 24
 
 
 def register_app(registry: Registry, directory: str | os.PathLike, folder_paths: dict | None = None) -> dict:
@@ -18,3 +23,43 @@ def register_app(registry: Registry, directory: str | os.PathLike, folder_paths:
     info = install_info(directory, folder_paths)
     return registry.add_app(info["root"], info["models_dir"], info["version"], info["folder_paths"],
                             kind="comfyui", mount=mount_point(info["root"]))
+
+
+def find_moved_install(registry: Registry, root: str) -> dict | None:
+    """The registered install that moved to ``root``, or None.
+
+    Install identity is its layout: a registered install whose root is gone, and whose registered
+    links (probed: up to :data:`PROBES`) sit at the same relative places under ``root`` as symlinks
+    (at least half of the probes, and at least one).  An install whose old root still exists is a
+    copy, not a move.  Cost: one ``stat`` per registered install, plus one small query and a few
+    ``lstat`` per *gone* install.
+    """
+    root = os.path.normpath(os.path.abspath(root))
+    best, best_hits = None, 0
+    for app in registry.list_apps():
+        old = os.path.normpath(app["root"])
+        if old == root or os.path.isdir(old):
+            continue
+        rows = [r for r in registry.sample_links(app["app_id"], PROBES) if fsops.is_within(r["link_path"], old)]
+        if not rows:
+            continue
+        hits = sum(1 for r in rows if os.path.islink(os.path.join(root, os.path.relpath(r["link_path"], old))))
+        if hits and hits * 2 >= len(rows) and hits > best_hits:
+            best, best_hits = app, hits
+    return best
+
+
+def adopt_moved_install(registry: Registry, root: str) -> dict | None:
+    """If an install moved to ``root`` (see :func:`find_moved_install`), relocate its registration and
+    re-point its links (merging with a registration of ``root`` made meanwhile).
+
+    Returns ``{"kind": "install", "old", "new", "apps_updated", "links_updated", "links_rebuilt",
+    "errors"}`` or None when nothing moved.
+    """
+    from .relocate import relocate
+
+    app = find_moved_install(registry, root)
+    if app is None:
+        return None
+    r = relocate(registry, app["root"], root)
+    return {"kind": "install", "old": os.path.normpath(app["root"]), "new": os.path.normpath(root), **r}

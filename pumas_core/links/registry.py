@@ -262,6 +262,12 @@ class Registry:
         """Every link row of one model (exact ``model_id``), across apps."""
         return self._links("WHERE model_id = ?", (model_id,))
 
+    def sample_links(self, app_id: str, n: int) -> list[dict]:
+        """Up to ``n`` link rows of one app (by ``link_path`` order): cheap probes for the boot checks."""
+        rows = self._query(f"SELECT {','.join(_LINK_COLS)} FROM links WHERE app_id = ? ORDER BY link_path LIMIT ?",
+                           (app_id, n))
+        return [dict(zip(_LINK_COLS, r)) for r in rows]
+
     def all_links(self) -> list[dict]:
         """Every link row."""
         return self._links()

@@ -42,34 +42,49 @@ def relocate(registry: Registry, old_prefix: str | os.PathLike, new_prefix: str 
     """Rewrite every app path, link path and link target under ``old_prefix`` to ``new_prefix``.
 
     Links whose path or target moved are re-pointed (relative text recomputed); a link whose
-    relative text is still right is left as is.  Real files are never touched.
-    Returns ``{"apps_updated": N, "links_updated": N, "links_rebuilt": N, "settings_updated": N,
-    "errors": [{"link_path","error"}]}``.
-    Raises BadInputError: a prefix is not absolute, both are the same, or ``new_prefix`` does not exist.
+    relative text is still right is left as is.  Real files are never touched.  Idempotent: run
+    again (or with nothing under ``old_prefix``, or ``old == new``) it changes nothing.  When an
+    install's new root is already registered (e.g. ComfyUI booted from the new place first), the two
+    registrations are merged: the links move to the registration at the new root (its folder keys,
+    fresher, are kept) and the old one is dropped (``apps_merged``).
+    Returns ``{"apps_updated": N, "apps_merged": N, "links_updated": N, "links_rebuilt": N,
+    "settings_updated": N, "errors": [{"link_path","error"}]}``.
+    Raises BadInputError: a prefix is not absolute, or ``new_prefix`` does not exist.
     """
     old, new = os.fspath(old_prefix), os.fspath(new_prefix)
     if not (os.path.isabs(old) and os.path.isabs(new)):
         raise BadInputError(f"relocate: both prefixes must be absolute paths ({old!r}, {new!r})")
     old, new = os.path.normpath(old), os.path.normpath(new)
-    if old == new:
-        raise BadInputError(f"relocate: old and new prefix are the same ({old})")
+    out = {"apps_updated": 0, "apps_merged": 0, "links_updated": 0, "links_rebuilt": 0, "settings_updated": 0,
+           "errors": []}
     if not os.path.isdir(new):
         raise BadInputError(f"{new}: does not exist (mount the drive or create the folder first)")
+    if old == new:
+        return out
     swap = _swapper(old, new)
-    out = {"apps_updated": 0, "links_updated": 0, "links_rebuilt": 0, "settings_updated": 0, "errors": []}
+    merged: dict[str, str] = {}  # old app_id -> app_id of the registration already at the new root
     for app in registry.list_apps():
         root, models = swap(app["root"]), swap(app["models_dir"])
         fp = {k: [swap(d) for d in v] for k, v in app["folder_paths"].items()}
-        if (root, models, fp) != (os.path.normpath(app["root"]), os.path.normpath(app["models_dir"]), app["folder_paths"]):
-            registry.update_app_paths(app["app_id"], root, models, fp, mount_point(root))
-            out["apps_updated"] += 1
+        if (root, models, fp) == (os.path.normpath(app["root"]), os.path.normpath(app["models_dir"]), app["folder_paths"]):
+            continue
+        there = registry.find_app_by_root(root)
+        if there is not None and there["app_id"] != app["app_id"]:
+            merged[app["app_id"]] = there["app_id"]
+            continue
+        registry.update_app_paths(app["app_id"], root, models, fp, mount_point(root))
+        out["apps_updated"] += 1
     changes = []
     for row in registry.all_links():
         lp, tp = swap(row["link_path"]), swap(row["target_path"])
-        if (lp, tp) == (os.path.normpath(row["link_path"]), os.path.normpath(row["target_path"])):
+        app_id = merged.get(row["app_id"], row["app_id"])
+        if (lp, tp, app_id) == (os.path.normpath(row["link_path"]), os.path.normpath(row["target_path"]), row["app_id"]):
             continue
-        changes.append((row["link_path"], {**row, "link_path": lp, "target_path": tp}))
+        changes.append((row["link_path"], {**row, "link_path": lp, "target_path": tp, "app_id": app_id}))
     registry.rewrite_links(changes)
+    for app_id in merged:
+        registry.remove_app(app_id)  # its link rows were moved above: only the app row goes
+        out["apps_merged"] += 1
     out["links_updated"] = len(changes)
     for _, row in changes:
         before = os.readlink(row["link_path"]) if os.path.islink(row["link_path"]) else None
@@ -89,5 +104,6 @@ def relocate(registry: Registry, old_prefix: str | os.PathLike, new_prefix: str 
         elif value and os.path.isabs(value) and fsops.is_within(value, old):
             registry.set_setting(key, swap(value))
             out["settings_updated"] += 1
-    registry.clear_stamps()
+    if changes or out["apps_updated"] or merged:
+        registry.clear_stamps()
     return out

@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 from ..errors import BadInputError, NotFoundError
 from ..testhooks import phase
 from . import fsops
-from .fastpath import compute_stamp, needs_sync, record_library_mount
+from .fastpath import compute_stamp, needs_sync, pick_probes, record_library_mount
 from .mapping import Mapping, load_mapping
 from .models import LinkableModel, SyncReport
 from .plan import PlannedLink, plan_links
@@ -204,7 +204,7 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
     mapping = mapping or load_mapping(registry.state_dir)
     incremental = only_model_ids is not None
     if (generation is not None and not incremental and not dry_run and not force and not resolutions
-            and not needs_sync(registry, app, generation, mapping)):
+            and not needs_sync(registry, app, generation, mapping, library_root=lib)):
         report.fast_path = True
         report.already_correct = registry.count_links(app["app_id"])
         return report
@@ -248,5 +248,6 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
     if lib is not None and online:
         record_library_mount(registry, lib)
     if not incremental and generation is not None and not report.errors:
-        registry.set_stamp(app["app_id"], generation, compute_stamp(app, mapping, link_dirs))
+        registry.set_stamp(app["app_id"], generation, compute_stamp(
+            app, mapping, link_dirs, library_root=lib, probes=pick_probes([p.link_path for p in planned])))
     return report

@@ -71,9 +71,16 @@ export function createPanel({ app, api }) {
       // GET /pumas/status: {"offline": bool, "network": {"online", "hosts", "message"}, "pending_lookups"}
       state.offline = Boolean(s && (s.offline === true || (s.network && s.network.online === false)));
       state.network = (s && s.network && s.network.message) || "";
-    } catch { state.offline = false; }
-    note.hidden = !state.offline;
-    note.title = state.network || "";
+      state.libraryError = "";
+    } catch (err) {
+      state.offline = false;
+      // 503 library_offline / no_library / library_unavailable: say so instead of showing an empty library
+      state.libraryError = err && err.status === 503 ? String(err.message || "library unavailable") : "";
+    }
+    note.hidden = !state.offline && !state.libraryError;
+    note.classList.toggle("pumas-library-error", Boolean(state.libraryError));
+    note.textContent = state.libraryError ? `Library unavailable: ${state.libraryError}` : "Using cached data (offline)";
+    note.title = state.libraryError || state.network || "";
   }
 
   function render(el) {
