@@ -17,9 +17,10 @@ from .errors import BadInputError, LibraryUnavailableError, NotFoundError
 from .facade_links import LinkOps
 from .library import deepscan
 from .library.metadata import MATCH_SOURCES, TRUSTS
-from .library.store import ModelStore, conflict_if_links_left
+from .library.store import LOCK_NAME, ModelStore, conflict_if_links_left
 from .security.confine import escaping
 from .lookups import LookupRunner
+from .testhooks import phase
 
 EDITABLE = {"model_type", "family", "official_name", "tags", "description", "base_model", "trust",
             "match_source", "huggingface", "civitai", "notes"}
@@ -55,8 +56,11 @@ class Library(LinkOps):
                 raise LibraryUnavailableError(f"{self.root}: library is not writable")
         self.index = facade_open.open_index(self)
         self.store = ModelStore(self.root, self.index)  # the one writer of model folders (+ library lock)
-        if not read_only:
-            self.recovery_notes += self.store.recover()  # abandoned staging only; adopts interrupted commits
+        if not read_only or _crash_leftovers(self.root):
+            # Abandoned staging only; adopts interrupted commits.  A read-only open (``pumas list``) runs it
+            # too when a crashed process left something behind (issue 7: the next open of any kind shows
+            # the interrupted import and cleans staging); that finishes or undoes work, it creates nothing.
+            self.recovery_notes += self.store.recover()
         self._importer_obj = None
         self._lookups = LookupRunner(self.store, self.state_dir, remote)
         if not read_only:
@@ -224,6 +228,7 @@ class Library(LinkOps):
             if progress:
                 progress({"stage": "syncing", "count": len(ids)})
             report["sync"] = self.sync_new_models(ids)
+            phase("import.linked")
         if ids and lookup:
             self._lookups.enqueue(ids)
         return report
@@ -385,3 +390,13 @@ class Library(LinkOps):
     def __exit__(self, *exc):
         self.close()
 
+
+def _crash_leftovers(root: Path) -> bool:
+    """True when ``<root>/.staging`` holds anything but the writer lock file and the root is writable
+    (one ``scandir`` of a folder that is empty in normal use)."""
+    try:
+        with os.scandir(Path(root) / ".staging") as it:
+            left = any(e.name != LOCK_NAME for e in it)
+    except OSError:
+        return False
+    return left and os.access(root, os.W_OK)

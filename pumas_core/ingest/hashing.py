@@ -30,6 +30,7 @@ import blake3
 
 from ..errors import BadInputError, InsufficientSpaceError, OperationCancelledError, PumasError
 from pumas_core.ingest.hash_pipeline import Cancelled, Pipeline
+from pumas_core.testhooks import phase
 
 MiB = 1024 * 1024
 DEFAULT_CHUNK = 8 * MiB
@@ -99,6 +100,7 @@ class _Source:
                 break
             got += n
         self.read += got
+        phase("import.read_chunk")
         if self.read > self.size:
             raise BadInputError(
                 f"{self.path}: source grew while being read (was {self.size} bytes)"
@@ -211,6 +213,7 @@ class _Dest:
             n = os.write(self.fd, view)
             view = view[n:]
             self.written += n
+        phase("import.copy_chunk")
         if self.written - self._flushed >= WRITEBACK_STEP:
             # Linux starts writeback of the dirty range; pages still under writeback stay cached.
             _advise(self.fd, self._flushed, self.written - self._flushed, "POSIX_FADV_DONTNEED")

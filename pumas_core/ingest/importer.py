@@ -10,17 +10,19 @@ move mode they are journaled first so a crash or a refusal puts them back (``sta
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from ..errors import BadInputError, PickleNotAcceptedError, UnsafePickleError
+from ..errors import BadInputError, InsufficientSpaceError, PickleNotAcceptedError, UnsafePickleError
 from ..identify import identify_file, identify_folder
 from ..naming import clean_name
 from ..security.pickle_gate import check_pickle_file
 from ..security.pickle_scan import scan_pickle
+from ..testhooks import phase
 from .formats import sniff
 from .hashing import check_free_space, copy_and_hash, hash_file
 from .records import build_metadata, stored_name
@@ -116,6 +118,7 @@ class Importer:
             check_free_space(self.root, sum(src.stat().st_size for src, _ in pairs))
         if move:
             journal_moves(stage, [(src, rel) for src, rel in pairs])
+            phase("import.journaled")
         files = []
         for i, (src, rel) in enumerate(pairs):
             dst = stage / rel
@@ -123,9 +126,11 @@ class Importer:
             cb = _scoped(progress, rel, i, len(pairs))
             if move:
                 os.rename(src, dst)
+                phase("import.moved")
                 h = hash_file(dst, progress=_restage(cb, "hashing"), cancel=opts.cancel)
             else:
                 h = copy_and_hash(src, dst, progress=cb, cancel=opts.cancel)
+            phase("import.hashed")
             files.append({"name": rel, "size": h.size, "sha256": h.sha256, "blake3": h.blake3})
         to_delete = [src for src, _ in pairs] if opts.mode == "move" and not same_fs else []
         return files, to_delete, notices
@@ -155,7 +160,15 @@ class Importer:
             ident = identify_file(primary, fmts[primary])
         else:
             ident = identify_folder(unit.source_root, list(unit.files), {p: f for p, f in fmts.items() if f})
+        try:
+            return self._import_unit(unit, opts, progress, fmts, scan, ident, primary_fmt)
+        except (OSError, InsufficientSpaceError) as exc:
+            raise _space_error(exc, unit.name) or exc
+
+    def _import_unit(self, unit, opts, progress, fmts, scan, ident, primary_fmt) -> tuple[str, dict]:
+        primary = unit.files[0]
         stage = new_stage(self.root)
+        phase("import.staged")
         try:
             files, to_delete, notices = self._land(unit, stage, opts, progress)
             known = [f for f in fmts.values() if f is not None]
@@ -194,14 +207,35 @@ class Importer:
         """
         from .stream_import import StreamImport
 
-        sink = StreamImport(self, name, opts, size=size, progress=progress)
         try:
-            while chunk := reader.read(chunk_size):
-                sink.write(chunk)
-        except BaseException:
-            sink.abort()
-            raise
-        return sink.finish()
+            sink = StreamImport(self, name, opts, size=size, progress=progress)
+            phase("import.staged")
+            try:
+                while chunk := reader.read(chunk_size):
+                    sink.write(chunk)
+            except BaseException:
+                sink.abort()
+                raise
+            return sink.finish()
+        except (OSError, InsufficientSpaceError) as exc:
+            raise _space_error(exc, os.path.basename(name.replace("\\", "/")) or name) or exc
+
+
+_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _space_error(exc: BaseException, name: str) -> InsufficientSpaceError | None:
+    """One line naming the unit for a full disk met anywhere in an import (the space check, the copy,
+    the staging folder, the move journal, metadata.json, the index): an ``InsufficientSpaceError``
+    or an ``OSError`` with ENOSPC/EDQUOT/EFBIG.  None for any other error."""
+    if isinstance(exc, InsufficientSpaceError):
+        reason = str(exc)
+    elif isinstance(exc, OSError) and exc.errno in _SPACE_ERRNOS:
+        reason = f"{exc.filename or 'library'}: {exc.strerror or exc}"
+    else:
+        return None
+    return InsufficientSpaceError(f"{name}: not imported, the library's disk is full ({reason}); "
+                                  "nothing was changed, free some space and import again")
 
 
 def _details(fmt) -> dict | None:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from ..errors import CorruptFileError
+from ..testhooks import phase
 from .index import ModelIndex
 from .metadata import METADATA_NAME, read_metadata
 
@@ -60,8 +61,10 @@ def rebuild(root: Path, index: ModelIndex, progress=None) -> dict:
     """
     t0 = time.perf_counter()
     index.clear()
+    phase("rebuild.cleared")
     with index.bulk_load():
         result = _scan(root, index, progress)
+    phase("rebuild.done")
     secs = time.perf_counter() - t0
     indexed = result["indexed"]
     return {**result, "seconds": round(secs, 4),
@@ -89,6 +92,7 @@ def _scan(root: Path, index: ModelIndex, progress) -> dict:
         batch.append((meta, model_dir))
         if len(batch) >= BATCH:
             index.upsert_many(batch, fresh=True)
+            phase("rebuild.batch")
             indexed += len(batch)
             batch = []
             if progress:

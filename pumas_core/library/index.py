@@ -7,6 +7,11 @@ linking-relevant fields change; the boot sync compares it to skip no-op work.
 
 Paths are stored relative to the library root so a moved library still indexes right.
 Every method is safe to call from several threads (one connection behind a lock).
+
+A full disk never leaves a half-written index nor hides the library: a write that runs out of
+space is rolled back and raises :class:`~pumas_core.errors.InsufficientSpaceError`, and when the
+index cannot even be opened for writing because the disk is full it is opened read-only
+(:mod:`.diskfull`; ``ModelIndex.read_only`` is then True), so ``list``/``show``/``health`` still answer.
 """
 
 from __future__ import annotations
@@ -17,7 +22,11 @@ import re
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+
+from ..testhooks import phase
+from . import diskfull
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -90,7 +99,7 @@ class _BulkLoad:
         self.index = index
 
     def __enter__(self):
-        with self.index._lock:
+        with self.index._lock, self.index._writing():
             self.index._conn.execute("UPDATE index_meta SET value = 1 WHERE key = 'bulk'")
             # the index is disposable and a killed scan is redone, so durability waits until the end
             self.index._conn.execute("PRAGMA synchronous = OFF")
@@ -98,7 +107,7 @@ class _BulkLoad:
         return self.index
 
     def __exit__(self, *exc):
-        with self.index._lock:
+        with self.index._lock, self.index._writing():
             self.index._conn.execute("BEGIN IMMEDIATE")
             self.index._conn.execute("INSERT INTO models_fts(models_fts) VALUES ('rebuild')")
             self.index._conn.execute("UPDATE index_meta SET value = 0 WHERE key = 'bulk'")
@@ -134,16 +143,53 @@ class ModelIndex:
         self._root_str = os.path.realpath(self.root)
         self._root_prefix = self._root_str + os.sep
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(str(self.db_path), timeout=timeout, check_same_thread=False,
-                                     isolation_level=None)
-        self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-        self._conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: indexes of 100k models stay in memory
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        self._conn.executescript(SCHEMA)
-        if self._conn.execute("SELECT value FROM index_meta WHERE key = 'bulk'").fetchone()[0]:
-            _BulkLoad(self).__exit__(None, None, None)  # a Deep Scan was killed mid-way: finish the FTS index
+        self.read_only = False
+        try:
+            self._conn = self._open_writable(timeout)
+        except sqlite3.OperationalError as exc:
+            if not (self.db_path.exists() and diskfull.is_disk_full(exc, self.db_path)):
+                raise
+            # the disk is full: answer reads from what is there, refuse writes with a clear error
+            self._conn = diskfull.connect_read_only(self.db_path, timeout=timeout)
+            self.read_only = True
+            self._conn.execute("SELECT value FROM index_meta WHERE key = 'generation'").fetchone()
+
+    def _open_writable(self, timeout: float) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(self.db_path), timeout=timeout, check_same_thread=False, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: indexes of 100k models stay in memory
+            conn.execute("PRAGMA foreign_keys = ON")
+            if conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'models_au_link'").fetchone()[0] == 0:
+                conn.executescript(SCHEMA)  # new (or older) index: nothing is written when it is complete
+            if conn.execute("SELECT value FROM index_meta WHERE key = 'bulk'").fetchone()[0]:
+                self._conn = conn
+                _BulkLoad(self).__exit__(None, None, None)  # a Deep Scan was killed mid-way: finish the FTS index
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @contextmanager
+    def _writing(self):
+        """Wrap one write: refused on a read-only index; on failure the open transaction is rolled back
+        (SQLite may already have rolled it back itself, e.g. after SQLITE_FULL) and a full disk becomes
+        :class:`InsufficientSpaceError`."""
+        if self.read_only:
+            raise diskfull.space_error(self.db_path)
+        try:
+            yield
+        except BaseException as exc:
+            if self._conn.in_transaction:
+                try:
+                    self._conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            if diskfull.is_disk_full(exc, self.db_path):
+                raise diskfull.space_error(self.db_path) from None
+            raise
 
     # -- writing -------------------------------------------------------------------------
     def _row(self, meta: dict, model_dir: Path) -> tuple:
@@ -182,30 +228,29 @@ class ModelIndex:
         rows = [self._row(meta, model_dir) for meta, model_dir in items]
         files = [(meta["model_id"], f["name"], f.get("sha256"), f.get("blake3"), f.get("size"))
                  for meta, _ in items for f in meta.get("files", [])]
-        with self._lock:
+        with self._lock, self._writing():
             self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                if not fresh:
-                    self._conn.executemany("DELETE FROM model_files WHERE model_id = ?",
-                                           [(meta["model_id"],) for meta, _ in items])
-                self._conn.executemany(sql, rows)
-                self._conn.executemany(
-                    "INSERT OR REPLACE INTO model_files(model_id, name, sha256, blake3, size) VALUES (?,?,?,?,?)", files)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+            if not fresh:
+                self._conn.executemany("DELETE FROM model_files WHERE model_id = ?",
+                                       [(meta["model_id"],) for meta, _ in items])
+            self._conn.executemany(sql, rows)
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO model_files(model_id, name, sha256, blake3, size) VALUES (?,?,?,?,?)", files)
+            phase("index.commit")
+            self._conn.execute("COMMIT")
 
     def delete(self, model_id: str) -> bool:
         """Remove a model from the index; True when it was there."""
-        with self._lock:
+        with self._lock, self._writing():
+            self._conn.execute("BEGIN IMMEDIATE")
             cur = self._conn.execute("DELETE FROM models WHERE model_id = ?", (model_id,))
             self._conn.execute("DELETE FROM model_files WHERE model_id = ?", (model_id,))
+            self._conn.execute("COMMIT")
             return cur.rowcount > 0
 
     def clear(self) -> None:
         """Drop every row (Deep Scan rebuilds from scratch)."""
-        with self._lock:
+        with self._lock, self._writing():
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.execute("UPDATE index_meta SET value = 1 WHERE key = 'bulk'")
             self._conn.execute("DELETE FROM model_files")

@@ -27,6 +27,7 @@ from filelock import FileLock, Timeout
 
 from ..errors import ConflictError, CorruptFileError, LibraryUnavailableError, NotFoundError
 from ..ingest.staging import JOURNAL, Stage, new_stage, recover_staging, staging_root
+from ..testhooks import phase
 from .deepscan import missing_files
 from .index import ModelIndex
 from .metadata import METADATA_NAME, now_iso, read_metadata, write_metadata
@@ -169,8 +170,11 @@ class ModelStore:
                 return "imported", self._restore_phantom(stage, meta, phantom_dir, progress)
             final = self._final_dir(meta)
             write_metadata(stage.path, meta)
+            phase("import.metadata_written")
             stage.write_intent(final, meta["model_id"])
+            phase("import.intent_written")
             os.rename(stage.path, final)
+            phase("import.renamed")
             try:
                 self._finish(stage, final, meta, progress)
             except BaseException:
@@ -182,6 +186,7 @@ class ModelStore:
         if progress:
             progress({"stage": "indexing", "file": meta["official_name"]})
         self.index.upsert(meta, final)
+        phase("import.indexed")
         journal = final / JOURNAL
         if journal.exists():
             journal.unlink()

@@ -24,7 +24,8 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from ..errors import BadInputError, NotFoundError
+from ..errors import BadInputError, InsufficientSpaceError, NotFoundError
+from ..library import diskfull
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 10_000
@@ -95,28 +96,46 @@ class Registry:
                     con.execute("INSERT INTO schema_version(version) VALUES (?)", (SCHEMA_VERSION,))
                 elif row[0] > SCHEMA_VERSION:
                     raise BadInputError(f"{self.path}: registry schema {row[0]} is newer than this Pumas ({SCHEMA_VERSION})")
+        except InsufficientSpaceError:
+            if not self.path.exists():
+                raise
+            # the disk is full: the existing registry is still readable (health, show); writes will say why they fail
         except sqlite3.DatabaseError as exc:
             raise BadInputError(f"{self.path}: not a usable registry database ({exc})") from exc
 
     # -- connection handling -------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=NORMAL")
+        try:
+            con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.OperationalError as exc:
+            con.close()
+            if not (self.path.exists() and diskfull.is_disk_full(exc, self.path)):
+                raise
+            # a full disk cannot hold the WAL's -shm file: read without it (writes fail in _tx)
+            self.disk_full = True
+            return diskfull.connect_read_only(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
         return con
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """A connection inside ``BEGIN IMMEDIATE``; committed on success, rolled back and closed always."""
         with closing(self._connect()) as con:
-            con.execute("BEGIN IMMEDIATE")
             try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
+                con.execute("BEGIN IMMEDIATE")
+                try:
+                    yield con
+                    con.execute("COMMIT")
+                except BaseException:
+                    if con.in_transaction:  # SQLite rolls back by itself after SQLITE_FULL
+                        con.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                if diskfull.is_disk_full(exc, self.path) or getattr(self, "disk_full", False):
+                    raise diskfull.space_error(self.path) from None
                 raise
-            con.execute("COMMIT")
 
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
         with closing(self._connect()) as con:

@@ -15,6 +15,7 @@ import stat
 from typing import Callable, Iterable
 
 from ..errors import BadInputError, NotFoundError
+from ..testhooks import phase
 from . import fsops
 from .fastpath import compute_stamp, needs_sync, pick_probes, record_library_mount
 from .mapping import Mapping, load_mapping
@@ -131,6 +132,7 @@ def _apply(report: SyncReport, p: PlannedLink, row: dict | None, library_root: s
                 _apply(report, p, row, library_root, dry_run, resolution, upserts, drop, retry=False)
                 return
             upserts.append(p)
+            phase("sync.link")
         report.created += 1
         return
     if stat.S_ISLNK(st.st_mode):
@@ -246,6 +248,7 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
         return report
     registry.delete_links(drop)
     registry.upsert_links(p.row(app["app_id"]) for p in upserts)
+    phase("sync.registered")
     if lib is not None and online:
         record_library_mount(registry, lib)
     if not incremental and generation is not None and not report.errors:
