@@ -43,16 +43,16 @@ def comfy_tree(base: Path) -> Path:
 
 
 def source_unit(where: Path, kind: str, seed: int) -> tuple[Path, dict[str, str]]:
-    """A unit to import: ``single`` (one 20 MiB LoRA: three copy chunks) or ``sharded`` (a two-shard
-    Sharded Set + index, 8 MiB each).  Returns ``(path to import, {file path: blake3})``."""
-    if kind == "single":
-        f = lora_file(where / f"crash_big_{seed}.safetensors", seed, floats=5 * MiB)
+    """A unit to import: ``big`` (one 20 MiB LoRA: three 8 MiB copy chunks), ``single`` (a 64 KiB LoRA)
+    or ``sharded`` (a two-shard Sharded Set + index).  Returns ``(path to import, {file path: blake3})``."""
+    if kind in ("big", "single"):
+        f = lora_file(where / f"crash_{kind}_{seed}.safetensors", seed, floats=5 * MiB if kind == "big" else 16384)
         return f, {str(f): digest(f)}
     d = where / f"crash_set_{seed}"
     weight_map = {}
     for i in (1, 2):
         name = f"model-0000{i}-of-00002.safetensors"
-        write_safetensors(d / name, {f"layer{i}.weight": ("F32", [2 * MiB])}, metadata={"seed": str(seed)})
+        write_safetensors(d / name, {f"layer{i}.weight": ("F32", [65536])}, metadata={"seed": str(seed)})
         weight_map[f"layer{i}.weight"] = name
     (d / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
     return d, {str(p): digest(p) for p in sorted(d.iterdir())}
@@ -80,7 +80,17 @@ def check_sources(sources: dict[str, str], models: list[dict], violations: list[
 
 def import_case(case: Path, *, mode: str, kind: str, kill_at: str | None = None,
                 kill_after: float | None = None, delay: float = 0.0, seed: int = 0) -> list[str]:
-    """Import killed at ``kill_at`` (or after ``kill_after`` s), then open, check, re-import, check."""
+    """Import killed at ``kill_at`` (or after ``kill_after`` s), then open, check, re-import, check.
+    The case folder is removed afterwards (the harness runs on a small tmpfs)."""
+    try:
+        return _import_case(case, mode=mode, kind=kind, kill_at=kill_at, kill_after=kill_after, delay=delay,
+                            seed=seed)
+    finally:
+        shutil.rmtree(case, ignore_errors=True)
+
+
+def _import_case(case: Path, *, mode: str, kind: str, kill_at: str | None, kill_after: float | None,
+                 delay: float, seed: int) -> list[str]:
     root, state, comfy = case / "library", case / "state", comfy_tree(case / "ComfyUI")
     violations: list[str] = []
     assert run_cli(cli_args(root, state, "apps", "add", comfy))[0] == "exit 0"

@@ -32,9 +32,10 @@ SINGLE_MOVE = ["import.staged", "import.journaled", "import.moved", "import.read
                "sync.link", "sync.registered", "import.linked"]
 SHARDED_MOVE = ["import.moved:1", "import.hashed:1", "import.moved:2", "import.hashed:2", "import.renamed",
                 "import.indexed"]
-SHARDED_COPY = ["import.copy_chunk:1", "import.hashed:2", "import.renamed"]
+SHARDED_COPY = ["import.copy_chunk:2", "import.hashed:2", "import.renamed"]
 
-CASES = ([("copy", "single", k) for k in SINGLE_COPY] + [("move", "single", k) for k in SINGLE_MOVE]
+CASES = ([("copy", "big" if "chunk" in k else "single", k) for k in SINGLE_COPY]
+         + [("move", "big" if "chunk" in k else "single", k) for k in SINGLE_MOVE]
          + [("move", "sharded", k) for k in SHARDED_MOVE] + [("copy", "sharded", k) for k in SHARDED_COPY])
 
 
@@ -49,7 +50,7 @@ def test_import_killed_at_random_time(base, n):
     """SIGKILL from outside after a random time, with random sleeps (up to 50 ms) at every phase."""
     rng = random.Random(7000 + n)
     mode = ("copy", "move")[n % 2]
-    kind = ("single", "sharded")[(n // 2) % 2]
-    violations = import_case(base / f"random{n}", mode=mode, kind=kind, kill_after=rng.uniform(0.05, 0.6),
+    kind = ("big", "sharded")[(n // 2) % 2]
+    violations = import_case(base / f"random{n}", mode=mode, kind=kind, kill_after=rng.uniform(0.3, 1.5),
                              delay=0.05, seed=100 + n)
     assert violations == []
