@@ -41,7 +41,8 @@ def pack(env, monkeypatch, caplog):  # noqa: F811
 
 def test_entry_exports_and_routes(pack, caplog):
     assert pack.NODE_CLASS_MAPPINGS == {} and pack.NODE_DISPLAY_NAME_MAPPINGS == {}
-    assert pack.WEB_DIRECTORY == "./web/js" and (REPO / "web" / "js").is_dir()
+    assert pack.WEB_DIRECTORY == "./comfyui_pumas_node/web/js"
+    assert (REPO / pack.WEB_DIRECTORY / "pumas_panel.js").is_file()
     registered = {(r.method, r.path) for r in pack.server.routes}
     assert registered == ROUTES
     lines = [r.getMessage() for r in caplog.get_records("setup") if r.getMessage().startswith("[pumas] boot sync")]
