@@ -18,6 +18,7 @@ from test_routes_support import REPO, FakePromptServer, comfy_app, env, load_pac
 
 ROUTES = {
     ("GET", "/pumas/status"), ("GET", "/pumas/models"), ("GET", "/pumas/models/{model_id}"),
+    ("GET", "/pumas/models/{model_id}/preview"),
     ("POST", "/pumas/import"), ("POST", "/pumas/upload"), ("POST", "/pumas/models/{model_id}/delete"),
     ("POST", "/pumas/models/{model_id}/metadata"), ("POST", "/pumas/sync/preview"), ("POST", "/pumas/sync"),
     ("GET", "/pumas/health"), ("POST", "/pumas/health/repair"), ("POST", "/pumas/health/clean"),

@@ -18,8 +18,8 @@ Rules (see also :mod:`pumas_core.ingest.shards` for the shard naming schemes):
   snapshot and its git blob id lets a lookup match the folder), OS litter (``Thumbs.db``, ``desktop.ini``)
   and unfinished downloads (``*.incomplete``, ``*.crdownload``, ``*.aria2``, ``*.part``; a warning says so).
 * Any other folder → walked recursively: each model file, Sharded Set and nested folder model becomes its
-  own unit; other files (README, images, text) are skipped silently.  A folder the user named that holds
-  no model at all is an error.
+  own unit; other files (README, images, text, archives, unfinished downloads, hidden/OS files) go to
+  ``skipped`` as ``(path, reason)``.  A folder the user named that holds no model at all is an error.
 * Symlinks: a symlink the user names is resolved (``files`` holds the target, ``name`` keeps the link's
   name).  Symlinks met while walking keep their own path (so relative names survive, as in a Hugging Face
   cache snapshot whose files link to ``blobs/``); directory symlinks are followed at most once per real
@@ -85,10 +85,12 @@ class ImportUnit:
 
 @dataclass
 class ImportPlan:
-    """The result of :func:`plan_import`: units to import and ``(path, reason)`` errors."""
+    """The result of :func:`plan_import`: units to import, ``(path, reason)`` errors, and
+    ``(path, reason)`` files met while walking a plain folder that are not models (``skipped``)."""
 
     units: list[ImportUnit] = field(default_factory=list)
     errors: list[tuple[Path, str]] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def plan_import(paths: list[Path]) -> ImportPlan:
@@ -226,10 +228,16 @@ class _Planner:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
             return self._error(directory, f"cannot list folder: {_err_reason(exc)}")
-        files, dirs = _split_entries(entries, self._error)
+        unfinished: list[str] = []
+        ignored: list[str] = []
+        files, dirs = _split_entries(entries, self._error, unfinished, ignored)
         manifest = _folder_manifest(directory, files)
         if manifest is not None:
             return self._add(self._folder_unit(directory, manifest, explicit_name or directory.name))
+        for name in unfinished:
+            self.plan.skipped.append((directory / name, "unfinished download"))
+        for name in ignored:
+            self.plan.skipped.append((directory / name, "hidden or system file"))
         names = [e.name for e in files]
         in_sets: set[str] = set()
         for s in find_sets(directory, names):
@@ -237,7 +245,10 @@ class _Planner:
             if s.shards:
                 self._add(_set_unit(s))
         for e in files:
-            if e.name in in_sets or not is_model_name(e.name):
+            if e.name in in_sets:
+                continue
+            if not is_model_name(e.name):
+                self.plan.skipped.append((Path(e.path), _skip_reason(e.name)))
                 continue
             path = Path(e.path)
             if (why := _readable(path)) is not None:
@@ -323,8 +334,9 @@ def _broken_into(unit: ImportUnit, root: Path, path: Path, why: str) -> None:
     unit.warnings.append(f"{rel}: {why}")
 
 
-def _split_entries(entries, on_error, unfinished: list[str] | None = None):
-    """Sort scandir entries into kept files and walkable dirs; report broken links of model files."""
+def _split_entries(entries, on_error, unfinished: list[str] | None = None, ignored: list[str] | None = None):
+    """Sort scandir entries into kept files and walkable dirs; report broken links of model files.
+    Names of unfinished downloads go to ``unfinished``, hidden and OS files to ``ignored`` (when given)."""
     files, dirs = [], []
     for e in entries:
         name = e.name
@@ -340,6 +352,8 @@ def _split_entries(entries, on_error, unfinished: list[str] | None = None):
         elif is_file:
             low = name.lower()
             if (name.startswith(".") and name not in KEEP_HIDDEN) or low in LITTER:
+                if ignored is not None:
+                    ignored.append(name)
                 continue
             if low.endswith(UNFINISHED):
                 if unfinished is not None:
@@ -349,6 +363,23 @@ def _split_entries(entries, on_error, unfinished: list[str] | None = None):
         elif e.is_symlink() and is_model_name(name):
             on_error(Path(e.path), "broken symbolic link (its target is missing or loops)")
     return files, dirs
+
+
+_ARCHIVES = (".zip", ".7z", ".rar", ".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.bz2", ".gz", ".xz")
+_DOCS = (".txt", ".md", ".json", ".yaml", ".yml", ".html", ".pdf", ".py", ".csv")
+_IMAGES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
+
+
+def _skip_reason(name: str) -> str:
+    """Why a file met in a plain folder is not imported (one line)."""
+    low = name.lower()
+    if low.endswith(_ARCHIVES):
+        return "archive: unpack it first, then import the folder"
+    if low.endswith(_IMAGES):
+        return "image, not a model file"
+    if low.endswith(_DOCS):
+        return "text or document, not a model file"
+    return "not a model file (unknown extension)"
 
 
 def _regular_names(directory: Path) -> list[str]:

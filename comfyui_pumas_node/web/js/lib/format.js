@@ -16,11 +16,11 @@ export function isPickleName(name) {
   return PICKLE_EXTENSIONS.some((ext) => lower.endsWith(ext));
 }
 
-/** Bytes → "1.5 GB" (binary multiples, 1 decimal); non-numbers → "". */
+/** Bytes → "1.5 GiB" (binary multiples, IEC names like the CLI, 1 decimal); non-numbers → "". */
 export function formatBytes(bytes) {
   const n = Number(bytes);
   if (!Number.isFinite(n) || n < 0) return "";
-  const units = ["B", "KB", "MB", "GB", "TB"];
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let v = n;
   let i = 0;
   while (v >= 1024 && i < units.length - 1) { v /= 1024; i += 1; }
