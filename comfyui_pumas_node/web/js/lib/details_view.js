@@ -126,7 +126,7 @@ export function createDetailsView(ctx) {
       h("div", { class: "pumas-details-head" },
         h("h3", { class: "pumas-details-name", title: modelName(m) }, breakable(modelName(m))),
         h("button", { type: "button", class: "pumas-btn pumas-small pumas-details-close", title: "Close details (Esc)",
-          "aria-label": "Close details", onclick: close }, h("i", { class: "pi pi-times", "aria-hidden": "true" }))),
+          "aria-label": "Close details", onclick: close }, h("i", { class: "pi pi-times", "aria-hidden": "true" }), " Close")),
       body, actions);
   }
 

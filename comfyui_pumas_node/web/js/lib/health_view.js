@@ -50,8 +50,8 @@ export function createHealthView(ctx) {
   const open = () => { fold.setOpen(true); paint(); fold.el.scrollIntoView({ block: "nearest" }); };
   const badge = h("button", { type: "button", class: "pumas-health", "aria-expanded": "false",
     onclick: () => {
-      if (ctx.onBadge) ctx.onBadge();
-      if (state.open.health) { fold.setOpen(false); paint(); } else open();
+      const closedDetails = ctx.onBadge ? ctx.onBadge() : false;   // the details drawer hides the sections
+      if (state.open.health && !closedDetails) { fold.setOpen(false); paint(); } else open();
     } }, dot, text);
   fold.el.addEventListener("toggle", () => badge.setAttribute("aria-expanded", fold.el.open ? "true" : "false"));
   let seq = 0;

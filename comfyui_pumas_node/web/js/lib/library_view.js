@@ -17,12 +17,19 @@ const TYPE_ICONS = {
   audio_encoder: "pi-volume-up",
 };
 
+/** Short type label shown in the thumbnail when the icon font is not loaded (`pumas serve`). */
+const TYPE_ABBR = {
+  checkpoint: "CKPT", diffusion_model: "UNET", lora: "LoRA", vae: "VAE", text_encoder: "TE", clip_vision: "CLIP",
+  controlnet: "CN", upscale_model: "UP", embedding: "EMB", llm: "LLM", audio_encoder: "AUD",
+};
+
 function thumb(m, client) {
   const glyph = h("i", { class: `pi ${TYPE_ICONS[m.model_type] || "pi-file"} pumas-glyph`, "aria-hidden": "true" });
-  if (!m.has_preview || !client) return h("span", { class: "pumas-thumb" }, glyph);
+  const abbr = TYPE_ABBR[m.model_type] || "?";
+  if (!m.has_preview || !client) return h("span", { class: "pumas-thumb", dataset: { abbr } }, glyph);
   const img = h("img", { class: "pumas-thumb-img", alt: "", loading: "lazy", decoding: "async",
     src: client.url(`/pumas/models/${encodeURIComponent(m.model_id)}/preview`) });
-  const box = h("span", { class: "pumas-thumb" }, img);
+  const box = h("span", { class: "pumas-thumb", dataset: { abbr } }, img);
   img.addEventListener("error", () => box.replaceChildren(glyph), { once: true });
   return box;
 }

@@ -88,11 +88,16 @@ export function createPanel({ app, api }) {
       onReplaced: (oldId, newId) => { if (state.selectedId === oldId) state.selectedId = newId; details.show(newId); reloadLibrary(); },
       onDeleted: (id) => { if (state.selectedId === id) state.selectedId = null; details.show(null); reloadLibrary(); },
       onClose: () => { state.selectedId = null; if (views.library) views.library.select(null); },
+      onVisible: (on) => { if (mounted) mounted.root.classList.toggle("pumas-drawer-open", on); },
     });
     const ctx = {
       app, client, jobs, notify, state, settings, apps, refreshCombos, reloadLibrary,
       libraryMoved: () => { state.models = []; state.selectedId = null; details.show(null); reloadLibrary(); if (views.health) views.health.refresh(); },
-      onBadge: () => { if (state.selectedId) { details.show(null); state.selectedId = null; } },
+      onBadge: () => {
+        if (!state.selectedId && !details.current()) return false;
+        details.show(null); state.selectedId = null; if (views.library) views.library.select(null);
+        return true;
+      },
       onHealth: () => { if (views.library) views.library.repaint(); },
     };
     views.library = createLibraryView({ client, state, notify, onSelect: (m) => details.show(m.model_id),
@@ -128,8 +133,10 @@ export function createPanel({ app, api }) {
     root.addEventListener("dragleave", onDragLeave);
     root.addEventListener("drop", onDrop);
     el.replaceChildren(root);
+    markIconFont(root);
     el.classList.add("pumas-host");   // the host gets a definite height, so the list can fill the sidebar
     mounted = { root, host: el, views };
+    root.classList.toggle("pumas-drawer-open", Boolean(state.selectedId));
     loadStatus(offlineNote);
     if (health) health.refresh();
     settings.load().catch(() => {});
@@ -162,4 +169,14 @@ function hasFiles(e) {
 /** Read a setting through app.extensionManager.setting, or undefined. */
 export function settingGet(app, id) {
   try { return app.extensionManager && app.extensionManager.setting ? app.extensionManager.setting.get(id) : undefined; } catch { return undefined; }
+}
+
+/** Add `pumas-no-icons` to the panel when PrimeIcons (ComfyUI's icon font) is not styled in this page
+ *  (the standalone `pumas serve` page): thumbnails then show a short type label instead of a glyph. */
+function markIconFont(root) {
+  const probe = h("i", { class: "pi", style: "position:absolute;visibility:hidden" });
+  root.appendChild(probe);
+  const family = getComputedStyle(probe).fontFamily || "";
+  probe.remove();
+  root.classList.toggle("pumas-no-icons", !/primeicons/i.test(family));
 }

@@ -127,7 +127,7 @@ export function createSettingsView(ctx) {
       h("ul", { class: "pumas-roots" }, roots.map((r) => h("li", { class: "pumas-root" },
         h("span", { class: "pumas-grow pumas-mono", title: r }, r),
         h("button", { type: "button", class: "pumas-btn pumas-small pumas-remove-root", "aria-label": `Remove import root ${r}`, title: "Remove this import root",
-          onclick: () => save({ import_roots: roots.filter((x) => x !== r) }, `Removed ${r}`) }, h("i", { class: "pi pi-times", "aria-hidden": "true" }))))),
+          onclick: () => save({ import_roots: roots.filter((x) => x !== r) }, `Removed ${r}`) }, h("i", { class: "pi pi-times", "aria-hidden": "true" }), " Remove")))),
       h("div", { class: "pumas-bar" }, rootInput),
       h("div", { class: "pumas-bar" },
         h("button", { type: "button", class: "pumas-btn pumas-pick-root", onclick: () => (picker.hidden ? pick(rootInput.value.trim()) : (picker.hidden = true)) },

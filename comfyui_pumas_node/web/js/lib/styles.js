@@ -155,9 +155,12 @@ const CSS = `
 .pumas-filter-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(120px,1fr));gap:4px;margin-top:4px}
 .pumas-filter-grid select{width:100%}
 .pumas-library{position:relative}
-.pumas-drawer{position:absolute;left:0;right:0;bottom:0;top:40px;z-index:5;display:flex;flex-direction:column;
- background:var(--comfy-menu-bg,#1e1e1e);border:1px solid var(--p-border);border-radius:6px;box-shadow:0 -4px 16px rgba(0,0,0,.35);
- padding:6px 8px;max-height:none !important;min-height:0 !important;overflow:hidden !important}
+.pumas-drawer{flex:0 0 auto;height:62%;min-height:200px;display:flex;flex-direction:column;
+ background:var(--comfy-menu-bg,#1e1e1e);border:1px solid var(--p-accent);border-radius:6px;
+ padding:6px 8px;max-height:none !important;overflow:hidden !important}
+.pumas-panel.pumas-drawer-open .pumas-sections>:not(.pumas-jobs-section){display:none}
+.pumas-panel.pumas-drawer-open .pumas-sections{flex:none;max-height:22%}
+.pumas-panel.pumas-drawer-open .pumas-library{min-height:96px}
 .pumas-drawer-body{flex:1 1 auto;min-height:0;overflow-y:auto;overflow-x:hidden;overflow-wrap:anywhere;padding-right:2px}
 .pumas-drawer-actions{flex:none;border-top:1px solid var(--p-border);padding-top:6px;margin-top:4px;display:flex;flex-direction:column;gap:4px}
 .pumas-drawer-actions .pumas-bar select{flex:1 1 6em;min-width:0}
@@ -177,6 +180,17 @@ const CSS = `
 .pumas-settings label{font-size:12px}
 .pumas-add-root{flex-direction:row;flex-wrap:wrap;align-items:center}
 .pumas-btn .pi{font-size:11px}
+.pumas-no-icons .pi{display:none}
+.pumas-no-icons .pumas-thumb:not(:has(img))::after{content:attr(data-abbr);font-size:9px;font-weight:600;color:var(--p-dim);letter-spacing:.02em}
+.pumas-drawer-actions .pumas-edit-type{min-width:6.5em}
+.pumas-type-filter{max-width:14em !important}
+@container pumas (min-width:760px){
+ .pumas-drawer{position:absolute;top:40px;right:8px;bottom:8px;width:min(46%,560px);height:auto}
+ .pumas-panel.pumas-drawer-open>.pumas-library,.pumas-panel.pumas-drawer-open>.pumas-sections{margin-right:calc(min(46%,560px) + 8px)}
+ .pumas-panel.pumas-drawer-open .pumas-sections>:not(.pumas-jobs-section){display:flex}
+ .pumas-panel.pumas-drawer-open .pumas-sections>details:not(.pumas-jobs-section){display:block}
+ .pumas-panel.pumas-drawer-open .pumas-sections{max-height:40%}
+}
 `;
 
 /** Insert the panel stylesheet once into `doc` (idempotent). */
