@@ -10,6 +10,7 @@ needed). The fresh venv gets the wheel with ``--no-deps``; its dependencies are 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import site
@@ -40,8 +41,9 @@ def _get(url: str) -> tuple[int, bytes]:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    pytest.importorskip("setuptools", reason="setuptools comes with the test extras")
-    pytest.importorskip("wheel", reason="wheel comes with the test extras")
+    for mod in ("setuptools", "wheel"):   # found, not imported: importing setuptools here would clash with distutils
+        if importlib.util.find_spec(mod) is None:
+            pytest.skip(f"{mod} comes with the test extras (pip install -e .[test])")
     src = tmp_path_factory.mktemp("src")
     for name in PACKAGED:
         s = ROOT / name

@@ -38,6 +38,7 @@ from pathlib import Path
 from pumas_core.ingest.shards import (
     ShardSet, find_sets, incomplete_warning, is_model_name, is_shard_name, read_json_manifest,
 )
+from pumas_core.ingest.skip_reasons import skip_reason as _skip_reason
 
 SKIP_DIRS = frozenset({".git", ".cache", ".huggingface", "__pycache__", ".ipynb_checkpoints"})
 KEEP_HIDDEN = frozenset({".gitattributes"})
@@ -234,10 +235,8 @@ class _Planner:
         manifest = _folder_manifest(directory, files)
         if manifest is not None:
             return self._add(self._folder_unit(directory, manifest, explicit_name or directory.name))
-        for name in unfinished:
-            self.plan.skipped.append((directory / name, "unfinished download"))
-        for name in ignored:
-            self.plan.skipped.append((directory / name, "hidden or system file"))
+        self.plan.skipped += [(directory / n, "unfinished download") for n in unfinished]
+        self.plan.skipped += [(directory / n, "hidden or system file") for n in ignored]
         names = [e.name for e in files]
         in_sets: set[str] = set()
         for s in find_sets(directory, names):
@@ -363,23 +362,6 @@ def _split_entries(entries, on_error, unfinished: list[str] | None = None, ignor
         elif e.is_symlink() and is_model_name(name):
             on_error(Path(e.path), "broken symbolic link (its target is missing or loops)")
     return files, dirs
-
-
-_ARCHIVES = (".zip", ".7z", ".rar", ".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.bz2", ".gz", ".xz")
-_DOCS = (".txt", ".md", ".json", ".yaml", ".yml", ".html", ".pdf", ".py", ".csv")
-_IMAGES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
-
-
-def _skip_reason(name: str) -> str:
-    """Why a file met in a plain folder is not imported (one line)."""
-    low = name.lower()
-    if low.endswith(_ARCHIVES):
-        return "archive: unpack it first, then import the folder"
-    if low.endswith(_IMAGES):
-        return "image, not a model file"
-    if low.endswith(_DOCS):
-        return "text or document, not a model file"
-    return "not a model file (unknown extension)"
 
 
 def _regular_names(directory: Path) -> list[str]:

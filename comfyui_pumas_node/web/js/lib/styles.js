@@ -181,6 +181,7 @@ const CSS = `
 .pumas-add-root{flex-direction:row;flex-wrap:wrap;align-items:center}
 .pumas-btn .pi{font-size:11px}
 .pumas-no-icons .pi{display:none}
+.p-toast-detail{white-space:pre-line}
 .pumas-no-icons .pumas-thumb:not(:has(img))::after{content:attr(data-abbr);font-size:9px;font-weight:600;color:var(--p-dim);letter-spacing:.02em}
 .pumas-drawer-actions .pumas-edit-type{min-width:6.5em}
 .pumas-type-filter{max-width:14em !important}
