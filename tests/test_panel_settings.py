@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from browser_support import copy_real, shot, toasts
-from panel_fixtures import browser, open_panel, server  # noqa: F401  (fixtures)
+from panel_fixtures import browser, open_panel, open_real, real_serve, server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -110,3 +110,23 @@ def test_last_sync_is_local_time(open_panel, server):
     assert "1796205964" not in line.inner_text()
     expected = page.evaluate("new Date(1796205964883).getFullYear()")
     assert "last sync" in line.inner_text() and str(expected) in line.inner_text()
+
+
+def test_real_serve_add_root_from_403_then_import(open_real, real_serve, real, tmp_path):
+    """Against the real `pumas serve`: a file outside the roots is refused (403), the offer adds its
+    folder to config.json's import roots, and the retried import succeeds at once."""
+    from pumas_core.config import load_config
+
+    outside = (tmp_path / "Downloads elsewhere").resolve()
+    outside.mkdir()
+    src = copy_real(real("silero/silero_vad_16k.safetensors"), outside, "silero_outside.safetensors")
+    page = open_real()
+    page.locator(".pumas-import-path").fill(str(src))
+    page.locator(".pumas-import-btn").click()
+    offer = page.locator(".pumas-import .pumas-add-root")
+    offer.wait_for(timeout=20_000)
+    offer.get_by_role("button", name="Add this folder to import roots").click()
+    page.wait_for_selector("#pumas-toasts .pumas-toast[data-severity='success']:has-text('Imported 1 model')", timeout=30_000)
+    assert str(outside) in load_config(real_serve.state)["import_roots"]
+    _open_settings(page)
+    page.locator(".pumas-root", has_text=str(outside)).wait_for()

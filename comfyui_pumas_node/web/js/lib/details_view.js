@@ -85,7 +85,7 @@ export function createDetailsView(ctx) {
         onclick: () => a.run(m, { client: ctx.client, jobs: ctx.jobs, notify: ctx.notify, refresh: () => show(m.model_id) }) },
       a.icon ? h("i", { class: a.icon, "aria-hidden": "true" }) : null, a.icon ? ` ${a.label}` : a.label));
     const actions = h("div", { class: "pumas-drawer-actions" },
-      h("div", { class: "pumas-bar pumas-nowrap-bar" }, typeSelect,
+      h("div", { class: "pumas-bar pumas-type-row" }, typeSelect,
         h("button", { type: "button", class: "pumas-btn", title: "Set the type by hand (lookups will not change it)",
           onclick: () => saveType(m, typeSelect.value) }, "Set type (manual)")),
       h("div", { class: "pumas-bar" },

@@ -155,12 +155,12 @@ const CSS = `
 .pumas-filter-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(120px,1fr));gap:4px;margin-top:4px}
 .pumas-filter-grid select{width:100%}
 .pumas-library{position:relative}
-.pumas-drawer{flex:0 0 auto;height:62%;min-height:200px;display:flex;flex-direction:column;
+.pumas-drawer{flex:1 1 0;min-height:180px;display:flex;flex-direction:column;
  background:var(--comfy-menu-bg,#1e1e1e);border:1px solid var(--p-accent);border-radius:6px;
  padding:6px 8px;max-height:none !important;overflow:hidden !important}
 .pumas-panel.pumas-drawer-open .pumas-sections>:not(.pumas-jobs-section){display:none}
-.pumas-panel.pumas-drawer-open .pumas-sections{flex:none;max-height:22%}
-.pumas-panel.pumas-drawer-open .pumas-library{min-height:96px}
+.pumas-panel.pumas-drawer-open .pumas-sections{flex:0 1 auto;max-height:15%}
+.pumas-panel.pumas-drawer-open .pumas-library{flex:0 0 36%;min-height:150px}
 .pumas-drawer-body{flex:1 1 auto;min-height:0;overflow-y:auto;overflow-x:hidden;overflow-wrap:anywhere;padding-right:2px}
 .pumas-drawer-actions{flex:none;border-top:1px solid var(--p-border);padding-top:6px;margin-top:4px;display:flex;flex-direction:column;gap:4px}
 .pumas-drawer-actions .pumas-bar select{flex:1 1 6em;min-width:0}
@@ -183,10 +183,11 @@ const CSS = `
 .pumas-no-icons .pi{display:none}
 .p-toast-detail{white-space:pre-line}
 .pumas-no-icons .pumas-thumb:not(:has(img))::after{content:attr(data-abbr);font-size:9px;font-weight:600;color:var(--p-dim);letter-spacing:.02em}
-.pumas-drawer-actions .pumas-edit-type{min-width:6.5em}
+.pumas-drawer-actions .pumas-bar select.pumas-edit-type{flex:1 1 8em;min-width:8em}
 .pumas-type-filter{max-width:14em !important}
 @container pumas (min-width:760px){
  .pumas-drawer{position:absolute;top:40px;right:8px;bottom:8px;width:min(46%,560px);height:auto}
+ .pumas-panel.pumas-drawer-open .pumas-library{flex:1 1 0}
  .pumas-panel.pumas-drawer-open>.pumas-library,.pumas-panel.pumas-drawer-open>.pumas-sections{margin-right:calc(min(46%,560px) + 8px)}
  .pumas-panel.pumas-drawer-open .pumas-sections>:not(.pumas-jobs-section){display:flex}
  .pumas-panel.pumas-drawer-open .pumas-sections>details:not(.pumas-jobs-section){display:block}
