@@ -17,7 +17,7 @@ import sys
 
 NODE_CLASS_MAPPINGS = {}          # no nodes; an empty dict marks the pack as loaded (not IMPORT FAILED)
 NODE_DISPLAY_NAME_MAPPINGS = {}
-WEB_DIRECTORY = "./web/js"
+WEB_DIRECTORY = "./comfyui_pumas_node/web/js"  # package data too: wheels and `pumas serve` carry the panel
 
 __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS", "WEB_DIRECTORY"]
 

@@ -103,9 +103,17 @@ def build_routes(ctx: PumasContext) -> list[tuple[str, str, object]]:
         q = request.query.get("q", "").strip()
         if q:
             result = await ctx.call(lambda lib: lib.search(q, limit=limit, model_type=mtype))
+            await ctx.call(lambda lib: lib.annotate_listing(result["models"]))
             return web.json_response(result)
-        found = await ctx.call(lambda lib: lib.list_models(model_type=mtype, limit=limit, offset=offset))
+        found = await ctx.call(lambda lib: lib.annotate_listing(
+            lib.list_models(model_type=mtype, limit=limit, offset=offset)))
         return web.json_response({"models": found, "offset": offset, "limit": limit})
+
+    async def preview(request):
+        mid = request.match_info["model_id"]
+        path, mime = await ctx.call(lambda lib: lib.preview(mid))
+        return web.FileResponse(path, headers={"Content-Type": mime, "Cache-Control": "private, max-age=300",
+                                               "X-Content-Type-Options": "nosniff"})
 
     async def model(request):
         mid = request.match_info["model_id"]
@@ -256,6 +264,7 @@ def build_routes(ctx: PumasContext) -> list[tuple[str, str, object]]:
         (get, "/pumas/status", status, None),
         (get, "/pumas/models", models, None),
         (get, "/pumas/models/{model_id}", model, None),
+        (get, "/pumas/models/{model_id}/preview", preview, None),
         (post, "/pumas/import", import_, JSON),
         (post, "/pumas/upload", upload, OCTET),
         (post, "/pumas/models/{model_id}/delete", delete, JSON),

@@ -7,9 +7,9 @@ message shape — and the panel itself:
 
 * ``/`` and ``/pumas/ui/`` — a small host page (``web/shim/index.html``);
 * ``/scripts/app.js``, ``/scripts/api.js`` — shims of ComfyUI's ``app``/``api`` providing what
-  web/js/README.md lists (registerExtension, registerSidebarTab, toast, setting, fetchApi,
-  events), so ``web/js`` runs unchanged;
-* ``/extensions/pumas/`` — the ``web/js`` folder (same URL depth as in ComfyUI);
+  comfyui_pumas_node/web/js/README.md lists (registerExtension, registerSidebarTab, toast, setting, fetchApi,
+  events), so ``comfyui_pumas_node/web/js`` runs unchanged;
+* ``/extensions/pumas/`` — the ``comfyui_pumas_node/web/js`` folder (same URL depth as in ComfyUI);
 * ``/pumas/ui/extensions.json`` — the ``*.js`` files to import, like ComfyUI's ``/extensions``.
 
 Every request passes :func:`security.refusal` (Host / Origin checks) in a middleware; the
@@ -41,12 +41,10 @@ CTX_KEY = web.AppKey("pumas.ctx", PumasContext)
 
 
 def find_web_js() -> Path | None:
-    """The panel folder: ``<repo>/web/js`` (source tree, editable install) or
-    ``comfyui_pumas_node/web/js`` (wheel), or None if neither exists."""
-    for cand in (HERE.parent / "web" / "js", HERE / "web" / "js"):
-        if (cand / "pumas_panel.js").is_file():
-            return cand
-    return None
+    """The panel folder ``comfyui_pumas_node/web/js`` (package data: source tree, editable and
+    wheel installs alike), or None if it is missing (a broken install)."""
+    cand = HERE / "web" / "js"
+    return cand if (cand / "pumas_panel.js").is_file() else None
 
 
 class EventHub:
@@ -148,7 +146,7 @@ def create_app(library: str | os.PathLike | None = None, state: str | os.PathLik
     if web_js is not None:
         app.router.add_static(EXT_URL, web_js, follow_symlinks=False)
     else:
-        log.warning("pumas serve: web/js not found; the panel is unavailable (routes still work)")
+        log.warning("pumas serve: comfyui_pumas_node/web/js not found; the panel is unavailable (routes still work)")
 
     async def on_startup(app):
         hub.loop = asyncio.get_running_loop()

@@ -103,13 +103,15 @@ class Library(LinkOps):
         return read_settings(self.root, self.state_dir, self.list_apps())
 
     def update_settings(self, changes: dict) -> dict:
-        """Validate and store ``import_roots`` / ``library``; returns :meth:`settings`.
+        """Validate and store ``import_roots`` / ``library`` / ``import_mode`` / ``lookups``; returns :meth:`settings`.
 
         A new ``library`` takes effect the next time a Library is opened.  Raises :class:`BadInputError`.
         """
         from .settings import write_settings
 
         write_settings(self.state_dir, changes)
+        if "lookups" in changes:
+            self._lookups.set_online(bool(changes["lookups"]))
         return self.settings()
 
     def allowed_roots(self) -> list[str]:
@@ -144,6 +146,7 @@ class Library(LinkOps):
         plan = plan_import([Path(p).expanduser() for p in paths])
         report = {"imported": [], "skipped": [], "failed": [{"path": str(p), "error": e if str(p) in e else f"{p}: {e}",
                                                              "code": "bad_input"} for p, e in plan.errors]}
+        report["skipped"] += [{"path": str(p), "reason": why} for p, why in plan.skipped]
         root = os.path.realpath(self.root) + os.sep
         staging = root + ".staging" + os.sep  # downloads land there and are imported from there
         for i, unit in enumerate(plan.units):
@@ -238,26 +241,48 @@ class Library(LinkOps):
         """Models sorted by name; each is its metadata plus an absolute ``path``."""
         return self.index.list(model_type=model_type, limit=limit, offset=offset)
 
+    def annotate_listing(self, models: list[dict]) -> list[dict]:
+        """Add ``has_preview`` and ``link_count`` to listed models (see :mod:`.listing`)."""
+        from .listing import annotate
+
+        counts: dict[str, int] = {}
+        for row in self.registry.all_links():
+            counts[row["model_id"]] = counts.get(row["model_id"], 0) + 1
+        return annotate(models, counts)
+
+    def preview(self, model_id: str):
+        """``(path, mime_type)`` of the model's preview image. Raises NotFoundError (no model or no preview)."""
+        from .listing import find_preview
+
+        model = self.index.get(self.resolve_id(model_id))
+        found = find_preview(model["path"])
+        if found is None:
+            raise NotFoundError(f"model {model_id}: no preview image")
+        return found
+
     def search(self, query: str, limit: int = 50, model_type: str | None = None) -> dict:
         """FTS5 prefix search: ``{"models": [...], "query_time_ms": float}``."""
         models, ms = self.index.search(query, limit=limit, model_type=model_type)
         return {"models": models, "query_time_ms": round(ms, 3)}
 
     def resolve_id(self, model_id: str) -> str:
-        """Accept a full id, a ``blake3:`` id, or a unique prefix of at least 6 hex characters.
+        """Accept a full id, a ``blake3:`` id, or a unique prefix of at least 4 hex digits (``8087``).
 
         Raises:
-            NotFoundError: no model (or more than one) matches.
+            NotFoundError: no model matches; or ``ambiguous: N models start with <prefix>`` when
+                more than one does; or the prefix is shorter than 4 hex digits.
         """
         mid = model_id.strip().lower().removeprefix("blake3:")
         if self.index.get(mid):
             return mid
-        if len(mid) >= 6:
-            hits = self.index.ids_with_prefix(mid)
+        if len(mid) >= 4 and all(c in "0123456789abcdef" for c in mid):
+            hits = self.index.ids_with_prefix(mid, limit=100_000)
             if len(hits) == 1:
                 return hits[0]
             if len(hits) > 1:
-                raise NotFoundError(f"model id prefix {model_id!r} is ambiguous ({len(hits)} models)")
+                raise NotFoundError(f"ambiguous: {len(hits)} models start with {mid} (give more digits)")
+        elif mid and len(mid) < 4 and all(c in "0123456789abcdef" for c in mid):
+            raise NotFoundError(f"model id prefix {model_id!r} is too short: give at least 4 hex digits")
         raise NotFoundError(f"no model with id {model_id!r}")
 
     def get_model(self, model_id: str) -> dict:

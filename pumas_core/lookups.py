@@ -8,6 +8,7 @@ only ``pending_online_lookup`` and extra, non-identity keys are updated for it.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from pathlib import Path
@@ -41,8 +42,17 @@ class LookupRunner:
             if self._remote is None:
                 from .remote import RemoteLookup
 
-                self._remote = RemoteLookup(self.state_dir)
+                from .settings import lookups_enabled
+
+                self._remote = RemoteLookup(self.state_dir, offline=not lookups_enabled(self.state_dir))
             return self._remote
+
+    def set_online(self, allowed: bool) -> None:
+        """Allow or forbid online lookups from now on (the ``lookups`` setting); ``$PUMAS_OFFLINE`` still wins."""
+        with self._lock:
+            remote = self._remote
+        if remote is not None and hasattr(remote, "offline"):
+            remote.offline = (not allowed) or os.environ.get("PUMAS_OFFLINE", "") in ("1", "true", "yes")
 
     def query_for(self, meta: dict):
         """The :class:`LookupQuery` for a model.

@@ -1,8 +1,13 @@
-"""User settings kept in ``<state>/config.json``: the library location and the import roots.
+"""User settings kept in ``<state>/config.json``: the library location, the import roots, the
+default import mode and whether online lookups are allowed.
 
 Import roots are the folders the panel's folder browser and path imports may read from.  When
 none are configured, sensible ones are offered: the registered ComfyUI installs' ``models``
 folders (to adopt an existing collection) and ``~/Downloads`` when it exists.
+
+``import_mode`` (``auto``/``copy``/``move``) is the panel's default; :data:`IMPORT_MODE_HELP` is
+the one help text for the modes (CLI ``--mode``, the panel, the README).  ``lookups: false`` means
+offline: no HuggingFace/CivitAI requests (models stay ``pending_online_lookup``).
 """
 
 from __future__ import annotations
@@ -13,7 +18,17 @@ from pathlib import Path
 from .config import load_config, save_config
 from .errors import BadInputError
 
-KEYS = ("import_roots", "library")
+KEYS = ("import_roots", "library", "import_mode", "lookups")
+
+IMPORT_MODES = ("auto", "copy", "move")
+#: The one help text of the import modes (the panel's copy lives in web/js/lib/format.js; a test keeps them equal).
+IMPORT_MODE_HELP = ("auto = copy (your files stay where they are); copy = copy into the library; "
+                    "move = move into the library (a rename on the same drive, else copy then delete)")
+
+
+def lookups_enabled(state_dir: Path) -> bool:
+    """False when the user turned online lookups off (``"lookups": false`` in config.json)."""
+    return load_config(state_dir).get("lookups", True) is not False
 
 
 def default_import_roots(apps: list[dict]) -> list[str]:
@@ -26,20 +41,30 @@ def default_import_roots(apps: list[dict]) -> list[str]:
 
 
 def read_settings(root: Path, state_dir: Path, apps: list[dict]) -> dict:
-    """``{"library", "state_dir", "import_roots", "import_roots_configured"}``."""
+    """``{"library", "library_configured", "state_dir", "import_roots", "import_roots_configured",
+    "import_mode", "import_modes", "import_mode_help", "lookups"}``.
+
+    ``library`` is the library in use; ``library_configured`` the ``library`` key of config.json
+    (None when unset; ``$PUMAS_LIBRARY`` or ``--library`` win over it).
+    """
     cfg = load_config(state_dir)
     configured = [str(r) for r in cfg.get("import_roots") or [] if isinstance(r, str)]
-    return {"library": str(root), "state_dir": str(state_dir),
+    mode = cfg.get("import_mode")
+    return {"library": str(root), "library_configured": cfg.get("library") if isinstance(cfg.get("library"), str) else None,
+            "state_dir": str(state_dir),
             "import_roots": configured or default_import_roots(apps),
-            "import_roots_configured": bool(configured)}
+            "import_roots_configured": bool(configured),
+            "import_mode": mode if mode in IMPORT_MODES else "auto", "import_modes": list(IMPORT_MODES),
+            "import_mode_help": IMPORT_MODE_HELP, "lookups": cfg.get("lookups", True) is not False}
 
 
 def validate_changes(changes: dict) -> dict:
     """Check a settings edit and normalise its paths.
 
     Raises:
-        BadInputError: an unknown key, a root that is not an existing absolute folder, or a
-            library path that is not absolute.
+        BadInputError: an unknown key, a root that is not an existing absolute folder, a
+            library path that is not absolute or whose parent folder does not exist, an import
+            mode that is not one of :data:`IMPORT_MODES`, or ``lookups`` that is not a boolean.
     """
     if not isinstance(changes, dict):
         raise BadInputError("settings must be a JSON object")
@@ -60,7 +85,20 @@ def validate_changes(changes: dict) -> dict:
         lib_path = changes["library"]
         if not isinstance(lib_path, str) or not os.path.isabs(os.path.expanduser(lib_path)):
             raise BadInputError("library must be an absolute folder path")
-        out["library"] = os.path.expanduser(lib_path)
+        lib_path = os.path.normpath(os.path.expanduser(lib_path))
+        if os.path.exists(lib_path) and not os.path.isdir(lib_path):
+            raise BadInputError(f"library {lib_path}: exists and is not a folder")
+        if not os.path.isdir(os.path.dirname(lib_path)):
+            raise BadInputError(f"library {lib_path}: its parent folder does not exist")
+        out["library"] = lib_path
+    if "import_mode" in changes:
+        if changes["import_mode"] not in IMPORT_MODES:
+            raise BadInputError(f"import_mode must be one of {', '.join(IMPORT_MODES)}")
+        out["import_mode"] = changes["import_mode"]
+    if "lookups" in changes:
+        if not isinstance(changes["lookups"], bool):
+            raise BadInputError("lookups must be true or false")
+        out["lookups"] = changes["lookups"]
     return out
 
 

@@ -22,3 +22,8 @@ $PUMAS --offline list
 echo
 echo "links in $DEMO/ComfyUI/models:"
 find "$DEMO/ComfyUI/models" -type l -printf '  %P -> %l\n'
+echo
+echo "to keep using this library in your shell (pumas list, pumas serve, ...):"
+printf '  export PUMAS_LIBRARY=%q\n' "$PUMAS_LIBRARY"
+printf '  export PUMAS_STATE=%q\n' "$PUMAS_STATE"
+printf '  export PATH=%q:"$PATH"\n' "$PWD/.venv/bin"

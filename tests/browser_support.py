@@ -23,7 +23,7 @@ import pytest
 from conftest import IN_CI
 
 ROOT = Path(__file__).resolve().parent.parent
-WEB_JS = ROOT / "web" / "js"
+WEB_JS = ROOT / "comfyui_pumas_node" / "web" / "js"
 CHROMIUM = Path(os.environ.get("PUMAS_CHROMIUM", "/usr/bin/chromium"))
 
 LAUNCH_ARGS = [

@@ -21,6 +21,7 @@ from urllib.parse import unquote
 
 from aiohttp import WSMsgType, web
 
+import panel_fake_extra as extra
 from browser_support import API_SHIM, APP_SHIM, HOST_PAGE, WEB_JS
 
 PICKLE_EXT = (".pt", ".pth", ".ckpt", ".bin", ".pkl")
@@ -120,7 +121,7 @@ class PanelTestServer:
 
     def _confine(self, p: str) -> Path:
         real = Path(os.path.realpath(p))
-        if os.path.commonpath([real, self.import_root]) != str(self.import_root):
+        if not any(os.path.commonpath([real, r]) == str(r) for r in extra.roots(self)):
             raise web.HTTPForbidden(text=json.dumps({"error": f"{p}: outside the import roots", "code": "path_not_allowed"}),
                                     content_type="application/json")
         return real
@@ -135,8 +136,8 @@ class PanelTestServer:
         found = [m for m in self.models if (not mtype or m["model_type"] == mtype)
                  and (not q or q in m["official_name"].lower())]
         if q:
-            return web.json_response({"models": found[:limit], "query_time_ms": 0.1})
-        return web.json_response({"models": found[offset:offset + limit], "offset": offset, "limit": limit})
+            return web.json_response({"models": extra.annotate(self, found[:limit]), "query_time_ms": 0.1})
+        return web.json_response({"models": extra.annotate(self, found[offset:offset + limit]), "offset": offset, "limit": limit})
 
     async def model_route(self, request):
         mid = request.match_info["model_id"]
@@ -188,12 +189,13 @@ class PanelTestServer:
 
     async def browse_route(self, request):
         p = request.query.get("path")
+        roots = extra.roots(self)
         if not p:
-            return web.json_response({"path": None, "parent": None, "roots": [str(self.import_root)],
-                                      "entries": [{"name": str(self.import_root), "path": str(self.import_root), "is_dir": True}]})
+            return web.json_response({"path": None, "parent": None, "roots": [str(r) for r in roots],
+                                      "entries": [{"name": str(r), "path": str(r), "is_dir": True} for r in roots]})
         folder = self._confine(p)
         entries = [{"name": c.name, "path": str(c), "is_dir": c.is_dir()} for c in sorted(folder.iterdir())]
-        parent = None if folder == self.import_root else str(folder.parent)
+        parent = None if folder in roots else str(folder.parent)
         return web.json_response({"path": str(folder), "parent": parent, "entries": entries, "roots": [str(self.import_root)]})
 
     def _find(self, mid: str) -> dict | None:
@@ -263,10 +265,10 @@ class PanelTestServer:
                                       found_it, stage="lookup")
         if tail == "sync":
             return self._job_response("sync", {"created": 1, "unchanged": 0, "errors": []})
-        if tail in ("health/clean", "health/repair", "rebuild"):
-            def fix():
-                self.health = {"status": "healthy", "broken_links": [], "orphaned_links": [], "ghost_apps": [], "phantom_models": []}
-            return self._job_response(tail, {"ok": True}, fix)
+        if tail in ("health/clean", "health/repair"):
+            return self._job_response(tail, self.fix_result or {"fixed": [], "not_fixed": []}, lambda: extra.fix(self, tail))
+        if tail == "rebuild":
+            return self._job_response(tail, {"models": len(self.models)})
         return web.json_response({"error": f"unknown route {tail}", "code": "not_found"}, status=404)
 
     async def ws_route(self, request):
@@ -299,6 +301,7 @@ class PanelTestServer:
         app.router.add_get("/extensions", self.static_list)
         app.router.add_static("/extensions/pumas/", WEB_JS)
         app.router.add_get("/ws", self.ws_route)
+        extra.install(self, app)
         app.router.add_get("/api/pumas/models", self.models_route)
         app.router.add_get("/api/pumas/models/{model_id}", self.model_route)
         app.router.add_post("/api/pumas/import", self.import_route)

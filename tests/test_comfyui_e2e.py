@@ -76,6 +76,20 @@ def test_extension_in_real_comfyui(setup, tmp_path):
         comfy.stop()
 
 
+def _close_dialogs(page) -> None:
+    """Close ComfyUI's modal dialogs (the template browser of a first visit): Escape, then each
+    dialog's close button, until none is visible (at most ~5 s)."""
+    for _ in range(10):
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(300)
+        dialogs = page.locator(".p-dialog:visible, [role='dialog'][aria-modal='true']:visible")
+        if not dialogs.count():
+            return
+        close = page.locator(".p-dialog:visible .p-dialog-close-button, .p-dialog:visible button[aria-label='Close']")
+        if close.count():
+            close.first.click()
+
+
 def _panel_in_chromium(comfy: ComfyUI, tmp_path) -> None:
     """Open ComfyUI's page, open our sidebar tab, screenshot it, drop a file on it."""
     from browser_support import DROP_JS, LAUNCH_ARGS, artifacts_dir, chromium_path, wait_until
@@ -87,7 +101,7 @@ def _panel_in_chromium(comfy: ComfyUI, tmp_path) -> None:
         page = browser.new_page(viewport={"width": 1500, "height": 900})
         page.goto(comfy.url, wait_until="load")
         page.wait_for_timeout(2000)
-        page.keyboard.press("Escape")  # the "Get Started with a Template" dialog of a first visit
+        _close_dialogs(page)  # the "Get Started with a Template" dialog of a first visit
         tab = page.locator(".pumas-library-tab-button, [class*='pumas-library']").first
         page.wait_for_function("() => !!window.app?.extensionManager", timeout=60000)
         page.evaluate("() => window.app.extensionManager.sidebarTab?.toggleSidebarTab?.('pumas-library')")
@@ -95,6 +109,10 @@ def _panel_in_chromium(comfy: ComfyUI, tmp_path) -> None:
             tab.click(timeout=30000)
         page.wait_for_selector(".pumas-drop", timeout=30000)
         page.wait_for_timeout(1500)
+        _close_dialogs(page)
+        title = page.evaluate("() => (window.app.extensionManager.getSidebarTabs?.() || [])"
+                              ".filter(t => t.id === 'pumas-library').map(t => t.title)[0]")
+        assert title and title != "Model Library", title   # ComfyUI's own tab is "Model Library"
         page.screenshot(path=str(artifacts_dir() / "comfyui-panel.png"))
         page.evaluate(DROP_JS, ["dropped_sd15.safetensors", payload, ".pumas-drop"])
         wait_until(lambda: "dropped_sd15.safetensors" in comfy.checkpoint_choices(), timeout=60)

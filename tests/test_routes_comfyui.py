@@ -18,6 +18,7 @@ from test_routes_support import REPO, FakePromptServer, comfy_app, env, load_pac
 
 ROUTES = {
     ("GET", "/pumas/status"), ("GET", "/pumas/models"), ("GET", "/pumas/models/{model_id}"),
+    ("GET", "/pumas/models/{model_id}/preview"),
     ("POST", "/pumas/import"), ("POST", "/pumas/upload"), ("POST", "/pumas/models/{model_id}/delete"),
     ("POST", "/pumas/models/{model_id}/metadata"), ("POST", "/pumas/sync/preview"), ("POST", "/pumas/sync"),
     ("GET", "/pumas/health"), ("POST", "/pumas/health/repair"), ("POST", "/pumas/health/clean"),
@@ -41,7 +42,8 @@ def pack(env, monkeypatch, caplog):  # noqa: F811
 
 def test_entry_exports_and_routes(pack, caplog, env):  # noqa: F811
     assert pack.NODE_CLASS_MAPPINGS == {} and pack.NODE_DISPLAY_NAME_MAPPINGS == {}
-    assert pack.WEB_DIRECTORY == "./web/js" and (REPO / "web" / "js").is_dir()
+    assert pack.WEB_DIRECTORY == "./comfyui_pumas_node/web/js"
+    assert (REPO / pack.WEB_DIRECTORY / "pumas_panel.js").is_file()
     registered = {(r.method, r.path) for r in pack.server.routes}
     assert registered == ROUTES
     lines = [r.getMessage() for r in caplog.get_records("setup") if r.getMessage().startswith("[pumas] boot sync")]

@@ -11,6 +11,7 @@ import os
 import sys
 
 from ..errors import PumasError
+from ..settings import IMPORT_MODE_HELP, IMPORT_MODES
 from . import output, start
 from .progress import ProgressBars
 
@@ -28,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("import", help="import files and folders into the library")
     c.add_argument("paths", nargs="+")
-    c.add_argument("--mode", choices=("auto", "copy", "move"), default="auto", help="auto = copy")
+    c.add_argument("--mode", choices=IMPORT_MODES, default="auto", help=IMPORT_MODE_HELP)
     c.add_argument("--type", dest="model_type", help="override the detected model type (recorded as manual)")
     c.add_argument("--family")
     c.add_argument("--tag", action="append", default=[])
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("query")
     c.add_argument("--limit", type=int, default=50)
     c.add_argument("--type", dest="model_type")
-    c = sub.add_parser("show", help="show one model (id, blake3:id or a unique prefix)")
+    c = sub.add_parser("show", help="show one model (id, blake3:id or a unique prefix of 4+ hex digits)")
     c.add_argument("model_id")
 
     apps = sub.add_parser("apps", help="register ComfyUI installs").add_subparsers(dest="apps_cmd", required=True)
@@ -167,8 +168,11 @@ def _dispatch(lib, args) -> int:  # noqa: C901 - a flat dispatch table reads bes
             return 0 if h["after"]["status"] != "errors" else 1
         output.emit_json(h) if js else output.print_health(h)
         return 0 if h["status"] != "errors" else 1
-    elif cmd in ("repair", "rebuild"):
-        r = lib.repair() if cmd == "repair" else lib.rebuild(progress=ProgressBars(enabled=not js and None))
+    elif cmd == "repair":
+        r = lib.repair()
+        output.emit_json(r) if js else print("\n".join(output.repair_lines(r)))
+    elif cmd == "rebuild":
+        r = lib.rebuild(progress=ProgressBars(enabled=not js and None))
         output.emit_json(r) if js else _print_summary(cmd, r)
     elif cmd == "relocate":
         r = lib.relocate(args.old, args.new)

@@ -73,11 +73,13 @@ def print_model(m: dict) -> None:
 
 
 def print_import(report: dict) -> None:
-    """Summarise an import report."""
+    """Summarise an import report: imported, then every skipped and failed path with its reason."""
     for m in report["imported"]:
         print(f"imported  {m['model_id'][:12]}  {m['model_type']:<15} {m['official_name']}  → {m['path']}")
     for s in report["skipped"]:
-        print(f"skipped   {s.get('model_id', '')[:12]}  {s.get('reason')}: {s.get('official_name', s.get('path'))}")
+        what = s.get("official_name") or s.get("path")
+        mid = f"{s['model_id'][:12]}  " if s.get("model_id") else ""
+        print(f"skipped   {mid}{what}: {s.get('reason')}")
     for f in report["failed"]:
         print(f"failed    {f['error']}", file=sys.stderr)
     sync = report.get("sync")
@@ -115,23 +117,117 @@ def print_sync(r: dict) -> None:
         print(f"  error: {e}", file=sys.stderr)
 
 
-def print_health(h: dict) -> None:
-    """Summarise a health report."""
-    print(f"status: {h['status']}")
-    for key in ("broken_links", "orphaned_links", "ghost_apps", "phantom_models", "offline_volumes"):
+#: Health sections in the order shown, with a title and the default next step when an item has no ``action``.
+HEALTH_SECTIONS = (
+    ("offline_volumes", "offline drives", "mount the drive; nothing is removed while it is away"),
+    ("broken_links", "broken links", None),
+    ("orphaned_links", "orphaned links", "`pumas health --fix` removes them (they point into the library but are not registered)"),
+    ("ghost_apps", "missing ComfyUI installs", "`pumas health --fix` forgets the install (its folder is gone); `pumas apps add DIR` if it moved"),
+    ("phantom_models", "phantom models", "files are gone from the library: re-import them (restores the model), "
+                                         "or `pumas delete MODEL_ID` to forget them"),
+    ("moved_models", "model folders moved by hand", "`pumas repair` indexes them at their new place and re-points their links"),
+    ("shadowed_links", "names ComfyUI loads from another folder",
+     "ComfyUI finds a file of the same name in an earlier folder of that key: rename or remove it, "
+     "or give the model another link name in its overrides.json"),
+)
+
+
+def _item_subject(it) -> str:
+    if not isinstance(it, dict):
+        return str(it)
+    for key in ("link_path", "path", "root", "comfyui_dir", "name", "official_name", "model_id", "app_id"):
+        if it.get(key):
+            return str(it[key])
+    return json.dumps(it, default=str)
+
+
+def health_next_step(key: str, it, default: str | None) -> str | None:
+    """The next step for one health item: its own ``action`` (or ``fix``), else what ``fixable_by``
+    names, else the section's default; broken links say whether ``repair`` can fix them."""
+    if isinstance(it, dict):
+        by, why = it.get("fixable_by"), it.get("fix_reason")
+        if by:
+            cmd = f"`pumas {by}` fixes this" if by in ("repair", "clean", "rebuild") else str(by)
+            return f"{cmd}: {why}" if why else cmd
+        if why:
+            return str(why)
+        for k in ("fix", "next_step", "action"):
+            if it.get(k):
+                return str(it[k])
+        if key == "broken_links" and "repairable" in it:
+            return ("`pumas repair` re-creates it" if it["repairable"]
+                    else "the model is gone: `pumas health --fix` removes the dead link")
+    return default
+
+
+def health_lines(h: dict) -> list[str]:
+    """The health report as readable lines: status, then per section each item, why, and what fixes it."""
+    lines = [f"status: {h.get('status')}" + (f" ({h['links_checked']} links checked)" if "links_checked" in h else "")]
+    for key, title, default in HEALTH_SECTIONS:
         items = h.get(key) or []
-        if items:
-            print(f"{key.replace('_', ' ')}: {len(items)}")
-            for it in items[:20]:
-                print(f"  {it if isinstance(it, str) else json.dumps(it, default=str)}")
+        if not items:
+            continue
+        lines.append(f"{title}: {len(items)}")
+        for it in items[:20]:
+            reason = it.get("reason") if isinstance(it, dict) else None
+            lines.append(f"  {_item_subject(it)}" + (f" — {reason}" if reason else ""))
+            step = health_next_step(key, it, default)
+            if step:
+                lines.append(f"    next: {step}")
+        if len(items) > 20:
+            lines.append(f"  … and {len(items) - 20} more (`pumas --json health` lists all)")
+    if h.get("status") == "healthy":
+        lines.append("nothing to do")
+    return lines
+
+
+def print_health(h: dict) -> None:
+    """Print :func:`health_lines`."""
+    for line in health_lines(h):
+        print(line)
+
+
+def repair_lines(r: dict) -> list[str]:
+    """What ``repair`` (or ``clean``) fixed and what it could not fix, with reasons.
+
+    Reads ``fixed``/``not_fixed`` lists when present, else the counts and lists of the older
+    shapes (``repaired``, ``unrepairable``, ``conflicts``, ``errors``, ``removed_*``).
+    """
+    lines = []
+    fixed = r.get("fixed")
+    if isinstance(fixed, list):
+        lines.append(f"fixed: {len(fixed)}")
+        lines += [f"  {_item_subject(it)}" + (f" — {it['reason']}" if isinstance(it, dict) and it.get("reason") else "")
+                  for it in fixed[:50]]
+    else:
+        counts = [f"{k.replace('_', ' ')} {v}" for k, v in r.items()
+                  if isinstance(v, int) and not isinstance(v, bool) and (k in ("repaired",) or k.startswith("removed") or k.startswith("forgotten"))]
+        removed_apps = r.get("removed_apps") or []
+        if removed_apps:
+            counts.append(f"forgot {len(removed_apps)} install(s)")
+        lines.append("fixed: " + (", ".join(counts) if counts else "nothing"))
+    not_fixed = r.get("not_fixed")
+    if not isinstance(not_fixed, list):
+        not_fixed = [*(r.get("unrepairable") or []), *(r.get("conflicts") or []), *(r.get("kept_orphans") or []),
+                     *(r.get("errors") or [])]
+    if not_fixed:
+        lines.append(f"not fixed: {len(not_fixed)}")
+        for it in not_fixed[:50]:
+            why = (it.get("reason") or it.get("error") or "") if isinstance(it, dict) else ""
+            lines.append(f"  {_item_subject(it)}" + (f" — {why}" if why else ""))
+            step = health_next_step("broken_links", it, None) if isinstance(it, dict) else None
+            if step:
+                lines.append(f"    next: {step}")
+    else:
+        lines.append("not fixed: nothing")
+    return lines
 
 
 def print_fix(h: dict) -> None:
-    """Summarise ``health --fix``: what repair re-pointed, which links clean removed and why, then the health after."""
-    rep, cl = h.get("repair") or {}, h.get("clean") or {}
-    print(f"repaired {rep.get('repaired', 0)} links, removed {cl.get('removed_links', 0)}")
-    for m in rep.get("reindexed") or []:
-        print(f"  moved: {m['old_path']} -> {m['path']}")
-    for r in cl.get("removed") or []:
-        print(f"  removed {r['link_path']}: {r['reason']}")
+    """``health --fix``: what repair and clean fixed and did not fix (with reasons), then the health after."""
+    for m in (h.get("repair") or {}).get("reindexed") or []:
+        print(f"moved: {m['old_path']} -> {m['path']}")
+    for label in ("repair", "clean"):
+        print(f"{label}:")
+        print("\n".join("  " + line for line in repair_lines(h.get(label) or {})))
     print_health(h["after"])

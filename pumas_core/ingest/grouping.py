@@ -18,8 +18,8 @@ Rules (see also :mod:`pumas_core.ingest.shards` for the shard naming schemes):
   snapshot and its git blob id lets a lookup match the folder), OS litter (``Thumbs.db``, ``desktop.ini``)
   and unfinished downloads (``*.incomplete``, ``*.crdownload``, ``*.aria2``, ``*.part``; a warning says so).
 * Any other folder → walked recursively: each model file, Sharded Set and nested folder model becomes its
-  own unit; other files (README, images, text) are skipped silently.  A folder the user named that holds
-  no model at all is an error.
+  own unit; other files (README, images, text, archives, unfinished downloads, hidden/OS files) go to
+  ``skipped`` as ``(path, reason)``.  A folder the user named that holds no model at all is an error.
 * Symlinks: a symlink the user names is resolved (``files`` holds the target, ``name`` keeps the link's
   name).  Symlinks met while walking keep their own path (so relative names survive, as in a Hugging Face
   cache snapshot whose files link to ``blobs/``); directory symlinks are followed at most once per real
@@ -38,6 +38,7 @@ from pathlib import Path
 from pumas_core.ingest.shards import (
     ShardSet, find_sets, incomplete_warning, is_model_name, is_shard_name, read_json_manifest,
 )
+from pumas_core.ingest.skip_reasons import skip_reason as _skip_reason
 
 SKIP_DIRS = frozenset({".git", ".cache", ".huggingface", "__pycache__", ".ipynb_checkpoints"})
 KEEP_HIDDEN = frozenset({".gitattributes"})
@@ -85,10 +86,12 @@ class ImportUnit:
 
 @dataclass
 class ImportPlan:
-    """The result of :func:`plan_import`: units to import and ``(path, reason)`` errors."""
+    """The result of :func:`plan_import`: units to import, ``(path, reason)`` errors, and
+    ``(path, reason)`` files met while walking a plain folder that are not models (``skipped``)."""
 
     units: list[ImportUnit] = field(default_factory=list)
     errors: list[tuple[Path, str]] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def plan_import(paths: list[Path]) -> ImportPlan:
@@ -239,10 +242,14 @@ class _Planner:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
             return self._error(directory, f"cannot list folder: {_err_reason(exc)}")
-        files, dirs = _split_entries(entries, self._error)
+        unfinished: list[str] = []
+        ignored: list[str] = []
+        files, dirs = _split_entries(entries, self._error, unfinished, ignored)
         manifest = _folder_manifest(directory, files)
         if manifest is not None:
             return self._add(self._folder_unit(directory, manifest, explicit_name or directory.name))
+        self.plan.skipped += [(directory / n, "unfinished download") for n in unfinished]
+        self.plan.skipped += [(directory / n, "hidden or system file") for n in ignored]
         names = [e.name for e in files]
         in_sets: set[str] = set()
         for s in find_sets(directory, names):
@@ -250,7 +257,10 @@ class _Planner:
             if s.shards:
                 self._add(_set_unit(s))
         for e in files:
-            if e.name in in_sets or not is_model_name(e.name):
+            if e.name in in_sets:
+                continue
+            if not is_model_name(e.name):
+                self.plan.skipped.append((Path(e.path), _skip_reason(e.name)))
                 continue
             path = Path(e.path)
             if (why := _readable(path)) is not None:
@@ -336,8 +346,9 @@ def _broken_into(unit: ImportUnit, root: Path, path: Path, why: str) -> None:
     unit.warnings.append(f"{rel}: {why}")
 
 
-def _split_entries(entries, on_error, unfinished: list[str] | None = None):
-    """Sort scandir entries into kept files and walkable dirs; report broken links of model files."""
+def _split_entries(entries, on_error, unfinished: list[str] | None = None, ignored: list[str] | None = None):
+    """Sort scandir entries into kept files and walkable dirs; report broken links of model files.
+    Names of unfinished downloads go to ``unfinished``, hidden and OS files to ``ignored`` (when given)."""
     files, dirs = [], []
     for e in entries:
         name = e.name
@@ -353,6 +364,8 @@ def _split_entries(entries, on_error, unfinished: list[str] | None = None):
         elif is_file:
             low = name.lower()
             if (name.startswith(".") and name not in KEEP_HIDDEN) or low in LITTER:
+                if ignored is not None:
+                    ignored.append(name)
                 continue
             if low.endswith(UNFINISHED):
                 if unfinished is not None:

@@ -4,10 +4,12 @@
 import { h, setChildren } from "./dom.js";
 import { jobIdOf } from "./client.js";
 import { createFold } from "./fold.js";
+import { localTime } from "./format.js";
 
 function appLine(a) {
   const version = a.version ? ` (ComfyUI ${a.version})` : "";
-  const synced = a.last_sync_at ? `last sync ${String(a.last_sync_at).replace("T", " ").slice(0, 16)}` : "never synced";
+  const when = localTime(a.last_sync_at);
+  const synced = when ? `last sync ${when}` : "never synced";
   return h("li", { class: "pumas-app", dataset: { appId: a.app_id || "" } },
     h("span", { class: "pumas-mono" }, String(a.root || a.app_id)), version,
     h("span", { class: "pumas-note" }, ` — ${synced}`));
@@ -61,7 +63,7 @@ export function createAppsView(ctx) {
     try {
       const body = await client.post("/pumas/apps", { path });
       pathInput.value = "";
-      ctx.notify("success", "Model Library", `Registered ${(body.app && body.app.root) || path}`);
+      ctx.notify("success", "Pumas", `Registered ${(body.app && body.app.root) || path}`);
       await refresh();
     } catch (err) {
       error.textContent = err.message;

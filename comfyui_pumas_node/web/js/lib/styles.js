@@ -104,11 +104,11 @@ const CSS = `
 .pumas-jobs{display:flex;flex-direction:column;gap:4px;max-height:150px;overflow-y:auto}
 .pumas-job{font-size:12px;overflow-wrap:anywhere}.pumas-job progress{display:block;width:100%;height:6px}
 .pumas-job-failed{color:var(--p-err)}
-.pumas-browser{max-height:160px;overflow:auto;border:1px solid var(--p-border);border-radius:6px}
-.pumas-browser button{display:block;width:100%;text-align:left;background:none;border:0;color:var(--p-fg);padding:2px 6px;cursor:pointer;
+.pumas-browser,.pumas-picker{max-height:160px;overflow:auto;border:1px solid var(--p-border);border-radius:6px}
+.pumas-browser button,.pumas-picker button{display:block;width:100%;text-align:left;background:none;border:0;color:var(--p-fg);padding:2px 6px;cursor:pointer;
  font:inherit;font-size:12px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-.pumas-browser button:hover{background:var(--p-bg3)}
-.pumas-browser .pumas-note{padding:2px 6px;overflow-wrap:anywhere}
+.pumas-browser button:hover,.pumas-picker button:hover{background:var(--p-bg3)}
+.pumas-browser .pumas-note,.pumas-picker .pumas-note{padding:2px 6px;overflow-wrap:anywhere}
 .pumas-confirm{display:flex;gap:6px;align-items:center;flex-wrap:wrap;padding:4px;border:1px solid var(--p-err);border-radius:6px;margin-top:4px;font-size:12px}
 .pumas-link{color:var(--p-accent)}
 .pumas-badges{display:flex;flex-wrap:wrap;gap:4px 0;margin:2px 0}
@@ -135,6 +135,64 @@ const CSS = `
 .pumas-details .pumas-bar select{flex:1 1 8em}
 .pumas-import .pumas-bar .pumas-btn{flex:1 0 auto}
 .pumas-import-mode{flex:0 0 auto}
+.pumas-panel{position:relative}
+.pumas-logo{color:var(--p-accent);font-size:14px;flex:none}
+.pumas-row{flex-direction:row !important;align-items:center;gap:6px;justify-content:flex-start !important;padding:3px 6px !important}
+.pumas-row-main{flex:1 1 auto;min-width:0;display:flex;flex-direction:column;gap:1px}
+.pumas-thumb{flex:none;width:36px;height:36px;border-radius:4px;background:var(--p-bg3);display:flex;align-items:center;justify-content:center;overflow:hidden}
+.pumas-thumb-img{width:100%;height:100%;object-fit:cover;display:block}
+.pumas-glyph{font-size:16px;color:var(--p-dim)}
+.pumas-row-sub{display:flex;align-items:center;gap:4px;padding-left:0 !important;min-width:0}
+.pumas-row-size{flex:none;margin-left:auto;color:var(--p-dim);font-size:11px;white-space:nowrap}
+.pumas-chip{display:inline-block;max-width:9em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;border-radius:4px;padding:0 4px;
+ font-size:10px;line-height:15px;background:var(--p-bg3);color:var(--p-fg);flex:0 1 auto;min-width:0}
+.pumas-chip-base{background:color-mix(in srgb,var(--p-accent) 22%,var(--p-bg3))}
+.pumas-attention{color:#e0b000;font-size:11px;flex:none}
+.pumas-sort{flex:0 1 auto;min-width:0}
+.pumas-filters{flex:1 1 auto;min-width:0}
+.pumas-filters summary{cursor:pointer;list-style:none;white-space:nowrap}
+.pumas-filters summary::-webkit-details-marker{display:none}
+.pumas-filter-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(120px,1fr));gap:4px;margin-top:4px}
+.pumas-filter-grid select{width:100%}
+.pumas-library{position:relative}
+.pumas-drawer{flex:1 1 0;min-height:180px;display:flex;flex-direction:column;
+ background:var(--comfy-menu-bg,#1e1e1e);border:1px solid var(--p-accent);border-radius:6px;
+ padding:6px 8px;max-height:none !important;overflow:hidden !important}
+.pumas-panel.pumas-drawer-open .pumas-sections>:not(.pumas-jobs-section){display:none}
+.pumas-panel.pumas-drawer-open .pumas-sections{flex:0 1 auto;max-height:15%}
+.pumas-panel.pumas-drawer-open .pumas-library{flex:0 0 36%;min-height:150px}
+.pumas-drawer-body{flex:1 1 auto;min-height:0;overflow-y:auto;overflow-x:hidden;overflow-wrap:anywhere;padding-right:2px}
+.pumas-drawer-actions{flex:none;border-top:1px solid var(--p-border);padding-top:6px;margin-top:4px;display:flex;flex-direction:column;gap:4px}
+.pumas-drawer-actions .pumas-bar select{flex:1 1 6em;min-width:0}
+.pumas-labelled{display:inline-flex;align-items:center;gap:3px;margin-right:4px}
+.pumas-badge-key{font-size:10px;color:var(--p-dim);text-transform:uppercase;letter-spacing:.03em}
+.pumas-badges{align-items:center;gap:4px !important}
+.pumas-health-item{margin-bottom:4px;list-style:none}
+.pumas-health-details ul{padding-left:4px !important}
+.pumas-health-subject{font-family:ui-monospace,Consolas,monospace;font-size:11px;overflow-wrap:anywhere}
+.pumas-health-next{font-size:12px}
+.pumas-fixer-repair{border-color:#3a9d5d;color:#5fd38a}.pumas-fixer-clean{border-color:#c09000;color:#e0b000}
+.pumas-fixer-manual,.pumas-fixer-rebuild{border-color:var(--p-dim);color:var(--p-dim)}
+.pumas-not-fixed{color:var(--p-err)}
+.pumas-roots{margin:0;padding:0;list-style:none;display:flex;flex-direction:column;gap:2px}
+.pumas-root{display:flex;align-items:center;gap:4px;min-width:0}
+.pumas-root .pumas-mono{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.pumas-settings label{font-size:12px}
+.pumas-add-root{flex-direction:row;flex-wrap:wrap;align-items:center}
+.pumas-btn .pi{font-size:11px}
+.pumas-no-icons .pi{display:none}
+.p-toast-detail{white-space:pre-line}
+.pumas-no-icons .pumas-thumb:not(:has(img))::after{content:attr(data-abbr);font-size:9px;font-weight:600;color:var(--p-dim);letter-spacing:.02em}
+.pumas-drawer-actions .pumas-bar select.pumas-edit-type{flex:1 1 8em;min-width:8em}
+.pumas-type-filter{max-width:14em !important}
+@container pumas (min-width:760px){
+ .pumas-drawer{position:absolute;top:40px;right:8px;bottom:8px;width:min(46%,560px);height:auto}
+ .pumas-panel.pumas-drawer-open .pumas-library{flex:1 1 0}
+ .pumas-panel.pumas-drawer-open>.pumas-library,.pumas-panel.pumas-drawer-open>.pumas-sections{margin-right:calc(min(46%,560px) + 8px)}
+ .pumas-panel.pumas-drawer-open .pumas-sections>:not(.pumas-jobs-section){display:flex}
+ .pumas-panel.pumas-drawer-open .pumas-sections>details:not(.pumas-jobs-section){display:block}
+ .pumas-panel.pumas-drawer-open .pumas-sections{max-height:40%}
+}
 `;
 
 /** Insert the panel stylesheet once into `doc` (idempotent). */

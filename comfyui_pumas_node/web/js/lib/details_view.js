@@ -32,7 +32,10 @@ function breakable(text) {
  * @returns {{el: HTMLElement, show(modelId: string|null): Promise<void>, current(): string|null, destroy(): void}}
  */
 export function createDetailsView(ctx) {
-  const el = h("section", { class: "pumas-details pumas-section", "aria-label": "Model details", "aria-live": "polite", hidden: true });
+  // A drawer over the list (below the panel header, so Health stays reachable): head, a body that
+  // scrolls, and a footer with the actions that never scrolls away.
+  const el = h("section", { class: "pumas-details pumas-drawer", role: "dialog", "aria-label": "Model details", "aria-live": "polite", hidden: true,
+    onkeydown: (e) => { if (e.key === "Escape") close(); } });
   let seq = 0;
   let shown = null;
 
@@ -41,6 +44,7 @@ export function createDetailsView(ctx) {
     const same = shown === (modelId || null);
     shown = modelId || null;
     el.hidden = !modelId;
+    if (ctx.onVisible) ctx.onVisible(Boolean(modelId));
     if (!modelId) { el.replaceChildren(); return; }
     if (!same || !el.querySelector(".pumas-details-name")) setChildren(el, h("span", { class: "pumas-note" }, "Loading…"));
     try {
@@ -76,18 +80,22 @@ export function createDetailsView(ctx) {
     const typeSelect = h("select", { "aria-label": "Model type", class: "pumas-edit-type" },
       MODEL_TYPES.map((t) => h("option", { value: t }, t)));
     typeSelect.value = MODEL_TYPES.includes(m.model_type) ? m.model_type : "unknown";
-    const actions = h("div", { class: "pumas-bar" },
-      typeSelect,
-      h("button", { type: "button", class: "pumas-btn", onclick: () => saveType(m, typeSelect.value) }, "Set type (manual)"),
-      m.match_source !== "manual"
-        ? h("button", { type: "button", class: "pumas-btn pumas-manual-btn", title: "Keep this identity: online lookups will not change it",
-          onclick: () => act.markManual(m) }, "Mark as manual") : null,
-      h("button", { type: "button", class: "pumas-btn pumas-danger", "aria-label": `Delete ${modelName(m)}`, onclick: () => remove(m, actions) }, "Delete…"));
-    setChildren(el,
-      h("div", { class: "pumas-details-head" },
-        h("h3", { class: "pumas-details-name", title: modelName(m) }, breakable(modelName(m))),
-        h("button", { type: "button", class: "pumas-btn pumas-small pumas-details-close", title: "Close details",
-          "aria-label": "Close details", onclick: close }, "✕")),
+    const extra = (ctx.modelActions || []).filter((a) => !a.visible || a.visible(m)).map((a) =>
+      h("button", { type: "button", class: `pumas-btn pumas-action-${a.id}`, title: a.title || a.label,
+        onclick: () => a.run(m, { client: ctx.client, jobs: ctx.jobs, notify: ctx.notify, refresh: () => show(m.model_id) }) },
+      a.icon ? h("i", { class: a.icon, "aria-hidden": "true" }) : null, a.icon ? ` ${a.label}` : a.label));
+    const actions = h("div", { class: "pumas-drawer-actions" },
+      h("div", { class: "pumas-bar pumas-type-row" }, typeSelect,
+        h("button", { type: "button", class: "pumas-btn", title: "Set the type by hand (lookups will not change it)",
+          onclick: () => saveType(m, typeSelect.value) }, "Set type (manual)")),
+      h("div", { class: "pumas-bar" },
+        m.match_source !== "manual"
+          ? h("button", { type: "button", class: "pumas-btn pumas-manual-btn", title: "Keep this identity: online lookups will not change it",
+            onclick: () => act.markManual(m) }, "Mark as manual") : null,
+        extra,
+        h("button", { type: "button", class: "pumas-btn pumas-danger", "aria-label": `Delete ${modelName(m)}`, title: "Delete the model, its files and its links",
+          onclick: () => remove(m, actions) }, h("i", { class: "pi pi-trash", "aria-hidden": "true" }), " Delete…")));
+    const body = h("div", { class: "pumas-drawer-body" },
       badges(m),
       pickleSection(m),
       confirmSection(m, act),
@@ -113,8 +121,13 @@ export function createDetailsView(ctx) {
         ? h("ul", { class: "pumas-links" }, links.map((l) => h("li", { class: l.exists === false ? "pumas-phantom" : null, title: linkText(l) },
           linkText(l), l.exists === false ? " (missing)" : null)))
         : h("div", { class: "pumas-note" }, "Not linked into any install yet."),
-      evidenceSection(m),
-      actions);
+      evidenceSection(m));
+    setChildren(el,
+      h("div", { class: "pumas-details-head" },
+        h("h3", { class: "pumas-details-name", title: modelName(m) }, breakable(modelName(m))),
+        h("button", { type: "button", class: "pumas-btn pumas-small pumas-details-close", title: "Close details (Esc)",
+          "aria-label": "Close details", onclick: close }, h("i", { class: "pi pi-times", "aria-hidden": "true" }), " Close")),
+      body, actions);
   }
 
   async function edit(m, changes, message) {
@@ -145,7 +158,7 @@ export function createDetailsView(ctx) {
   async function saveType(m, type) {
     try {
       await ctx.client.post(`/pumas/models/${encodeURIComponent(m.model_id)}/metadata`, { model_type: type });
-      ctx.notify("success", "Model Library", `${modelName(m)} is now ${type} (manual)`);
+      ctx.notify("success", "Pumas", `${modelName(m)} is now ${type} (manual)`);
       ctx.onChanged();
       ctx.refreshCombos();
       await show(m.model_id);
@@ -158,7 +171,7 @@ export function createDetailsView(ctx) {
     if (!ok) return;
     try {
       await ctx.client.post(`/pumas/models/${encodeURIComponent(m.model_id)}/delete`, {});
-      ctx.notify("success", "Model Library", `Deleted ${modelName(m)}`);
+      ctx.notify("success", "Pumas", `Deleted ${modelName(m)}`);
       ctx.onDeleted(m.model_id);
       ctx.refreshCombos();
     } catch (err) { ctx.notify("error", `Could not delete ${modelName(m)}`, err.message); }

@@ -16,11 +16,11 @@ export function isPickleName(name) {
   return PICKLE_EXTENSIONS.some((ext) => lower.endsWith(ext));
 }
 
-/** Bytes → "1.5 GB" (binary multiples, 1 decimal); non-numbers → "". */
+/** Bytes → "1.5 GiB" (binary multiples, IEC names like the CLI, 1 decimal); non-numbers → "". */
 export function formatBytes(bytes) {
   const n = Number(bytes);
   if (!Number.isFinite(n) || n < 0) return "";
-  const units = ["B", "KB", "MB", "GB", "TB"];
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let v = n;
   let i = 0;
   while (v >= 1024 && i < units.length - 1) { v /= 1024; i += 1; }
@@ -104,4 +104,21 @@ export function percent(p) {
 /** Best display name of a model dict. */
 export function modelName(m) {
   return (m && (m.official_name || m.cleaned_name || m.model_id)) || "(unnamed)";
+}
+
+/** The one help text of the import modes (same as pumas_core.settings.IMPORT_MODE_HELP; a test keeps them equal). */
+export const IMPORT_MODE_HELP = "auto = copy (your files stay where they are); copy = copy into the library; move = move into the library (a rename on the same drive, else copy then delete)";
+
+/**
+ * A time as the user's local date and time ("2 Dec 2026, 13:05"); accepts epoch seconds (number or
+ * numeric string), epoch milliseconds (> 1e12) or an ISO 8601 string. Unknown values → "".
+ */
+export function localTime(value) {
+  if (value === null || value === undefined || value === "") return "";
+  let d;
+  const n = Number(value);
+  if (Number.isFinite(n)) d = new Date(n > 1e12 ? n : n * 1000);
+  else d = new Date(String(value));
+  if (Number.isNaN(d.getTime())) return "";
+  return d.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 }

@@ -2,7 +2,7 @@
 // desktop files (streamed to POST /pumas/upload). Pickle formats need an explicit acknowledgement.
 
 import { h, setChildren } from "./dom.js";
-import { isPickleName } from "./format.js";
+import { IMPORT_MODE_HELP, isPickleName } from "./format.js";
 import { jobIdOf } from "./client.js";
 import { createFold } from "./fold.js";
 
@@ -36,12 +36,14 @@ export function createImportView(ctx) {
     oninput: (e) => { state.importPath = e.target.value; },
     onkeydown: (e) => { if (e.key === "Enter") importPath(); },
   });
-  const modeSelect = h("select", { "aria-label": "Import mode", class: "pumas-import-mode",
+  const modeSelect = h("select", { "aria-label": "Import mode", class: "pumas-import-mode", title: IMPORT_MODE_HELP,
     onchange: (e) => { state.mode = e.target.value; } },
   h("option", { value: "auto" }, "auto"), h("option", { value: "copy" }, "copy"), h("option", { value: "move" }, "move"));
   modeSelect.value = state.mode || ctx.getMode() || "auto";
+  if (!state.mode && ctx.whenMode) ctx.whenMode((m) => { if (!state.mode && m) modeSelect.value = m; });
   const browser = h("div", { class: "pumas-browser", hidden: true, role: "group", "aria-label": "Server folders" });
   const warning = h("div", { class: "pumas-pickle-slot" });
+  const rootOffer = h("div", { class: "pumas-root-offer" });
 
   function renderWarning() {
     const p = state.pending;
@@ -71,7 +73,8 @@ export function createImportView(ctx) {
 
   function importPath() {
     const path = pathInput.value.trim();
-    if (!path) { ctx.notify("warn", "Model Library", "Enter a path on the server to import."); return; }
+    if (!path) { ctx.notify("warn", "Pumas", "Enter a path on the server to import."); return; }
+    rootOffer.replaceChildren();
     if (isPickleName(path)) { ask({ kind: "path", paths: [path], names: [path.split(/[\\/]/).pop()] }); return; }
     startPathImport([path], false);
   }
@@ -90,7 +93,32 @@ export function createImportView(ctx) {
       jobs.settle(job, body, id);
     } catch (err) {
       jobs.finish(job, "failed", err);
+      const offer = outsideRoots(err, paths[0], () => startPathImport(paths, acceptPickle));
+      if (offer) setChildren(rootOffer, offer);
     }
+  }
+
+  /**
+   * For a 403 "outside the import roots": a callout offering to add the folder to the import roots
+   * (`path` itself when `isFolder`, else the folder of a path whose last part has a file extension),
+   * then `retry()`. Returns null for any other error.
+   */
+  function outsideRoots(err, path, retry, isFolder = false) {
+    if (!err || !(err.status === 403 || err.code === "path_not_allowed") || !path || !ctx.addImportRoot) return null;
+    const clean = String(path).replace(/(.)[\\/]+$/, "$1");
+    const last = clean.split(/[\\/]/).pop();
+    const target = !isFolder && /\.[A-Za-z0-9]{1,12}$/.test(last) ? (clean.slice(0, clean.length - last.length - 1) || "/") : clean;
+    const box = h("div", { class: "pumas-callout pumas-add-root", role: "alert" },
+      h("span", null, `${target} is not in your import roots.`),
+      h("button", { type: "button", class: "pumas-btn pumas-primary pumas-add-root-btn", onclick: async () => {
+        try {
+          await ctx.addImportRoot(target);
+          box.remove();
+          ctx.notify("success", "Pumas", `Added ${target} to the import roots`);
+          retry();
+        } catch (e2) { ctx.notify("error", "Could not add the import root", e2.message); }
+      } }, h("i", { class: "pi pi-plus", "aria-hidden": "true" }), " Add this folder to import roots"));
+    return box;
   }
 
   /** Files dropped on the panel: ask first when any is a pickle format. */
@@ -128,7 +156,8 @@ export function createImportView(ctx) {
     try {
       const body = await client.get("/pumas/browse", { path: path || undefined });
       const entries = (body && body.entries) || [];
-      const up = body && body.parent ? h("button", { type: "button", onclick: () => browse(body.parent) }, "⬑ ..") : null;
+      const up = body && body.parent ? h("button", { type: "button", "aria-label": "Parent folder", onclick: () => browse(body.parent) },
+        h("i", { class: "pi pi-arrow-up", "aria-hidden": "true" }), " ..") : null;
       setChildren(browser,
         body && body.path ? h("div", { class: "pumas-note" }, body.path) : h("div", { class: "pumas-note" }, "Import roots"),
         up,
@@ -137,9 +166,10 @@ export function createImportView(ctx) {
           type: "button", class: e.is_dir ? "pumas-dir" : "pumas-file", title: e.path,
           "aria-label": `${e.is_dir ? "Folder" : "File"} ${e.name}`,
           onclick: () => { pathInput.value = e.path; state.importPath = e.path; if (e.is_dir) browse(e.path); },
-        }, `${e.is_dir ? "📁" : "📄"} ${e.name}`)));
+        }, h("i", { class: e.is_dir ? "pi pi-folder" : "pi pi-file", "aria-hidden": "true" }), ` ${e.name}`)));
     } catch (err) {
-      setChildren(browser, h("span", { class: "pumas-job-failed" }, `Cannot browse ${path || "the import roots"}: ${err.message}`));
+      setChildren(browser, h("span", { class: "pumas-job-failed" }, `Cannot browse ${path || "the import roots"}: ${err.message}`),
+        outsideRoots(err, path, () => browse(path), true));
     }
   }
 
@@ -150,9 +180,12 @@ export function createImportView(ctx) {
     h("div", { class: "pumas-bar" },
       modeSelect,
       h("button", { type: "button", class: "pumas-btn pumas-browse-btn", title: "Browse the server's import folders",
-        onclick: () => (browser.hidden ? browse(pathInput.value.trim()) : (browser.hidden = true)) }, "Browse…"),
-      h("button", { type: "button", class: "pumas-btn pumas-primary pumas-import-btn", onclick: importPath }, "Import")),
+        onclick: () => (browser.hidden ? browse(pathInput.value.trim()) : (browser.hidden = true)) },
+      h("i", { class: "pi pi-folder-open", "aria-hidden": "true" }), " Browse…"),
+      h("button", { type: "button", class: "pumas-btn pumas-primary pumas-import-btn", onclick: importPath },
+        h("i", { class: "pi pi-download", "aria-hidden": "true" }), " Import")),
     browser,
+    rootOffer,
     warning,
     h("div", { class: "pumas-drop", "aria-label": "Drop model files here to upload them" }, "Drop model files here"));
   const el = fold.el;

@@ -54,9 +54,15 @@ export function longId(full, label, onCopy) {
 export function badges(m) {
   const trust = trustBadge(m.trust);
   const tier = tierBadge(m.security_tier);
+  // Type and base model first (what the model is), then labelled identity and safety badges, so the
+  // trust level is never read as the type.
   return h("div", { class: "pumas-badges" },
-    h("span", { class: `pumas-badge pumas-trust ${trust.cls}`, title: `${trust.label}: ${matchLabel(m.match_source)}`,
-      dataset: { trust: m.trust || "none", matchSource: m.match_source || "none" } }, trust.label),
+    h("span", { class: "pumas-chip pumas-chip-type", title: "Type" }, m.model_type || "unknown"),
+    m.base_model ? h("span", { class: "pumas-chip pumas-chip-base", title: "Base model" }, m.base_model) : null,
+    h("span", { class: "pumas-labelled" },
+      h("span", { class: "pumas-badge-key" }, "Identity"),
+      h("span", { class: `pumas-badge pumas-trust ${trust.cls}`, title: `${trust.label}: ${matchLabel(m.match_source)}`,
+        dataset: { trust: m.trust || "none", matchSource: m.match_source || "none" } }, trust.label)),
     h("span", { class: `pumas-badge ${tier.cls}` }, tier.label),
     m.match_source === "manual" ? h("span", { class: "pumas-badge pumas-manual" }, "Manual") : null,
     m.pending_online_lookup ? h("span", { class: "pumas-badge pumas-pending", title: "Waiting for an online lookup" }, "Lookup pending") : null,

@@ -1,5 +1,8 @@
-// ComfyUI entry point of the Pumas Library panel (loaded as /extensions/<pack>/pumas_panel.js).
+// ComfyUI entry point of the Pumas panel (loaded as /extensions/<pack>/pumas_panel.js).
 // Everything else lives in ./lib/ (pure modules). No extension URL is hard-coded.
+// Settings (library location, import roots, default import mode, lookups) are kept by the Pumas core
+// (GET/POST /pumas/settings) and edited in the panel's Settings section, so the CLI, `pumas serve`
+// and ComfyUI all see the same values.
 
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
@@ -9,11 +12,6 @@ let panel = null;
 
 app.registerExtension({
   name: "pumas.library.panel",
-  settings: [
-    { id: "Pumas.ImportMode", name: "Default import mode", type: "combo", options: ["auto", "copy", "move"],
-      defaultValue: "auto", category: ["Pumas", "Import", "Mode"],
-      tooltip: "auto moves within the same drive and copies across drives" },
-  ],
   async setup() {
     if (panel) return;
     panel = createPanel({ app, api });

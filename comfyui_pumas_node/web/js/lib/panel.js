@@ -1,4 +1,4 @@
-// Composes the Model Library panel. State lives at module scope so re-mounting the sidebar tab
+// Composes the Pumas panel (sections and model actions are listed in lib/sections.js). State lives at module scope so re-mounting the sidebar tab
 // (render() runs on every mount) shows the same search, selection and jobs.
 
 import { h } from "./dom.js";
@@ -8,10 +8,12 @@ import { notify as toast } from "./toast.js";
 import { installStyles } from "./styles.js";
 import { createLibraryView } from "./library_view.js";
 import { createDetailsView } from "./details_view.js";
-import { createImportView, pickleRefusals } from "./import_view.js";
-import { createHealthView } from "./health_view.js";
+import { pickleRefusals } from "./import_view.js";
+import { modelIdsWithProblems } from "./health_view.js";
 import { createAppsView } from "./apps_view.js";
-import { createJobsView } from "./jobs_view.js";
+import { createSettingsStore } from "./settings_view.js";
+import { importSummary } from "./import_summary.js";
+import { MODEL_ACTIONS, SECTIONS } from "./sections.js";
 
 /** Job kinds whose completion changes what ComfyUI's model dropdowns should list. */
 const COMBO_KINDS = new Set(["import", "upload", "download", "sync", "rebuild", "health"]);
@@ -34,6 +36,7 @@ export const state = {
  */
 export function createPanel({ app, api }) {
   const client = createClient(api);
+  const settings = createSettingsStore(client);
   const notify = (sev, summary, detail) => toast(app, sev, summary, detail);
   let mounted = null;        // {views, root} while the tab is shown
 
@@ -45,21 +48,17 @@ export function createPanel({ app, api }) {
     if (job.state === "done") {
       const r = job.result || {};
       if (IMPORT_KINDS.has(job.kind)) {
-        const n = Array.isArray(r.imported) ? r.imported.length : 0;
-        const skipped = Array.isArray(r.skipped) ? r.skipped.length : 0;
-        const failed = Array.isArray(r.failed) ? r.failed : [];
         const refused = pickleRefusals(r).length;
-        if (failed.length > refused) notify("error", `${job.label}: ${failed.length} failed`, failed.map((f) => `${f.path}: ${f.error}`).join("\n"));
-        else if (refused) notify("warn", job.label, "Pickle files need your confirmation.");
-        else notify("success", "Model Library", `Imported ${n} model(s)${skipped ? `, ${skipped} already in the library` : ""}`);
+        const sum = importSummary(r, refused);
+        notify(sum.severity, refused ? `${job.label}: pickle files need your confirmation` : sum.summary, sum.detail);
       } else if (job.kind === "lookup") {
         const updated = Array.isArray(r.updated) ? r.updated.length : 0;
         const pending = Array.isArray(r.pending) ? r.pending.length : 0;
-        notify(pending ? "warn" : "success", "Model Library",
+        notify(pending ? "warn" : "success", "Pumas",
           `Lookup finished: ${updated} updated${pending ? `, ${pending} still pending (hosts unreachable)` : ""}`);
-      } else notify("success", "Model Library", `${job.label} finished`);
+      } else if (!(job.callbacks && job.callbacks.quiet)) notify("success", "Pumas", `${job.label} finished`);
       if (COMBO_KINDS.has(job.kind)) refreshCombos();
-      if (mounted) { mounted.views.library.reload(); if (!IMPORT_KINDS.has(job.kind)) mounted.views.health.refresh(); }
+      if (mounted) { mounted.views.library.reload(); if (!IMPORT_KINDS.has(job.kind) && !(job.callbacks && job.callbacks.quiet)) mounted.views.health.refresh(); }
     } else if (!(job.errorObj && job.errorObj.code === "pickle_not_accepted")) {
       notify("error", `${job.label} failed`, job.error);
     }
@@ -87,25 +86,44 @@ export function createPanel({ app, api }) {
     if (mounted) unmount();
     installStyles(el.ownerDocument || document);
     const offlineNote = h("div", { class: "pumas-offline", role: "note", hidden: !state.offline }, "Using cached data (offline)");
-    const reloadLibrary = () => mounted && mounted.views.library.reload();
+    const views = {};
+    const reloadLibrary = () => views.library && views.library.reload();
     const apps = createAppsView({ client, jobs, notify, state, onSynced: () => { refreshCombos(); reloadLibrary(); } });
-    const health = createHealthView({ client, jobs, notify, state, apps, onLibraryChanged: reloadLibrary });
     const details = createDetailsView({
-      client, jobs, notify, refreshCombos, isOffline: () => state.offline,
+      client, jobs, notify, refreshCombos, isOffline: () => state.offline, modelActions: MODEL_ACTIONS,
       onChanged: reloadLibrary,
       onReplaced: (oldId, newId) => { if (state.selectedId === oldId) state.selectedId = newId; details.show(newId); reloadLibrary(); },
-      onDeleted: (id) => { if (state.selectedId === id) state.selectedId = null; details.show(null); mounted && mounted.views.library.reload(); },
-      onClose: () => { state.selectedId = null; if (mounted) mounted.views.library.select(null); },
+      onDeleted: (id) => { if (state.selectedId === id) state.selectedId = null; details.show(null); reloadLibrary(); },
+      onClose: () => { state.selectedId = null; if (views.library) views.library.select(null); },
+      onVisible: (on) => { if (mounted) mounted.root.classList.toggle("pumas-drawer-open", on); },
     });
-    const library = createLibraryView({ client, state, notify, onSelect: (m) => details.show(m.model_id) });
-    const importer = createImportView({ client, jobs, notify, state, getMode: () => settingGet(app, "Pumas.ImportMode") });
-    const jobsView = createJobsView(jobs, state);
-    // A full-height column: header, the list (takes the free space), the selected model's details,
-    // then the collapsible sections (Import / Activity / Health with Installs), each scrolling on its own.
+    const ctx = {
+      app, client, jobs, notify, state, settings, apps, refreshCombos, reloadLibrary,
+      libraryMoved: () => { state.models = []; state.selectedId = null; details.show(null); reloadLibrary(); if (views.health) views.health.refresh(); },
+      onBadge: () => {
+        if (!state.selectedId && !details.current()) return false;
+        details.show(null); state.selectedId = null; if (views.library) views.library.select(null);
+        return true;
+      },
+      onHealth: () => { if (views.library) views.library.repaint(); },
+    };
+    views.library = createLibraryView({ client, state, notify, onSelect: (m) => details.show(m.model_id),
+      problemIds: () => modelIdsWithProblems(state.health) });
+    views.details = details;
+    views.apps = apps;
+    for (const section of SECTIONS) {
+      try { views[section.id] = section.create(ctx); } catch (e) { console.error(`[pumas] section ${section.id}:`, e); }
+    }
+    const health = views.health;
+    // A full-height column: header, the list (takes the free space), then the collapsible sections
+    // (lib/sections.js), which scroll together; the model details are a drawer over the list.
     const root = h("div", { class: "pumas-panel", "aria-label": "Pumas model library" },
-      h("div", { class: "pumas-bar pumas-head" }, h("h3", { class: "pumas-grow pumas-title" }, "Model Library"), health.badge),
-      offlineNote, library.el, details.el,
-      h("div", { class: "pumas-sections" }, importer.el, jobsView.el, health.el));
+      h("div", { class: "pumas-bar pumas-head" },
+        h("i", { class: "pi pi-box pumas-logo", "aria-hidden": "true" }),
+        h("h3", { class: "pumas-grow pumas-title" }, "Pumas"), health ? health.badge : null),
+      offlineNote, views.library.el,
+      h("div", { class: "pumas-sections" }, SECTIONS.map((s) => views[s.id] && views[s.id].el)),
+      details.el);
     // Dropping desktop files anywhere on the panel uploads them.
     let depth = 0;
     const onDragEnter = (e) => { if (hasFiles(e)) { depth += 1; root.classList.add("pumas-dragging"); e.preventDefault(); } };
@@ -115,32 +133,36 @@ export function createPanel({ app, api }) {
       if (!hasFiles(e)) return;
       e.preventDefault(); e.stopPropagation();
       depth = 0; root.classList.remove("pumas-dragging");
-      importer.handleFiles(e.dataTransfer.files);
+      if (views.import) views.import.handleFiles(e.dataTransfer.files);
     };
     root.addEventListener("dragenter", onDragEnter);
     root.addEventListener("dragover", onDragOver);
     root.addEventListener("dragleave", onDragLeave);
     root.addEventListener("drop", onDrop);
     el.replaceChildren(root);
+    markIconFont(root);
     el.classList.add("pumas-host");   // the host gets a definite height, so the list can fill the sidebar
-    mounted = { root, host: el, views: { health, apps, details, library, importer, jobsView } };
+    mounted = { root, host: el, views };
+    root.classList.toggle("pumas-drawer-open", Boolean(state.selectedId));
     loadStatus(offlineNote);
-    health.refresh();
+    if (health) health.refresh();
+    settings.load().catch(() => {});
     if (state.open.health && state.open.installs) apps.refresh();
-    if (!state.models.length) library.reload();
+    if (!state.models.length) views.library.reload();
     if (state.selectedId) details.show(state.selectedId);
   }
 
   function unmount() {
     if (!mounted) return;
-    for (const v of Object.values(mounted.views)) { try { v.destroy(); } catch (e) { console.warn(e); } }
+    for (const v of Object.values(mounted.views)) { try { if (v && v.destroy) v.destroy(); } catch (e) { console.warn(e); } }
     mounted.root.remove();          // its DOM listeners go with it
     mounted.host.classList.remove("pumas-host");
     mounted = null;
   }
 
   const tab = {
-    id: "pumas-library", title: "Model Library", tooltip: "Pumas model library", icon: "pi pi-database",
+    // Its own name: ComfyUI has a built-in "Model Library" tab (id "model-library") one icon away.
+    id: "pumas-library", title: "Pumas", label: "Pumas", tooltip: "Pumas: your model library, links and health", icon: "pi pi-box",
     type: "custom", render, destroy: unmount,
   };
   return { tab, jobs, onProgress: (e) => jobs.onEvent(e && e.detail) };
@@ -154,4 +176,14 @@ function hasFiles(e) {
 /** Read a setting through app.extensionManager.setting, or undefined. */
 export function settingGet(app, id) {
   try { return app.extensionManager && app.extensionManager.setting ? app.extensionManager.setting.get(id) : undefined; } catch { return undefined; }
+}
+
+/** Add `pumas-no-icons` to the panel when PrimeIcons (ComfyUI's icon font) is not styled in this page
+ *  (the standalone `pumas serve` page): thumbnails then show a short type label instead of a glyph. */
+function markIconFont(root) {
+  const probe = h("i", { class: "pi", style: "position:absolute;visibility:hidden" });
+  root.appendChild(probe);
+  const family = getComputedStyle(probe).fontFamily || "";
+  probe.remove();
+  root.classList.toggle("pumas-no-icons", !/primeicons/i.test(family));
 }
