@@ -339,6 +339,18 @@ class Library(LinkOps):
 
         return download_missing(self, self.resolve_id(model_id), progress=progress)
 
+    def resolve_workflow(self, workflow, **kw) -> dict:
+        """Link a workflow's models at the names it uses (see :mod:`.facade_workflows`)."""
+        from .facade_workflows import resolve_workflow
+
+        return resolve_workflow(self, workflow, **kw)
+
+    def annotate_workflow(self, workflow, **kw) -> dict:
+        """Write SHA-256/URL identity into a workflow's ``properties.models`` (see :mod:`.facade_workflows`)."""
+        from .facade_workflows import annotate_workflow
+
+        return annotate_workflow(self, workflow, **kw)
+
     def start_background_lookups(self, interval: float = 300.0) -> None:
         """Servers call this: pending lookups are retried every ``interval`` seconds when hosts are reachable."""
         self._lookups.start_retry_loop(interval)
