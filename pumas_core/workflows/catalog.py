@@ -30,9 +30,16 @@ class Entry:
         return (self.meta.get("hashes") or {}).get("sha256")
 
 
+#: name parts that tell a precision or packaging variant of the same model (ignored by the fuzzy match)
+VARIANT_TOKENS = {"fp32", "fp16", "bf16", "fp8", "e4m3fn", "e5m2", "scaled", "pruned", "emaonly", "ema", "noema",
+                  "full", "fp8e4m3fn", "int8", "q8", "q4", "safetensors"}
+
+
 def _stem_key(name: str) -> str:
     stem = os.path.splitext(name.rsplit("/", 1)[-1])[0].lower()
-    return re.sub(r"[^a-z0-9]+", " ", stem).strip()
+    words = [w for w in re.split(r"[^a-z0-9]+", stem) if w]
+    kept = [w for w in words if w not in VARIANT_TOKENS]
+    return " ".join(kept or words)
 
 
 class Catalog:
