@@ -12,6 +12,7 @@ import { createImportView, pickleRefusals } from "./import_view.js";
 import { createHealthView } from "./health_view.js";
 import { createAppsView } from "./apps_view.js";
 import { createJobsView } from "./jobs_view.js";
+import { createWorkflowView } from "./workflow_view.js";
 
 /** Job kinds whose completion changes what ComfyUI's model dropdowns should list. */
 const COMBO_KINDS = new Set(["import", "upload", "download", "sync", "rebuild", "health"]);
@@ -93,12 +94,13 @@ export function createPanel({ app, api }) {
     const library = createLibraryView({ client, state, notify, onSelect: (m) => details.show(m.model_id) });
     const importer = createImportView({ client, jobs, notify, state, getMode: () => settingGet(app, "Pumas.ImportMode") });
     const jobsView = createJobsView(jobs, state);
+    const workflow = createWorkflowView({ client, jobs, notify, state, app, refreshCombos });
     // A full-height column: header, the list (takes the free space), the selected model's details,
     // then the collapsible sections (Import / Activity / Health with Installs), each scrolling on its own.
     const root = h("div", { class: "pumas-panel", "aria-label": "Pumas model library" },
       h("div", { class: "pumas-bar pumas-head" }, h("h3", { class: "pumas-grow pumas-title" }, "Model Library"), health.badge),
       offlineNote, library.el, details.el,
-      h("div", { class: "pumas-sections" }, importer.el, jobsView.el, health.el));
+      h("div", { class: "pumas-sections" }, importer.el, workflow.el, jobsView.el, health.el));
     // Dropping desktop files anywhere on the panel uploads them.
     let depth = 0;
     const onDragEnter = (e) => { if (hasFiles(e)) { depth += 1; root.classList.add("pumas-dragging"); e.preventDefault(); } };
@@ -116,7 +118,7 @@ export function createPanel({ app, api }) {
     root.addEventListener("drop", onDrop);
     el.replaceChildren(root);
     el.classList.add("pumas-host");   // the host gets a definite height, so the list can fill the sidebar
-    mounted = { root, host: el, views: { health, apps, details, library, importer, jobsView } };
+    mounted = { root, host: el, views: { health, apps, details, library, importer, jobsView, workflow } };
     loadStatus(offlineNote);
     health.refresh();
     if (state.open.health && state.open.installs) apps.refresh();
