@@ -82,3 +82,54 @@ def test_download_tampered_bytes_rejected_by_hub_hash(lib, comfy_tree, hub):  # 
 ])
 def test_only_hub_resolve_urls(url, want):
     assert hf_parts(url) == want
+
+
+def test_civitai_download_url_verified_imported_and_linked(lib, comfy_tree, civitai, tmp_path, monkeypatch):  # noqa: F811
+    from fakes.civitai import version_object
+
+    data = real_file(SILERO).read_bytes()
+    civitai.add(version_object(sha256_file(real_file(SILERO)), version_id=4242, model_id=42, model_type="LORA",
+                               model_name="detail_tweaker"))
+    civitai.add_download(4242, data)
+    doc = {"nodes": [{"id": 7, "type": "LoraLoaderModelOnly", "widgets_values": ["detail_tweaker.safetensors", 1.0],
+                      "properties": {"models": [{"name": "detail_tweaker.safetensors", "directory": "loras",
+                                                 "url": "https://civitai.com/api/download/models/4242?type=Model"}]}}]}
+    civitai.require_token = "secret"
+    r = lib.resolve_workflow(doc, comfyui_dir=comfy_tree, download=True)
+    assert r["downloaded"] == 0 and "CIVITAI_API_TOKEN" in r["references"][0]["note"]
+    monkeypatch.setenv("CIVITAI_API_TOKEN", "secret")
+    r = lib.resolve_workflow(doc, comfyui_dir=comfy_tree, download=True)
+    ref = r["references"][0]
+    assert r["downloaded"] == 1 and (ref["status"], ref["matched_by"]) == ("linked", "name"), ref
+    link = comfy_tree / "models" / "loras" / "detail_tweaker.safetensors"
+    assert os.path.islink(link) and link.read_bytes() == data
+    meta = read_metadata(lib.get_model(ref["model_id"])["path"])
+    assert meta["trust"] == "verified" and meta["civitai"]["version_id"] == 4242
+
+
+def test_civitai_resume_and_corrupt(tmp_path, civitai):  # noqa: F811
+    from fakes.civitai import version_object
+    from pumas_core.errors import CorruptFileError
+    from pumas_core.remote.civitai_download import download_from_civitai
+
+    data = real_file(SILERO).read_bytes()
+    civitai.add(version_object(sha256_file(real_file(SILERO)), version_id=7, model_id=1, model_name="m"))
+    civitai.add_download(7, data)
+    dest = tmp_path / "dl"
+    dest.mkdir()
+    (dest / "m.safetensors.part").write_bytes(data[:1000])  # an interrupted earlier download
+    path, version = download_from_civitai(7, dest, base_url=civitai.url)
+    assert path.read_bytes() == data and version["id"] == 7 and not (dest / "m.safetensors.part").exists()
+    civitai.add_download(7, data[:-1] + b"\0")
+    path.unlink()
+    with pytest.raises(CorruptFileError, match="does not match CivitAI"):
+        download_from_civitai(7, dest, base_url=civitai.url)
+    assert list(dest.iterdir()) == []
+
+
+def test_civitai_urls():
+    from pumas_core.workflows.fetch import civitai_version
+
+    assert civitai_version("https://civitai.com/api/download/models/128713?type=Model&format=SafeTensor") == 128713
+    assert civitai_version("https://civitai.com/models/128713") is None
+    assert civitai_version("https://evil.example/api/download/models/1") is None
