@@ -197,3 +197,20 @@ def test_annotate_writes_hashes_that_resolve_on_a_fresh_install(lib, tmp_path, c
         assert r["created"] == 2
     with pytest.raises(Exception, match="UI-format"):
         lib.annotate_workflow(to_api(load_template("flux_dev_checkpoint_example.json")))
+
+
+def test_name_held_by_another_library_model_is_a_conflict(lib, tmp_path, comfy_tree):
+    first = _import(lib, tmp_path, MINILM, "clip_l.safetensors")
+    lib.sync(comfyui_dir=comfy_tree)  # the library's own link text_encoders/clip_l.safetensors → first
+    other = _import(lib, tmp_path, SILERO, "other_te.safetensors")
+    doc = set_model_hash(load_template("flux_schnell_full_text_to_image.json"), "clip_l.safetensors",
+                         other["hashes"]["sha256"])
+    link = comfy_tree / "models" / "text_encoders" / "clip_l.safetensors"
+    ref = _refs(lib.resolve_workflow(doc, comfyui_dir=comfy_tree))[("text_encoders", "clip_l.safetensors")]
+    assert ref["status"] == "conflict" and first["model_id"][:12] in ref["note"]
+    assert os.path.samefile(link, os.path.join(first["path"], "clip_l.safetensors"))
+    ref = _refs(lib.resolve_workflow(doc, comfyui_dir=comfy_tree, conflicts="backup"))[("text_encoders", "clip_l.safetensors")]
+    assert ref["status"] == "linked" and os.path.samefile(link, os.path.join(other["path"], "other_te.safetensors"))
+    s = lib.sync(comfyui_dir=comfy_tree, force=True)  # the first model moves to its collision name; the pin stays
+    assert s["errors"] == [] and os.path.samefile(link, os.path.join(other["path"], "other_te.safetensors"))
+    assert any(p.name.startswith("clip_l-") for p in (comfy_tree / "models" / "text_encoders").iterdir())

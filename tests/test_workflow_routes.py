@@ -78,3 +78,32 @@ async def test_resolve_route_in_comfyui_uses_the_running_install(env, monkeypatc
     finally:
         if module._PUMAS_CONTEXT is not None:
             module._PUMAS_CONTEXT.close()
+
+
+def test_live_loaders_from_comfyui_node_definitions(monkeypatch):
+    import types
+
+    from comfyui_pumas_node.routes_workflow import live_loaders
+    from pumas_core.workflows.extract import extract_refs
+
+    fp = types.ModuleType("folder_paths")
+    fp.folder_names_and_paths = {"loras": (["/x/loras"], set()), "checkpoints": (["/x/ckpt"], set()),
+                                 "vae": (["/x/vae"], set())}
+    files = {"loras": ["a.safetensors", "sub/b.safetensors"], "checkpoints": ["c.safetensors"], "vae": []}
+    fp.get_filename_list = lambda key: list(files[key])
+
+    class StackLoader:  # a custom node choosing a LoRA, with the file list plus "None"
+        @classmethod
+        def INPUT_TYPES(cls):
+            return {"required": {"model": ("MODEL",), "strength": ("FLOAT", {"default": 1.0}),
+                                 "lora": (["None", *fp.get_filename_list("loras")],)},
+                    "optional": {"mode": (["a", "b"],)}}
+
+    nodes = types.ModuleType("nodes")
+    nodes.NODE_CLASS_MAPPINGS = {"StackLoader": StackLoader}
+    monkeypatch.setitem(__import__("sys").modules, "folder_paths", fp)
+    monkeypatch.setitem(__import__("sys").modules, "nodes", nodes)
+    doc = {"nodes": [{"id": 3, "type": "StackLoader", "widgets_values": [0.8, "sub/b.safetensors", "a"]}]}
+    table = live_loaders(doc)
+    assert table == {"StackLoader": {"widgets": ["strength", "lora", "mode"], "models": {"lora": "loras"}}}
+    assert [(r.input, r.directory, r.name) for r in extract_refs(doc, table)] == [("lora", "loras", "sub/b.safetensors")]

@@ -7,6 +7,8 @@ when the caller passes ``conflicts="backup"``).  Each link is registered like ev
 
 from __future__ import annotations
 
+import os
+
 from ..links.pins import pin_link
 from ..links.sync import link_one
 from .resolve import Resolution
@@ -16,7 +18,8 @@ def apply_links(lib, app: dict, resolutions: list[Resolution], *, dry_run: bool 
                 conflicts: str | None = None) -> int:
     """Link every ``linked`` resolution into ``app``; update each status in place; return links created.
 
-    ``conflicts``: None (report them), ``"skip"`` or ``"backup"`` (rename the user's file aside).
+    ``conflicts``: None (report them), ``"skip"`` or ``"backup"`` (rename the user's file aside; a Pumas link
+    of another library model under the wanted name is re-pointed).
     In a dry run nothing changes on disk; ``linked`` then means "would be linked".
     """
     done: dict[str, tuple[str, str | None]] = {}
@@ -28,6 +31,15 @@ def apply_links(lib, app: dict, resolutions: list[Resolution], *, dry_run: bool 
             res.status, res.note = done[res.link_path]
             continue
         planned = pin_link(app, res.folder, res.ref.rel_name, res.entry.model)
+        row = lib.registry.get_link(planned.link_path)
+        if row is not None and row["model_id"] != planned.model_id and conflicts != "backup" \
+                and os.path.lexists(planned.link_path):
+            # our link for another library model: other workflows may use that name; change it only when asked
+            res.status = "conflict"
+            res.note = (f"{planned.link_path}: Pumas links library model {row['model_id'][:12]} under this name "
+                        "(re-point it with backup-conflicts)")
+            done[res.link_path] = (res.status, res.note)
+            continue
         rep = link_one(lib.registry, app, planned, dry_run=dry_run, resolution=conflicts, library_root=lib.root)
         if rep.created or rep.repointed:
             created += 1
