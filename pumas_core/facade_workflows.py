@@ -76,18 +76,20 @@ def resolve_workflow(lib, workflow, *, app_id: str | None = None, comfyui_dir=No
     refs = extract_refs(doc, loaders)
     app = _app(lib, app_id, comfyui_dir, required=True)
     mapping = load_mapping(lib.state_dir)
-    results = [Resolver(lib, app, mapping, confirmed).resolve(r) for r in refs]
+    resolver = Resolver(lib, app, mapping, confirmed)  # one library snapshot for every reference
+    results = [resolver.resolve(r) for r in refs]
     downloaded, notes = 0, {}
     if download and not dry_run:
         downloaded, notes = _download_missing(lib, results, progress)
         if downloaded:
-            results = [Resolver(lib, app, mapping, confirmed).resolve(r) for r in refs]
+            resolver = Resolver(lib, app, mapping, confirmed)
+            results = [resolver.resolve(r) for r in refs]
     for res in results:
         if res.status == "missing" and res.ref.url in notes:
             res.note = notes[res.ref.url]
     created = apply_links(lib, app, results, dry_run=dry_run, conflicts=conflicts)
     if downloaded:
-        lib.sync_new_models(sorted({r.entry.model.model_id for r in results if r.entry is not None}))
+        lib.sync_new_models(sorted({r.entry.model_id for r in results if r.entry is not None}))
     return {"references": [r.to_dict() for r in results], "created": created, "downloaded": downloaded,
             "dry_run": dry_run, "app_id": app["app_id"], "format": workflow_format(doc)}
 

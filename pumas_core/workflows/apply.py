@@ -54,7 +54,7 @@ def apply_links(lib, app: dict, resolutions: list[Resolution], *, dry_run: bool 
         elif rep.errors:
             res.status, res.note = "conflict", rep.errors[0]["error"]
         if not dry_run and res.status in ("linked", "present"):
-            lib.registry.add_pin(app["app_id"], res.folder, res.ref.rel_name, res.entry.model.model_id)
+            lib.registry.add_pin(app["app_id"], res.folder, res.ref.rel_name, res.entry.model_id)
         done[res.link_path] = (res.status, res.note)
     if created and not dry_run:
         lib.registry.clear_stamps([app["app_id"]])  # the next boot sync checks the new links too

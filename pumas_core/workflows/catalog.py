@@ -1,38 +1,51 @@
-"""The library as the resolver sees it: models by hash, by file name, by folder, with their link targets."""
+"""The library as the resolver sees it: models by hash, by file name and by folder, loaded once per
+resolve from the index's plain columns (no metadata JSON parsed until a model is actually chosen)."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..links.mapping import Mapping, resolve_target
 from ..links.models import LinkableModel
 from .loaders import LEGACY_KEYS
 
+#: name parts that tell a precision or packaging variant of the same model (ignored by the fuzzy match)
+VARIANT_TOKENS = {"fp32", "fp16", "bf16", "fp8", "e4m3fn", "e5m2", "scaled", "pruned", "emaonly", "ema", "noema",
+                  "full", "fp8e4m3fn", "int8", "q8", "q4", "safetensors"}
 
-@dataclass
+
 class Entry:
-    """One library model: its :class:`LinkableModel` view and its ``metadata.json`` content."""
+    """One library model.  ``file_name`` is the name a loader lists it under (file name, or folder name
+    for Diffusion Folders); ``meta`` (``metadata.json`` + ``path``) and ``model`` (the
+    :class:`LinkableModel`) are read from the index on first use."""
 
-    model: LinkableModel
-    meta: dict
+    __slots__ = ("_lib", "model_id", "rel", "model_type", "format", "file_name", "_meta", "_model")
+
+    def __init__(self, lib, model_id: str, rel: str, model_type: str, fmt: str, file_name: str):
+        self._lib, self.model_id, self.rel, self.model_type, self.format = lib, model_id, rel, model_type, fmt
+        self.file_name, self._meta, self._model = file_name, None, None
 
     @property
-    def file_name(self) -> str:
-        """The name a loader would list it under (file name, or folder name for Diffusion Folders)."""
-        return self.model.link_name
+    def meta(self) -> dict:
+        if self._meta is None:
+            self._meta = self._lib.index.get(self.model_id) or {}
+        return self._meta
+
+    @property
+    def model(self) -> LinkableModel:
+        if self._model is None:
+            meta = self.meta
+            self._model = LinkableModel(model_id=self.model_id, model_type=self.model_type, format=self.format,
+                                        model_dir=Path(self._lib.root) / self.rel,
+                                        files=tuple(f["name"] for f in meta.get("files", [])),
+                                        link_name=self.file_name, link_subdir=meta.get("link_subdir") or "")
+        return self._model
 
     @property
     def sha256(self) -> str | None:
         return (self.meta.get("hashes") or {}).get("sha256")
-
-
-#: name parts that tell a precision or packaging variant of the same model (ignored by the fuzzy match)
-VARIANT_TOKENS = {"fp32", "fp16", "bf16", "fp8", "e4m3fn", "e5m2", "scaled", "pruned", "emaonly", "ema", "noema",
-                  "full", "fp8e4m3fn", "int8", "q8", "q4", "safetensors"}
 
 
 def _stem_key(name: str) -> str:
@@ -43,30 +56,28 @@ def _stem_key(name: str) -> str:
 
 
 class Catalog:
-    """Lazy, per-call snapshot of the library index (one pass over the index rows on first use)."""
+    """The library index as the resolver asks it: exact look-ups go to SQLite (indexed columns), only
+    the fuzzy match reads every model (once per resolve)."""
 
     def __init__(self, lib):
         self.lib = lib
-        self._entries: dict[str, Entry] | None = None
-        self._by_name: dict[str, list[str]] = {}
-        self._by_dir: dict[str, str] = {}
+        self._entries: dict[str, Entry] = {}
+        self._all: list[Entry] | None = None
 
-    def _load(self) -> dict[str, Entry]:
-        if self._entries is None:
-            self._entries = {}
-            for mid, rel, mtype, fmt, meta_json in self.lib.index.iter_link_rows():
-                meta = json.loads(meta_json)
-                files = tuple(f["name"] for f in meta["files"])
-                link_name = meta["official_name"] if fmt == "single-file" else meta["cleaned_name"]
-                m = LinkableModel(model_id=mid, model_type=mtype, format=fmt, model_dir=self.lib.root / rel,
-                                  files=files, link_name=link_name, link_subdir=meta.get("link_subdir") or "")
-                self._entries[mid] = Entry(m, meta)
-                self._by_name.setdefault(link_name.lower(), []).append(mid)
-                self._by_dir[os.path.normpath(str(self.lib.root / rel))] = mid
-        return self._entries
+    def _entry(self, row) -> Entry:
+        mid, rel, mtype, fmt, official, cleaned = row
+        if mid not in self._entries:
+            self._entries[mid] = Entry(self.lib, mid, rel, mtype, fmt, official if fmt == "single-file" else cleaned)
+        return self._entries[mid]
 
     def get(self, model_id: str) -> Entry | None:
-        return self._load().get(model_id)
+        if model_id not in self._entries:
+            m = self.lib.index.get(model_id)
+            if m is None:
+                return None
+            self._entry((model_id, m["rel_path"] if "rel_path" in m else os.path.relpath(m["path"], self.lib.root),
+                         m["model_type"], m["format"], m["official_name"], m["cleaned_name"]))
+        return self._entries[model_id]
 
     def by_hash(self, kind: str, value: str) -> Entry | None:
         """The model with this ``sha256``/``blake3`` (primary or one of its files), or None."""
@@ -75,23 +86,29 @@ class Catalog:
 
     def by_name(self, name: str) -> list[Entry]:
         """Models whose listed name equals ``name`` (case-insensitive, base name only)."""
-        self._load()
-        return [self._entries[m] for m in self._by_name.get(name.rsplit("/", 1)[-1].lower(), [])]
+        base = name.rsplit("/", 1)[-1]
+        rows = [r for r in self.lib.index.name_rows_where("official_name", base) if r[3] == "single-file"]
+        rows += [r for r in self.lib.index.name_rows_where("cleaned_name", base) if r[3] != "single-file"]
+        return [self._entry(r) for r in rows]
 
     def owner_of(self, real_path: str) -> Entry | None:
         """The model whose folder holds ``real_path`` (an already resolved path), or None."""
-        self._load()
-        p = Path(os.path.normpath(real_path))
-        for d in (p, *p.parents):
-            mid = self._by_dir.get(str(d))
-            if mid:
-                return self._entries[mid]
-            if str(d) == os.path.normpath(str(self.lib.root)):
-                break
+        root = os.path.realpath(str(self.lib.root))
+        rel = os.path.relpath(os.path.normpath(real_path), root)
+        if rel.startswith(".."):
+            return None
+        parts = Path(rel).parts
+        for i in range(len(parts), 0, -1):
+            rows = self.lib.index.name_rows_where("rel_path", Path(*parts[:i]).as_posix())
+            if rows:
+                return self._entry(rows[0])
         return None
 
     def all(self) -> list[Entry]:
-        return list(self._load().values())
+        """Every model (read once)."""
+        if self._all is None:
+            self._all = [self._entry(r) for r in self.lib.index.name_rows()]
+        return self._all
 
 
 def same_key(a: str | None, b: str | None) -> bool:
@@ -104,16 +121,15 @@ def same_key(a: str | None, b: str | None) -> bool:
 
 def compatible(entry: Entry, key: str, app: dict | None, mapping: Mapping) -> bool:
     """Whether a model of this type may answer a reference in folder ``key`` (unknown types may)."""
-    m = entry.model
-    if m.format == "diffusion-folder":
+    if entry.format == "diffusion-folder":
         return same_key(key, "diffusers")
-    if m.model_type == "unknown" or m.model_type not in mapping.types:
+    if entry.model_type == "unknown" or entry.model_type not in mapping.types:
         return True
-    wanted = mapping.types.get(m.model_type)
+    wanted = mapping.types.get(entry.model_type)
     if wanted is None:
         return True
     if app is not None:
-        got, _ = resolve_target(m, app, mapping)
+        got, _ = resolve_target(entry, app, mapping)  # reads .format / .model_type only
         wanted = got or wanted
     return same_key(wanted, key)
 
@@ -123,8 +139,15 @@ def fuzzy_best(entries: list[Entry], name: str, threshold: float = 0.8) -> tuple
     from difflib import SequenceMatcher
 
     want = _stem_key(name)
-    scored = sorted(((SequenceMatcher(None, want, _stem_key(e.file_name)).ratio(), e.model.model_id, e)
-                     for e in entries), key=lambda t: (-t[0], t[1]))
+    sm = SequenceMatcher(None, "", want)
+    floor = min(threshold, 0.5)
+    scored = []
+    for e in entries:
+        sm.set_seq1(_stem_key(e.file_name))
+        if sm.real_quick_ratio() < floor or sm.quick_ratio() < floor:
+            continue
+        scored.append((sm.ratio(), e.model_id, e))
+    scored.sort(key=lambda t: (-t[0], t[1]))
     if not scored or scored[0][0] < threshold:
         return None, scored[0][0] if scored else 0.0
     if len(scored) > 1 and scored[1][0] > scored[0][0] - 0.05:

@@ -52,7 +52,7 @@ class Resolution:
         r = self.ref
         d = {"node_id": r.node_id, "node_type": r.node_type, "input": r.input, "directory": r.directory,
              "name": r.name, "status": self.status, "matched_by": self.matched_by,
-             "model_id": self.entry.model.model_id if self.entry else None, "url": r.url,
+             "model_id": self.entry.model_id if self.entry else None, "url": r.url,
              "hash": r.hash, "hash_type": r.hash_type, "subgraph": r.subgraph, "key": r.key,
              "link_path": self.link_path or self.found_path, "note": self.note}
         if self.candidates:
@@ -170,7 +170,7 @@ class Resolver:
             return Resolution(ref, "present", "path", owner, found_path=found)
         named = [e for e in self.catalog.by_name(rel) if compatible(e, key, self.app, self.mapping)]
         if want and named:
-            return Resolution(ref, "hash_mismatch", "name", named[0], lp, candidates=[e.model.model_id for e in named],
+            return Resolution(ref, "hash_mismatch", "name", named[0], lp, candidates=[e.model_id for e in named],
                               note=f"the library's {named[0].file_name} has other content than the workflow's {kind}")
         if len(named) == 1:
             return self._link(ref, named[0], "name", lp)
@@ -178,26 +178,26 @@ class Resolver:
             chosen = self._confirmed(ref, named)
             if chosen:
                 return self._link(ref, chosen, "name", lp)
-            return Resolution(ref, "ambiguous", "name", None, lp, candidates=[e.model.model_id for e in named],
+            return Resolution(ref, "ambiguous", "name", None, lp, candidates=[e.model_id for e in named],
                               note=f"{len(named)} library models are named {rel.rsplit('/', 1)[-1]}")
         if not want:
             pool = [e for e in self.catalog.all() if compatible(e, key, self.app, self.mapping)]
             best, score = fuzzy_best(pool, rel)
             if best is not None:
-                if self.confirmed.get(ref.key) == best.model.model_id:
+                if self.confirmed.get(ref.key) == best.model_id:
                     return self._link(ref, best, "fuzzy", lp)
-                return Resolution(ref, "ambiguous", "fuzzy", best, lp, candidates=[best.model.model_id],
+                return Resolution(ref, "ambiguous", "fuzzy", best, lp, candidates=[best.model_id],
                                   note=f"closest library model {best.file_name} (similarity {score:.2f}); confirm to link")
         return Resolution(ref, "missing", None, None, lp, note=self._missing_note(ref, key, rel))
 
     def _confirmed(self, ref: ModelRef, entries: list[Entry]) -> Entry | None:
         mid = self.confirmed.get(ref.key)
-        return next((e for e in entries if e.model.model_id == mid), None)
+        return next((e for e in entries if e.model_id == mid), None)
 
     def _for_entry(self, ref, entry: Entry, kind: str, lp: str | None, found: str | None) -> Resolution:
         if found:
             owner = self._content_of(found)
-            if owner is not None and owner.model.model_id == entry.model.model_id:
+            if owner is not None and owner.model_id == entry.model_id:
                 return Resolution(ref, "present", kind, entry, found_path=found)
             if owner is None and os.path.isfile(found) and entry.sha256 and \
                     os.path.getsize(found) == sum(f.get("size", 0) for f in entry.meta.get("files", [])) and \
@@ -209,7 +209,7 @@ class Resolver:
         return self._link(ref, entry, kind, lp)
 
     def _link(self, ref, entry: Entry, how: str, lp: str | None) -> Resolution:
-        if entry.model.format == "sharded-set":
+        if entry.format == "sharded-set":
             return Resolution(ref, "conflict", how, entry, lp, note="a Sharded Set has no single file to link by name")
         return Resolution(ref, "linked", how, entry, lp)
 
