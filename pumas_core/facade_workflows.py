@@ -40,21 +40,20 @@ def _app(lib, app_id: str | None, comfyui_dir, required: bool) -> dict | None:
     raise BadInputError(f"{len(apps)} ComfyUI installs are registered: choose one with --app ID or --comfyui DIR")
 
 
-def _download_missing(lib, results, progress) -> tuple[int, dict[str, str]]:
+def _download_missing(lib, results, progress) -> tuple[dict[str, str], dict[str, str]]:
+    """Download every missing reference's URL once: ``({url: model_id}, {url: failure note})``."""
     from .workflows.fetch import download_ref
 
-    done, notes, tried = 0, {}, set()
+    got, notes = {}, {}
     for res in results:
         url = res.ref.url
-        if res.status != "missing" or not url or url in tried:
+        if res.status != "missing" or not url or url in got or url in notes:
             continue
-        tried.add(url)
         try:
-            download_ref(lib, res.ref, progress)
-            done += 1
+            got[url] = download_ref(lib, res.ref, progress)
         except PumasError as exc:
             notes[url] = f"download failed: {exc}"
-    return done, notes
+    return got, notes
 
 
 def resolve_workflow(lib, workflow, *, app_id: str | None = None, comfyui_dir=None, dry_run: bool = False,
@@ -78,12 +77,14 @@ def resolve_workflow(lib, workflow, *, app_id: str | None = None, comfyui_dir=No
     mapping = load_mapping(lib.state_dir)
     resolver = Resolver(lib, app, mapping, confirmed)  # one library snapshot for every reference
     results = [resolver.resolve(r) for r in refs]
-    downloaded, notes = 0, {}
+    got, notes = {}, {}
     if download and not dry_run:
-        downloaded, notes = _download_missing(lib, results, progress)
-        if downloaded:
+        got, notes = _download_missing(lib, results, progress)
+        if got:  # the downloads are library models now; a URL's model answers its reference (verified hash)
             resolver = Resolver(lib, app, mapping, confirmed)
-            results = [resolver.resolve(r) for r in refs]
+            results = [resolver.resolve_as(r, got[r.url], "sha256") if r.url in got else resolver.resolve(r)
+                       for r in refs]
+    downloaded = len(got)
     for res in results:
         if res.status == "missing" and res.ref.url in notes:
             res.note = notes[res.ref.url]

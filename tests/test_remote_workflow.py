@@ -133,3 +133,15 @@ def test_civitai_urls():
     assert civitai_version("https://civitai.com/api/download/models/128713?type=Model&format=SafeTensor") == 128713
     assert civitai_version("https://civitai.com/models/128713") is None
     assert civitai_version("https://evil.example/api/download/models/1") is None
+
+
+def test_download_that_is_already_in_the_library_links_that_model(lib, comfy_tree, tmp_path):
+    from workflow_support import staged
+
+    have = lib.import_paths([staged(tmp_path, SILERO, "my_vae_copy.safetensors")], lookup=False)["imported"][0]
+    r = lib.resolve_workflow(template("flux_schnell_full_text_to_image.json"), comfyui_dir=comfy_tree, download=True)
+    ref = _ref(r, "ae.safetensors")
+    assert r["downloaded"] == 1 and (ref["status"], ref["matched_by"], ref["model_id"]) == ("linked", "sha256", have["model_id"])
+    assert len(lib.list_models()) == 1
+    assert os.path.samefile(comfy_tree / "models" / "vae" / "ae.safetensors",
+                            os.path.join(have["path"], "my_vae_copy.safetensors"))

@@ -150,6 +150,18 @@ class Resolver:
         res.note, res.folder = res.note or note, key
         return res
 
+    def resolve_as(self, ref: ModelRef, model_id: str, how: str) -> Resolution:
+        """Resolve ``ref``; if it is still ``missing``, answer it with library model ``model_id`` (e.g. the
+        model a download of the reference's URL turned out to be, matched by its verified hash)."""
+        res = self.resolve(ref)
+        entry = self.catalog.get(model_id) if res.status == "missing" and res.folder else None
+        if entry is None:
+            return res
+        out = self._for_entry(ref, entry, how, self.link_path(res.folder, ref.rel_name),
+                              self.present_path(res.folder, ref.rel_name))
+        out.folder = res.folder
+        return out
+
     def _resolve(self, ref: ModelRef, key: str, rel: str, kind: str, want: str | None) -> Resolution:
         lp = self.link_path(key, rel)
         found = self.present_path(key, rel)
