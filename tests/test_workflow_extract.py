@@ -84,7 +84,8 @@ def test_caller_mapping_extends_the_table():
 
 
 @pytest.mark.parametrize("given,want", [("models/vae", "vae"), ("vae", "vae"), ("models\\unet", "diffusion_models"),
-                                        ("clip", "text_encoders"), ("", None), (None, None)])
+                                        ("clip", "text_encoders"), ("", None), (None, None), ("../../etc", None),
+                                        ("models/..", None), ("./x", None), ("LLM", "LLM")])
 def test_directory_forms(given, want):
     assert folder_key(given) == want
 

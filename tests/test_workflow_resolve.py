@@ -164,6 +164,10 @@ def test_dry_run_changes_nothing_and_unsafe_names(lib, tmp_path, comfy_tree):
     doc = {"nodes": [{"id": 1, "type": "VAELoader", "widgets_values": ["../../../etc/ae.safetensors"]}]}
     ref = lib.resolve_workflow(doc, comfyui_dir=comfy_tree)["references"][0]
     assert ref["status"] == "conflict" and "unsafe" in ref["note"]
+    custom = {"nodes": [{"id": 2, "type": "X", "widgets_values": ["ae.safetensors"],
+                         "properties": {"models": [{"name": "ae.safetensors", "directory": "../.."}]}}]}
+    ref = lib.resolve_workflow(custom, comfyui_dir=comfy_tree)["references"][0]
+    assert ref["status"] == "missing" and ref["directory"] is None and _links(comfy_tree.parent) == []
 
 
 def test_annotate_writes_hashes_that_resolve_on_a_fresh_install(lib, tmp_path, comfy_tree, lib_dirs):

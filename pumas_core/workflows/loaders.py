@@ -13,6 +13,10 @@ Mapping shape (``LoaderTable``)::
 
 from __future__ import annotations
 
+import re
+
+_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,99}$")
+
 LoaderTable = dict[str, dict]
 
 
@@ -77,4 +81,6 @@ def folder_key(directory: str | None) -> str | None:
     if d.startswith("models/"):
         d = d[len("models/"):]
     d = d.split("/")[0] if d else ""
-    return LEGACY_KEYS.get(d, d) or None
+    if d in (".", "..") or not _KEY.match(d):
+        return None  # not a plain folder name: never a place to link into
+    return LEGACY_KEYS.get(d, d)

@@ -100,6 +100,8 @@ class Resolver:
         """The install's spelling of ``key`` (case-insensitive), or None when it has no such folder."""
         if self.app is None:
             return key
+        if key in (".", "..") or "/" in key or "\\" in key:
+            return None
         fp = self.app.get("folder_paths") or {}
         for k in (key, *sorted(fp)):
             if k.lower() == key.lower() and k in fp:
