@@ -25,6 +25,7 @@ from . import browse as browse_mod
 from .context import PumasContext
 from .jobs import error_fields
 from .routes_extra import extra_routes
+from .routes_workflow import workflow_routes
 from .security import JSON, OCTET, confine, guard
 from .upload import receive_body, upload_name
 
@@ -284,6 +285,7 @@ def build_routes(ctx: PumasContext) -> list[tuple[str, str, object]]:
         (post, "/pumas/settings", post_settings, JSON),
     ]
     table += extra_routes(ctx, _body, _job)
+    table += workflow_routes(ctx, _body, _job)
     return [(m, p, guard(_errors(h), ctx.policy, body)) for m, p, h, body in table]
 
 

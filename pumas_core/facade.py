@@ -387,6 +387,18 @@ class Library(LinkOps):
         return DownloadClients(store=self.store, lookups=self._lookups, import_paths=self.import_paths,
                                get_model=self.get_model, delete_model=self.delete_model)
 
+    def resolve_workflow(self, workflow, **kw) -> dict:
+        """Link a workflow's models at the names it uses (see :mod:`.facade_workflows`)."""
+        from .facade_workflows import resolve_workflow
+
+        return resolve_workflow(self, workflow, **kw)
+
+    def annotate_workflow(self, workflow, **kw) -> dict:
+        """Write SHA-256/URL identity into a workflow's ``properties.models`` (see :mod:`.facade_workflows`)."""
+        from .facade_workflows import annotate_workflow
+
+        return annotate_workflow(self, workflow, **kw)
+
     def start_background_lookups(self, interval: float = 300.0) -> None:
         """Servers call this: pending lookups are retried every ``interval`` seconds when hosts are reachable."""
         self._lookups.start_retry_loop(interval)

@@ -101,6 +101,21 @@ PACKAGES: tuple[Package, ...] = (
         members=("lpips/weights/*/*.pth",),
         checks={"v0.1/alex.pth": "df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0"},
     ),
+    Package(
+        key="workflow_templates",
+        spec="comfyui-workflow-templates-json==0.1.123",
+        archive_sha256="fc321960cfc4f52dddc3ee111f33489b167eb7958028eb5b6a7f3fa8865a385e",
+        strip="comfyui_workflow_templates_json/templates/",
+        members=tuple(f"comfyui_workflow_templates_json/templates/{n}" for n in (
+            "hidream_e1_full.json", "flux_schnell_full_text_to_image.json", "flux_dev_checkpoint_example.json",
+            "image_sdxl_simple.json")),
+        checks={
+            "hidream_e1_full.json": "6dabd49facf3b61ec0350db6c8e4fa77f4d25540e9dfe3de62fb532a618f6b53",
+            "flux_schnell_full_text_to_image.json": "79d3106be26b6e02deb092669ffb51c2c07a37709360fbb5330cce002778fd53",
+            "flux_dev_checkpoint_example.json": "5007df537a863f1a550ff3279284bc343e1130eb1f3ea923d1849a4a7463217e",
+            "image_sdxl_simple.json": "f13ce5e57ecd3b7cf52a953b938ad798843adb61e8f3969344e209680b490643",
+        },
+    ),
 )
 
 def _shared_dir() -> Path:

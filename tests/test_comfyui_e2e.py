@@ -158,3 +158,20 @@ def test_comfyui_boots_with_read_only_library(setup, tmp_path):
             comfy.stop()
     finally:
         subprocess.run(["umount", str(ro)], check=False)
+
+
+def test_resolve_links_the_workflow_name_without_restart(setup):
+    """A workflow naming the library's checkpoint in a sub-folder: linked there, listed by the loader at once."""
+    base, _library, _imports, env = setup
+    comfy = ComfyUI(base, env).start()
+    try:
+        wf = {"nodes": [{"id": 4, "type": "CheckpointLoaderSimple", "widgets_values": ["SD15/preloaded_sd15.safetensors"]}]}
+        status, body = comfy.post("/api/pumas/resolve", {"workflow": wf})
+        assert status == 200, body
+        ref = body["references"][0]
+        assert (ref["status"], ref["matched_by"]) == ("linked", "name"), ref
+        assert "SD15/preloaded_sd15.safetensors" in comfy.checkpoint_choices()
+        status, again = comfy.post("/api/pumas/resolve", {"workflow": wf})
+        assert again["created"] == 0 and again["references"][0]["status"] == "present"
+    finally:
+        comfy.stop()

@@ -26,6 +26,7 @@ ROUTES = {
     ("GET", "/pumas/jobs/{job_id}"), ("GET", "/pumas/browse"), ("GET", "/pumas/settings"),
     ("POST", "/pumas/settings"), ("POST", "/pumas/download"), ("POST", "/pumas/models/{model_id}/download-missing"),
     ("GET", "/pumas/apps"), ("POST", "/pumas/apps"),
+    ("POST", "/pumas/resolve"), ("POST", "/pumas/workflow/annotate"),
 }
 
 

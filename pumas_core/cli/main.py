@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("serve", help="serve the panel and the /pumas routes on a standalone server")
     c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--port", type=int, default=8189)
+    from . import cmd_workflow
+
+    cmd_workflow.add_parsers(sub)
     return p
 
 
@@ -115,6 +118,10 @@ def run(args) -> int:
 
 def _dispatch(lib, args) -> int:  # noqa: C901 - a flat dispatch table reads best here
     cmd, js = args.command, args.json
+    from . import cmd_workflow
+
+    if cmd in cmd_workflow.COMMANDS:
+        return cmd_workflow.run(lib, args)
     if cmd == "import":
         bars = ProgressBars(enabled=None if not js else False)
         report = lib.import_paths(args.paths, mode=args.mode, model_type=args.model_type, family=args.family,

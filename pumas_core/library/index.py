@@ -361,6 +361,23 @@ class ModelIndex:
             return self._conn.execute(
                 "SELECT model_id, rel_path, model_type, format, meta_json FROM models").fetchall()
 
+    def name_rows(self) -> list[tuple[str, str, str, str, str, str]]:
+        """``(model_id, rel_path, model_type, format, official_name, cleaned_name)`` for every model (no JSON)."""
+        with self._lock:
+            return self._conn.execute(
+                "SELECT model_id, rel_path, model_type, format, official_name, cleaned_name FROM models").fetchall()
+
+    def name_rows_where(self, column: str, value: str) -> list[tuple[str, str, str, str, str, str]]:
+        """Like :meth:`name_rows` for models whose ``official_name`` / ``cleaned_name`` (case-insensitive)
+        or ``rel_path`` (exact) equals ``value``."""
+        if column not in ("official_name", "cleaned_name", "rel_path"):
+            raise ValueError(f"cannot look models up by {column!r}")
+        op = "= ?" if column == "rel_path" else "= ? COLLATE NOCASE"
+        with self._lock:
+            return self._conn.execute(
+                "SELECT model_id, rel_path, model_type, format, official_name, cleaned_name FROM models "
+                f"WHERE {column} {op}", (value,)).fetchall()
+
     def generation(self) -> int:
         """A counter that changes whenever linking-relevant index content changes."""
         with self._lock:

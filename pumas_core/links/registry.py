@@ -9,6 +9,8 @@ Tables (schema version 1):
   mount, added, last_sync_at, last_sync_generation, last_sync_stamp JSON)``
 * ``links(link_path PK, target_path, model_id, app_id, folder_key, kind 'file'|'dir', created)``
 * ``settings(key PK, value)`` and ``schema_version(version)``.
+* ``pins(app_id, folder_key, rel_name, model_id, created)``: links a workflow asked for by exact name
+  (``<folder_key>/<rel_name>``, see :mod:`pumas_core.links.pins`); kept by every sync.
 
 Times are Unix seconds (float).  Paths are stored absolute, as strings.
 """
@@ -57,6 +59,14 @@ CREATE TABLE IF NOT EXISTS links (
 CREATE INDEX IF NOT EXISTS links_model ON links(model_id);
 CREATE INDEX IF NOT EXISTS links_app ON links(app_id);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS pins (
+    app_id TEXT NOT NULL,
+    folder_key TEXT NOT NULL,
+    rel_name TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (app_id, folder_key, rel_name)
+);
 """
 
 _LINK_COLS = ("link_path", "target_path", "model_id", "app_id", "folder_key", "kind", "created")
@@ -285,6 +295,19 @@ class Registry:
                 con.execute("DELETE FROM links WHERE link_path = ?", (old,))
                 con.execute(f"INSERT OR REPLACE INTO links({','.join(_LINK_COLS)}) VALUES (?,?,?,?,?,?,?)",
                             tuple(row[c] for c in _LINK_COLS))
+
+    # -- pins (exact names workflows asked for) -------------------------------------------------
+    def add_pin(self, app_id: str, folder_key: str, rel_name: str, model_id: str) -> None:
+        """Remember that ``<folder_key>/<rel_name>`` in this app must link ``model_id`` (replaces an older pin)."""
+        with self._tx() as con:
+            con.execute("INSERT OR REPLACE INTO pins(app_id, folder_key, rel_name, model_id, created) VALUES (?,?,?,?,?)",
+                        (app_id, folder_key, rel_name, model_id, time.time()))
+
+    def pins_for_app(self, app_id: str) -> list[dict]:
+        """Every pin of one app: ``{"folder_key", "rel_name", "model_id"}``."""
+        rows = self._query("SELECT folder_key, rel_name, model_id FROM pins WHERE app_id = ? "
+                           "ORDER BY folder_key, rel_name", (app_id,))
+        return [{"folder_key": k, "rel_name": n, "model_id": m} for k, n, m in rows]
 
     # -- settings ------------------------------------------------------------------------------
     def get_setting(self, key: str, default: str | None = None) -> str | None:

@@ -20,6 +20,7 @@ from . import fsops
 from .fastpath import compute_stamp, needs_sync, pick_probes, record_library_mount
 from .mapping import Mapping, load_mapping
 from .models import LinkableModel, SyncReport
+from .pins import pinned_links
 from .plan import PlannedLink, plan_links
 from .registry import Registry
 
@@ -221,6 +222,7 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
     # in a full sync, rows of models no longer present are stale: their names are free again
     owned = {r["link_path"]: r["model_id"] for r in rows if incremental or r["model_id"] in model_ids}
     planned, report.unmapped, report.errors = plan_links(models, app, mapping, owned)
+    planned += pinned_links(registry, app, models, {p.link_path for p in planned})
     want = {p.link_path for p in planned}
     scope = rows if not incremental else [r for r in rows if r["model_id"] in model_ids]
     online = _library_online(lib)
@@ -254,4 +256,29 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
     if not incremental and generation is not None and not report.errors:
         registry.set_stamp(app["app_id"], generation, compute_stamp(
             app, mapping, link_dirs, library_root=lib, probes=pick_probes([p.link_path for p in planned])))
+    return report
+
+
+def link_one(registry: Registry, app: dict, p: PlannedLink, *, dry_run: bool = False, resolution: str | None = None,
+             library_root: str | os.PathLike | None = None) -> SyncReport:
+    """Bring one planned link into place with the sync rules (create, adopt, re-point ours, report conflicts).
+
+    Used for links a workflow asks for by exact name.  Returns a :class:`SyncReport` whose counters and
+    ``conflicts``/``errors`` describe this one link.  Raises BadInputError for a bad ``resolution``.
+    """
+    if resolution is not None and resolution not in RESOLUTIONS:
+        raise BadInputError(f"{p.link_path}: unknown resolution {resolution!r} (use 'skip' or 'backup')")
+    report = SyncReport(app_id=app["app_id"], dry_run=dry_run)
+    lib = os.path.abspath(library_root) if library_root is not None else None
+    upserts: list[PlannedLink] = []
+    drop: list[str] = []
+    try:
+        _apply(report, p, registry.get_link(p.link_path), lib, dry_run, resolution, upserts, drop)
+    except OSError as exc:
+        report.errors.append({"link_path": p.link_path, "model_id": p.model_id, "error": fsops.symlink_error(p.link_path, exc)})
+    except Exception as exc:  # ConflictError from a race
+        report.errors.append({"link_path": p.link_path, "model_id": p.model_id, "error": str(exc)})
+    if not dry_run:
+        registry.delete_links(drop)
+        registry.upsert_links(u.row(app["app_id"]) for u in upserts)
     return report

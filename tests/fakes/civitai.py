@@ -2,7 +2,9 @@
 
 ``GET /api/v1/model-versions/by-hash/{hash}`` → version object or 404 ``{"error":"Model not found"}``;
 ``POST /api/v1/model-versions/by-hash`` (JSON array of ≤100 SHA-256) → array of found versions,
-400 for more than 100.  A hash matches any of a file's stored ``hashes`` values, case-insensitively.
+400 for more than 100; ``GET /api/v1/model-versions/{id}`` → the version; ``GET /api/download/models/{id}``
+→ the bytes registered with ``add_download(version_id, data)`` (``Range`` honoured; 401 when the test set
+``require_token`` and no ``Authorization: Bearer <token>`` came).  A hash matches any of a file's stored ``hashes`` values, case-insensitively.
 Counts requests per path (``calls``) and remembers POST bodies (``batches``).  Faults as in
 ``tests/fakes/hub.py``: ``fail_next(n, "500"|"timeout"|"429", retry_after)``.
 """
@@ -49,6 +51,8 @@ class FakeCivitai:
         self.batches: list[list[str]] = []
         self.faults: list[tuple[str, str | None]] = []
         self.timeout_sleep = 2.0
+        self.downloads: dict[int, bytes] = {}
+        self.require_token: str | None = None
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -58,6 +62,10 @@ class FakeCivitai:
     def add(self, version: dict) -> dict:
         self.versions.append(version)
         return version
+
+    def add_download(self, version_id: int, data: bytes) -> None:
+        """Serve ``data`` at ``/api/download/models/{version_id}``."""
+        self.downloads[version_id] = data
 
     def fail_next(self, n: int, kind: str, retry_after: str | None = None) -> None:
         with self._lock:
@@ -124,11 +132,35 @@ class FakeCivitai:
                 path = self._enter()
                 if path is None:
                     return
+                if path.startswith("/api/download/models/"):
+                    return self._download(path.rsplit("/", 1)[1])
+                if path.startswith("/api/v1/model-versions/") and path.rsplit("/", 1)[1].isdigit():
+                    vid = int(path.rsplit("/", 1)[1])
+                    v = next((x for x in fake.versions if x["id"] == vid), None)
+                    return self._send(200, v) if v else self._send(404, {"error": "Model not found"})
                 prefix = "/api/v1/model-versions/by-hash/"
                 if not path.startswith(prefix):
                     return self._send(404, {"error": "Not found"})
                 v = fake.find(path[len(prefix):])
                 self._send(200, v) if v else self._send(404, {"error": "Model not found"})
+
+            def _download(self, vid: str):
+                if fake.require_token and self.headers.get("Authorization") != f"Bearer {fake.require_token}":
+                    return self._send(401, {"error": "Unauthorized"})
+                data = fake.downloads.get(int(vid)) if vid.isdigit() else None
+                if data is None:
+                    return self._send(404, {"error": "Not found"})
+                start, status = 0, 200
+                rng = self.headers.get("Range")
+                if rng and rng.startswith("bytes="):
+                    start, status = int(rng[6:].split("-")[0] or 0), 206
+                self.send_response(status)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data) - start))
+                if status == 206:
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                self.end_headers()
+                self.wfile.write(data[start:])
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)

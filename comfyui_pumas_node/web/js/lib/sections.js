@@ -8,6 +8,7 @@ import { createImportView } from "./import_view.js";
 import { createJobsView } from "./jobs_view.js";
 import { createHealthView } from "./health_view.js";
 import { createSettingsView } from "./settings_view.js";
+import { createWorkflowView } from "./workflow_view.js";
 
 /**
  * Sections in display order. `create(ctx)` gets the panel context: {client, jobs, notify, state,
@@ -17,6 +18,7 @@ import { createSettingsView } from "./settings_view.js";
 export const SECTIONS = [
   { id: "import", create: (ctx) => createImportView({ ...ctx, addImportRoot: (p) => ctx.settings.addRoot(p),
     getMode: () => (ctx.settings.get() || {}).import_mode, whenMode: (fn) => ctx.settings.subscribe((s) => fn(s && s.import_mode)) }) },
+  { id: "workflow", create: (ctx) => createWorkflowView(ctx) },
   { id: "activity", create: (ctx) => createJobsView(ctx.jobs, ctx.state) },
   { id: "health", create: (ctx) => createHealthView({ ...ctx, onLibraryChanged: ctx.reloadLibrary }) },
   { id: "settings", create: (ctx) => createSettingsView({ ...ctx, onLibraryChanged: ctx.libraryMoved }) },

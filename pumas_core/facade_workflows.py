@@ -1,0 +1,113 @@
+"""Workflow resolution and annotation for the ``Library`` facade (the facade delegates here).
+
+``resolve_workflow`` returns the contract shape ``{"references": [...], "created": N, "downloaded": N}``
+(plus ``dry_run``, ``app_id``, ``format``); each reference has ``node_id, node_type, input, directory,
+name, status, matched_by, model_id, url`` and details (``hash``, ``hash_type``, ``key``, ``link_path``,
+``note``, ``candidates``, ``rewrite_to``, ``subgraph``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import BadInputError, PumasError
+from .links.mapping import load_mapping
+from .workflows.extract import extract_refs, load_workflow, workflow_format
+from .workflows.resolve import Resolver
+
+
+def _doc(workflow) -> dict:
+    if isinstance(workflow, dict):
+        return workflow
+    if isinstance(workflow, (str, Path)):
+        return load_workflow(workflow)
+    raise BadInputError("workflow must be a JSON object or the path of a workflow file")
+
+
+def _app(lib, app_id: str | None, comfyui_dir, required: bool) -> dict | None:
+    if comfyui_dir:
+        root = lib.registry.find_app_by_root(str(Path(comfyui_dir).expanduser().resolve()))
+        return root or lib.add_app(comfyui_dir)
+    if app_id:
+        return lib.registry.get_app(app_id)
+    apps = lib.list_apps()
+    if len(apps) == 1:
+        return apps[0]
+    if not required:
+        return None
+    if not apps:
+        raise BadInputError("no ComfyUI install registered: use `pumas apps add DIR` or `--comfyui DIR`")
+    raise BadInputError(f"{len(apps)} ComfyUI installs are registered: choose one with --app ID or --comfyui DIR")
+
+
+def _download_missing(lib, results, progress) -> tuple[dict[str, str], dict[str, str]]:
+    """Download every missing reference's URL once: ``({url: model_id}, {url: failure note})``."""
+    from .workflows.fetch import download_ref
+
+    got, notes = {}, {}
+    for res in results:
+        url = res.ref.url
+        if res.status != "missing" or not url or url in got or url in notes:
+            continue
+        try:
+            got[url] = download_ref(lib, res.ref, progress)
+        except PumasError as exc:
+            notes[url] = f"download failed: {exc}"
+    return got, notes
+
+
+def resolve_workflow(lib, workflow, *, app_id: str | None = None, comfyui_dir=None, dry_run: bool = False,
+                     download: bool = False, confirmed: dict | None = None, conflicts: str | None = None,
+                     loaders: dict | None = None, progress=None) -> dict:
+    """Resolve a workflow's models against the library and link them into one install (see module doc).
+
+    Args:
+        workflow: the workflow object, or the path of a ``.json`` / PNG / WebP file (never modified).
+        confirmed: ``{reference key: model_id}`` answers to ``ambiguous`` references.
+        conflicts: None, ``"skip"`` or ``"backup"`` for names held by something else.
+        loaders: extra loader definitions (``{class: {"widgets": [...], "models": {input: key}}}``).
+    Raises:
+        BadInputError: not a workflow, no/unclear install.  NotFoundError: unknown ``app_id``.
+    """
+    from .workflows.apply import apply_links
+
+    doc = _doc(workflow)
+    refs = extract_refs(doc, loaders)
+    app = _app(lib, app_id, comfyui_dir, required=True)
+    mapping = load_mapping(lib.state_dir)
+    resolver = Resolver(lib, app, mapping, confirmed)  # one library snapshot for every reference
+    results = [resolver.resolve(r) for r in refs]
+    got, notes = {}, {}
+    if download and not dry_run:
+        got, notes = _download_missing(lib, results, progress)
+        if got:  # the downloads are library models now; a URL's model answers its reference (verified hash)
+            resolver = Resolver(lib, app, mapping, confirmed)
+            results = [resolver.resolve_as(r, got[r.url], "sha256") if r.url in got else resolver.resolve(r)
+                       for r in refs]
+    downloaded = len(got)
+    for res in results:
+        if res.status == "missing" and res.ref.url in notes:
+            res.note = notes[res.ref.url]
+    created = apply_links(lib, app, results, dry_run=dry_run, conflicts=conflicts)
+    if downloaded:
+        lib.sync_new_models(sorted({r.entry.model_id for r in results if r.entry is not None}))
+    return {"references": [r.to_dict() for r in results], "created": created, "downloaded": downloaded,
+            "dry_run": dry_run, "app_id": app["app_id"], "format": workflow_format(doc)}
+
+
+def annotate_workflow(lib, workflow, *, app_id: str | None = None, comfyui_dir=None,
+                      loaders: dict | None = None) -> dict:
+    """Fill ``properties.models`` with SHA-256 (and URL where known) for every model whose file is known.
+
+    Returns ``{"workflow": annotated copy, "annotated": N, "skipped": [...]}``.  Uses the install (when one
+    is given or exactly one is registered) to see which file a name means there; else the library.
+    Raises BadInputError for an API-format prompt or a non-workflow.
+    """
+    from .workflows.annotate import annotate
+
+    doc = _doc(workflow)
+    refs = extract_refs(doc, loaders)
+    app = _app(lib, app_id, comfyui_dir, required=False)
+    resolver = Resolver(lib, app, load_mapping(lib.state_dir))
+    out, report = annotate(doc, [resolver.resolve(r) for r in refs])
+    return {"workflow": out, **report}
