@@ -33,6 +33,7 @@ class LinkOps:
     def linkable_models(self, model_ids=None):
         """Yield :class:`LinkableModel` for every indexed model (or just ``model_ids``), lazily."""
         from .links import LinkableModel
+        from .links.overrides import read_overrides
 
         wanted = set(model_ids) if model_ids is not None else None
         for mid, rel, mtype, fmt, meta_json in self.index.iter_link_rows():
@@ -44,8 +45,14 @@ class LinkOps:
                 link_name = meta["official_name"]
             else:
                 link_name = meta["cleaned_name"]
-            yield LinkableModel(model_id=mid, model_type=mtype, format=fmt, model_dir=self.root / rel,
-                                files=files, link_name=link_name, link_subdir=meta.get("link_subdir") or "")
+            model_dir = self.root / rel
+            overrides, overrides_error = read_overrides(model_dir)
+            tags = meta.get("tags") if isinstance(meta.get("tags"), list) else []
+            yield LinkableModel(model_id=mid, model_type=mtype, format=fmt, model_dir=model_dir,
+                                files=files, link_name=link_name, link_subdir=meta.get("link_subdir") or "",
+                                family=meta.get("family"), base_model=meta.get("base_model"),
+                                precision=meta.get("precision"), tags=tuple(str(t) for t in tags),
+                                overrides=overrides, overrides_error=overrides_error)
 
     def adoption_subdir(self, source: Path) -> str:
         """Where ``source`` sat inside a registered install's model folder, as a sub-folder to keep.
@@ -98,32 +105,37 @@ class LinkOps:
              model_ids=None, progress=None, force: bool = False) -> dict:
         """Link models into one install (``app_id`` / ``comfyui_dir``) or every registered one.
 
-        ``resolutions``: ``{link_path: "skip"|"backup"}`` or the string ``"backup"`` for every conflict.
-        Returns the DESIGN.md sync shape summed over installs, plus ``apps`` (per-install reports).
+        ``resolutions``: ``{link_path: "skip"|"backup"|"rename"}``, or one of those strings for every
+        conflict; without one, the mapping config's ``conflict`` policy applies (``ask`` = report).
+        A full sync first picks up folder keys created in the install since it was registered.
+        Returns the DESIGN.md sync shape summed over installs (``created``, ``already_correct``,
+        ``conflicts``, ``removed_broken``, ``removed_stale``, ``errors``, ``unmapped``, ``warnings``...),
+        plus ``apps`` (per-install reports).
         """
         from .links import sync_app
+        from .links.apps import refresh_folder_keys
 
         apps = self._app_for(app_id, comfyui_dir)
-        total = {"created": 0, "already_correct": 0, "conflicts": [], "removed_broken": 0, "errors": [],
-                 "unmapped": [], "dry_run": dry_run, "apps": []}
+        default = resolutions if isinstance(resolutions, str) else None
+        per_path = resolutions if isinstance(resolutions, dict) else None
+        total = {"created": 0, "already_correct": 0, "repointed": 0, "conflicts": [], "removed_broken": 0,
+                 "removed_stale": 0, "skipped": 0, "backed_up": [], "renamed": [], "errors": [], "unmapped": [],
+                 "warnings": [], "dry_run": dry_run, "apps": []}
         for app in apps:
-            res = resolutions
-            if res == "backup":
-                preview = sync_app(self.registry, app, self.linkable_models(model_ids), dry_run=True,
-                                   library_root=self.root, only_model_ids=model_ids)
-                res = {c["link_path"]: "backup" for c in preview.conflicts}
             try:
-                r = sync_app(self.registry, app, self.linkable_models(model_ids), dry_run=dry_run, resolutions=res,
-                             only_model_ids=model_ids, library_root=self.root,
-                             generation=None if model_ids else self.index.generation(), force=force,
-                             progress=progress).to_dict()
+                if not model_ids:
+                    app = refresh_folder_keys(self.registry, app)
+                r = sync_app(self.registry, app, self.linkable_models(model_ids), dry_run=dry_run,
+                             resolutions=per_path, default_resolution=default, only_model_ids=model_ids,
+                             library_root=self.root, generation=None if model_ids else self.index.generation(),
+                             force=force, progress=progress).to_dict()
             except NotFoundError as exc:
                 total["errors"].append(str(exc))
                 continue
             total["apps"].append(r)
-            for key in ("created", "already_correct", "removed_broken"):
+            for key in ("created", "already_correct", "repointed", "removed_broken", "removed_stale", "skipped"):
                 total[key] += r.get(key, 0)
-            for key in ("conflicts", "errors", "unmapped"):
+            for key in ("conflicts", "errors", "unmapped", "warnings", "backed_up", "renamed"):
                 total[key] += r.get(key, [])
             if dry_run:
                 total.setdefault("planned", []).extend(r.get("planned", []))

@@ -61,7 +61,8 @@ def test_real_file_in_the_way_is_a_conflict_and_untouched(tmp_path, comfy_tree):
     user.write_bytes(b"user's own file")
     rep = sync_app(reg, app, [m], library_root=lib)
     assert rep.created == 0
-    assert rep.conflicts == [{"link_path": str(user), "reason": "a real file is in the way", "model_id": m.model_id}]
+    assert [(c["link_path"], c["reason"], c["message"], c["model_id"]) for c in rep.conflicts] == [
+        (str(user), "file_exists", "a real file is in the way", m.model_id)]
     assert not user.is_symlink() and user.read_bytes() == b"user's own file"
     assert reg.get_link(str(user)) is None
 
@@ -98,7 +99,8 @@ def test_foreign_symlink_is_a_conflict(tmp_path, comfy_tree):
     elsewhere.write_bytes(b"e")
     os.symlink(elsewhere, ck(comfy_tree, "x.safetensors"))
     rep = sync_app(reg, app, [m], library_root=lib)
-    assert rep.conflicts and "another symlink" in rep.conflicts[0]["reason"]
+    assert rep.conflicts and rep.conflicts[0]["reason"] == "linked_to_different_source"
+    assert "another symlink" in rep.conflicts[0]["message"]
     assert os.readlink(ck(comfy_tree, "x.safetensors")) == str(elsewhere)
 
 

@@ -10,6 +10,7 @@ ever made where symlinks are not allowed: each such link is an error.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from typing import Callable, Iterable
@@ -19,10 +20,12 @@ from . import fsops
 from .fastpath import compute_stamp, needs_sync, record_library_mount
 from .mapping import Mapping, load_mapping
 from .models import LinkableModel, SyncReport
+from .names import suffixed
 from .plan import PlannedLink, plan_links
 from .registry import Registry
 
-RESOLUTIONS = ("skip", "backup")
+RESOLUTIONS = ("skip", "backup", "rename")
+CONFLICT_REASONS = ("file_exists", "linked_to_different_source", "already_linked")
 
 
 def _resolve_app(registry: Registry, app: dict | str) -> dict:
@@ -136,11 +139,11 @@ def _apply(report: SyncReport, p: PlannedLink, row: dict | None, library_root: s
                 upserts.append(p)
             report.repointed += 1
             return
-        reason = f"another symlink is in the way (points to {dest})"
+        code, reason = _symlink_conflict(lp, dest, p.target_path)
     else:
         if row is not None:
             drop.append(lp)  # our row, but the user replaced the link with a real file
-        reason = "a real folder is in the way" if stat.S_ISDIR(st.st_mode) else "a real file is in the way"
+        code, reason = _file_conflict(lp, st, p.target_path)
     if resolution == "skip":
         report.skipped += 1
         return
@@ -154,24 +157,78 @@ def _apply(report: SyncReport, p: PlannedLink, row: dict | None, library_root: s
             report.backed_up.append({"link_path": lp, "backup_path": saved, "model_id": p.model_id})
         report.created += 1
         return
-    report.conflicts.append({"link_path": lp, "reason": reason, "model_id": p.model_id})
+    if resolution == "rename" and _keep_both(report, p, dry_run, upserts):
+        return
+    report.conflicts.append({"link_path": lp, "reason": code, "message": reason, "model_id": p.model_id,
+                             "target_path": p.target_path})
+    if dry_run:
+        report.planned.append({"action": "conflict", "reason": code, "link_path": lp, "target_path": p.target_path,
+                               "model_id": p.model_id})
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def _symlink_conflict(lp: str, dest: str, target: str) -> tuple[str, str]:
+    """Reason code + message for a foreign symlink at ``lp`` (pointing to ``dest``)."""
+    if _same_file(lp, target):
+        return "already_linked", f"a link that is not Pumas' already points to this model ({dest})"
+    return "linked_to_different_source", f"another symlink is in the way (points to {dest})"
+
+
+def _file_conflict(lp: str, st: os.stat_result, target: str) -> tuple[str, str]:
+    """Reason code + message for a real file or folder at ``lp``."""
+    if stat.S_ISDIR(st.st_mode):
+        return "file_exists", "a real folder is in the way"
+    if _same_file(lp, target):
+        return "already_linked", "a hard link to this model's file is already there"
+    return "file_exists", "a real file is in the way"
+
+
+def _keep_both(report: SyncReport, p: PlannedLink, dry_run: bool, upserts: list[PlannedLink]) -> bool:
+    """Resolution ``rename``: link under the collision name (``stem-<8 hex>.ext``) beside the user's file."""
+    is_dir = p.kind == "dir"
+    alt = os.path.join(os.path.dirname(p.link_path), suffixed(os.path.basename(p.link_path), p.model_id, is_dir))
+    alt_p = dataclasses.replace(p, link_path=alt)
+    if os.path.lexists(alt):
+        if os.path.islink(alt) and fsops.link_points_to(alt, os.readlink(alt)) == os.path.normpath(p.target_path):
+            upserts.append(alt_p)
+            report.already_correct += 1
+            return True
+        return False
+    if dry_run:
+        report.planned.append({"action": "rename", "link_path": alt, "target_path": p.target_path,
+                               "model_id": p.model_id, "instead_of": p.link_path})
+    else:
+        fsops.create_link(alt, p.target_path, is_dir)
+        upserts.append(alt_p)
+    report.renamed.append({"link_path": alt, "instead_of": p.link_path, "model_id": p.model_id})
+    report.created += 1
+    return True
 
 
 def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel], *, dry_run: bool = False,
              resolutions: dict[str, str] | None = None, only_model_ids: Iterable[str] | None = None,
              library_root: str | os.PathLike | None = None, generation: int | None = None,
-             mapping: Mapping | None = None, force: bool = False,
+             mapping: Mapping | None = None, force: bool = False, default_resolution: str | None = None,
              progress: Callable[[dict], None] | None = None) -> SyncReport:
     """Link ``models`` into the install ``app`` (an app dict or ``app_id``).
 
     Args:
         dry_run: change nothing; the report's ``planned`` lists the actions and counters say what would happen.
-        resolutions: ``{link_path: "skip" | "backup"}`` for conflicts the user decided.
+        resolutions: ``{link_path: "skip" | "backup" | "rename"}`` for conflicts the user decided.
+        default_resolution: the choice for every other conflict (``None``: the mapping config's
+            ``conflict`` policy — ``ask`` reports the conflict, ``skip``/``backup`` apply).
         only_model_ids: incremental sync of just these models (no folder walk, no stale removal of others).
         library_root: the library folder; dangling links into it are ours to remove (never while it is offline).
         generation: the library index generation; with it a full sync records the fast-path stamp and,
             unless ``force``/``dry_run``/``resolutions``, returns at once when :func:`needs_sync` says nothing changed.
-        mapping: the type→key mapping (default: loaded from ``<state_dir>/mappings/comfyui.json``).
+        mapping: the mapping rules (default: the configs in ``<state_dir>/mappings/`` for this install).
         progress: called with ``{"stage": "syncing", "index", "count", "file"}`` events.
     Returns:
         :class:`SyncReport` (``.to_dict()`` is the JSON shape).
@@ -184,11 +241,15 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
     report = SyncReport(app_id=app["app_id"], dry_run=dry_run)
     for lp, res in (resolutions or {}).items():
         if res not in RESOLUTIONS:
-            raise BadInputError(f"{lp}: unknown resolution {res!r} (use 'skip' or 'backup')")
-    mapping = mapping or load_mapping(registry.state_dir)
+            raise BadInputError(f"{lp}: unknown resolution {res!r} (use 'skip', 'backup' or 'rename')")
+    if default_resolution is not None and default_resolution not in RESOLUTIONS:
+        raise BadInputError(f"unknown resolution {default_resolution!r} (use 'skip', 'backup' or 'rename')")
+    mapping = mapping or load_mapping(registry.state_dir, app)
+    if default_resolution is None and mapping.conflict in ("skip", "backup"):
+        default_resolution = mapping.conflict
     incremental = only_model_ids is not None
     if (generation is not None and not incremental and not dry_run and not force and not resolutions
-            and not needs_sync(registry, app, generation, mapping)):
+            and not default_resolution and not needs_sync(registry, app, generation, mapping)):
         report.fast_path = True
         report.already_correct = registry.count_links(app["app_id"])
         return report
@@ -205,7 +266,8 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
     # in a full sync, rows of models no longer present are stale: their names are free again
     owned = {r["link_path"]: r["model_id"] for r in rows if incremental or r["model_id"] in model_ids}
     planned, report.unmapped, report.errors = plan_links(models, app, mapping, owned)
-    want = {p.link_path for p in planned}
+    held = {e["model_id"] for e in report.errors if e.get("keep_links")}
+    want = {p.link_path for p in planned} | {r["link_path"] for r in rows if r["model_id"] in held}
     scope = rows if not incremental else [r for r in rows if r["model_id"] in model_ids]
     online = _library_online(lib)
     upserts: list[PlannedLink] = []
@@ -215,7 +277,8 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
         if progress and i % 500 == 0:
             progress({"stage": "syncing", "index": i, "count": len(planned), "file": p.link_path})
         try:
-            _apply(report, p, by_path.get(p.link_path), lib, dry_run, (resolutions or {}).get(p.link_path), upserts, drop)
+            _apply(report, p, by_path.get(p.link_path), lib, dry_run,
+                   (resolutions or {}).get(p.link_path, default_resolution), upserts, drop)
         except OSError as exc:
             report.errors.append({"link_path": p.link_path, "model_id": p.model_id, "error": fsops.symlink_error(p.link_path, exc)})
         except Exception as exc:  # ConflictError from a race: report, keep going
