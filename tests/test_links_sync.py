@@ -236,7 +236,7 @@ def test_hostile_and_unicode_link_names(tmp_path, comfy_tree):
     assert rep.errors and "only dots" in rep.errors[0]["error"]
 
 
-def test_symlink_refused_is_a_clear_error(tmp_path, comfy_tree, monkeypatch):
+def test_symlink_refused_falls_back_to_a_hard_link(tmp_path, comfy_tree, monkeypatch):
     reg, app, lib = setup(tmp_path, comfy_tree)
     m = make_model(lib, "x")
 
@@ -244,9 +244,28 @@ def test_symlink_refused_is_a_clear_error(tmp_path, comfy_tree, monkeypatch):
         raise OSError(1, "Operation not permitted")
     monkeypatch.setattr(os, "symlink", refuse)
     rep = sync_app(reg, app, [m], library_root=lib)
+    link = ck(comfy_tree, "x.safetensors")
+    assert rep.created == 1 and not rep.errors and any("hard links" in w for w in rep.warnings)
+    assert not link.is_symlink() and os.path.samefile(link, m.model_dir / m.files[0])
+    assert reg.get_link(str(link))["strategy"] == "hardlink"
+    again = sync_app(reg, app, [m], library_root=lib, force=True)
+    assert again.already_correct == 1 and again.created == 0 and not again.conflicts
+    gone = sync_app(reg, app, [], library_root=lib, force=True)  # model no longer wanted: our hard link goes
+    assert gone.removed_stale == 1 and not os.path.lexists(link) and (m.model_dir / m.files[0]).exists()
+
+
+def test_symlink_refused_for_a_folder_is_a_clear_error(tmp_path, comfy_tree, monkeypatch):
+    reg, app, lib = setup(tmp_path, comfy_tree)
+    m = make_model(lib, "sd-turbo", model_type="diffusion_model", fmt="diffusion-folder",
+                   files=("model_index.json", "unet/diffusion_pytorch_model.safetensors"), link_name="sd-turbo")
+
+    def refuse(*a, **k):
+        raise OSError(1, "Operation not permitted")
+    monkeypatch.setattr(os, "symlink", refuse)
+    rep = sync_app(reg, app, [m], library_root=lib)
     assert rep.created == 0 and len(rep.errors) == 1
     assert "does not allow symlinks" in rep.errors[0]["error"] and "no copy" in rep.errors[0]["error"]
-    assert not os.path.lexists(ck(comfy_tree, "x.safetensors"))
+    assert not os.path.lexists(comfy_tree / "models" / "diffusers" / "sd-turbo")
     assert reg.links_for_app(app["app_id"]) == []
 
 

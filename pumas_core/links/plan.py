@@ -28,11 +28,12 @@ class PlannedLink:
     model_id: str
     folder_key: str
     kind: str
+    strategy: str = "relative"
 
     def row(self, app_id: str) -> dict:
         """The registry row for this link."""
         return {"link_path": self.link_path, "target_path": self.target_path, "model_id": self.model_id,
-                "app_id": app_id, "folder_key": self.folder_key, "kind": self.kind}
+                "app_id": app_id, "folder_key": self.folder_key, "kind": self.kind, "strategy": self.strategy}
 
 
 def diffusers_root(model: LinkableModel) -> str:

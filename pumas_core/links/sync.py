@@ -1,11 +1,12 @@
 """Link sync: make one ComfyUI install hold exactly the links the mapping asks for.
 
-Every link is a **relative** symlink (``os.path.relpath`` from the link's folder), recorded in the
-registry.  A sync never overwrites a real file or a symlink that is not ours: it reports a conflict,
+Every link is a **relative** symlink (``os.path.relpath`` from the link's folder) where possible; the
+platform layer :mod:`.strategy` falls back to absolute symlinks across file systems and hard links
+where symlinks are refused; each link and its strategy are recorded in the registry.  A sync never overwrites a real file or a symlink that is not ours: it reports a conflict,
 unless ``resolutions`` says ``skip`` or ``backup`` (the user's file is renamed to
 ``<name>.pumas-backup``, never deleted).  New links are made with ``os.symlink`` (atomic, fails if
 anything appeared meanwhile); our links are re-pointed with a temp link + ``os.replace``.  No copy is
-ever made where symlinks are not allowed: each such link is an error.
+ever made: where neither symlinks nor hard links work, each such link is an error.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Callable, Iterable
 
 from ..errors import BadInputError, NotFoundError
 from . import fsops
+from . import strategy as strategies
 from .fastpath import compute_stamp, needs_sync, record_library_mount
 from .mapping import Mapping, load_mapping
 from .models import LinkableModel, SyncReport
@@ -50,7 +52,10 @@ def _remove_unwanted(report: SyncReport, rows: list[dict], dry_run: bool, may_re
             report.errors.append({"link_path": lp, "model_id": row["model_id"], "error": f"{lp}: {exc.strerror}"})
             continue
         if not stat.S_ISLNK(st.st_mode):
-            drop.append(lp)  # the user put a real file there: not ours any more, leave it
+            if row.get("strategy") == "hardlink" and strategies.is_hardlink_of(lp, row["target_path"]):
+                _remove_hardlink(report, row, dry_run, drop)  # proof: the library still holds this inode
+            else:
+                drop.append(lp)  # the user put a real file there: not ours any more, leave it
             continue
         dangling = not os.path.exists(lp)
         points_ours = fsops.link_points_to(lp, os.readlink(lp)) == os.path.normpath(row["target_path"])
@@ -74,6 +79,21 @@ def _remove_unwanted(report: SyncReport, rows: list[dict], dry_run: bool, may_re
             report.removed_broken += 1
         else:
             report.removed_stale += 1
+
+
+def _remove_hardlink(report: SyncReport, row: dict, dry_run: bool, drop: list[str]) -> None:
+    lp = row["link_path"]
+    if dry_run:
+        report.planned.append({"action": "remove_stale", "link_path": lp, "target_path": row["target_path"],
+                               "model_id": row["model_id"]})
+    else:
+        try:
+            os.unlink(lp)
+        except OSError as exc:
+            report.errors.append({"link_path": lp, "model_id": row["model_id"], "error": f"{lp}: cannot remove ({exc.strerror})"})
+            return
+        drop.append(lp)
+    report.removed_stale += 1
 
 
 def _sweep_dangling(report: SyncReport, dirs: Iterable[str], library_root: str, keep: set[str], dry_run: bool) -> None:
@@ -116,17 +136,19 @@ def _apply(report: SyncReport, p: PlannedLink, row: dict | None, library_root: s
     if st is None:
         if dry_run:
             plan("create")
+            _warn_cross_fs(report, lp, p.target_path)
         else:
             os.makedirs(os.path.dirname(lp), exist_ok=True)
-            fsops.create_link(lp, p.target_path, is_dir)
-            upserts.append(p)
+            _made(report, p, fsops.create_link(lp, p.target_path, is_dir), upserts)
         report.created += 1
         return
     if stat.S_ISLNK(st.st_mode):
         dest = fsops.link_points_to(lp, os.readlink(lp))
         if dest == os.path.normpath(p.target_path):
-            if row is None or row["target_path"] != p.target_path or row["model_id"] != p.model_id:
-                upserts.append(p)  # adopt a correct link we had not recorded
+            how = "absolute" if os.path.isabs(os.readlink(lp)) else "relative"
+            if (row is None or row["target_path"] != p.target_path or row["model_id"] != p.model_id
+                    or row.get("strategy") != how):
+                upserts.append(dataclasses.replace(p, strategy=how))  # adopt a correct link we had not recorded
             report.already_correct += 1
             return
         dangling_into_lib = (library_root is not None and fsops.is_within(dest, library_root)
@@ -135,12 +157,14 @@ def _apply(report: SyncReport, p: PlannedLink, row: dict | None, library_root: s
             if dry_run:
                 plan("repoint")
             else:
-                fsops.replace_link(lp, p.target_path, is_dir)
-                upserts.append(p)
+                _made(report, p, fsops.replace_link(lp, p.target_path, is_dir), upserts)
             report.repointed += 1
             return
         code, reason = _symlink_conflict(lp, dest, p.target_path)
     else:
+        if row is not None and row.get("strategy") == "hardlink" and strategies.is_hardlink_of(lp, p.target_path):
+            report.already_correct += 1  # our hard link, same inode as the library file
+            return
         if row is not None:
             drop.append(lp)  # our row, but the user replaced the link with a real file
         code, reason = _file_conflict(lp, st, p.target_path)
@@ -152,8 +176,7 @@ def _apply(report: SyncReport, p: PlannedLink, row: dict | None, library_root: s
             plan("backup")
         else:
             saved = fsops.backup(lp)
-            fsops.create_link(lp, p.target_path, is_dir)
-            upserts.append(p)
+            _made(report, p, fsops.create_link(lp, p.target_path, is_dir), upserts)
             report.backed_up.append({"link_path": lp, "backup_path": saved, "model_id": p.model_id})
         report.created += 1
         return
@@ -164,6 +187,23 @@ def _apply(report: SyncReport, p: PlannedLink, row: dict | None, library_root: s
     if dry_run:
         report.planned.append({"action": "conflict", "reason": code, "link_path": lp, "target_path": p.target_path,
                                "model_id": p.model_id})
+
+
+def _made(report: SyncReport, p: PlannedLink, result: tuple[str, str | None], upserts: list[PlannedLink]) -> None:
+    """Record a link just made with its strategy; keep each warning once."""
+    how, warning = result
+    upserts.append(dataclasses.replace(p, strategy=how))
+    if warning and warning not in report.warnings:
+        report.warnings.append(warning)
+
+
+def _warn_cross_fs(report: SyncReport, lp: str, target: str) -> None:
+    """Dry run: the warning a real run would give for links across file systems (nothing is written)."""
+    folder = os.path.dirname(lp)
+    if os.path.isdir(folder) and not strategies.same_file_system(folder, target):
+        w = f"{folder}: the library is on another file system; absolute links will be used"
+        if w not in report.warnings:
+            report.warnings.append(w)
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -205,8 +245,7 @@ def _keep_both(report: SyncReport, p: PlannedLink, dry_run: bool, upserts: list[
         report.planned.append({"action": "rename", "link_path": alt, "target_path": p.target_path,
                                "model_id": p.model_id, "instead_of": p.link_path})
     else:
-        fsops.create_link(alt, p.target_path, is_dir)
-        upserts.append(alt_p)
+        _made(report, alt_p, fsops.create_link(alt, p.target_path, is_dir), upserts)
     report.renamed.append({"link_path": alt, "instead_of": p.link_path, "model_id": p.model_id})
     report.created += 1
     return True
