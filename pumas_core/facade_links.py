@@ -132,6 +132,8 @@ class LinkOps:
             except NotFoundError as exc:
                 total["errors"].append(str(exc))
                 continue
+            if not dry_run:
+                _note_shadowed(r, self.registry, app)
             total["apps"].append(r)
             for key in ("created", "already_correct", "repointed", "removed_broken", "removed_stale", "skipped"):
                 total[key] += r.get(key, 0)
@@ -192,8 +194,15 @@ class LinkOps:
         """DESIGN.md health shape: broken/orphaned links, ghost apps, phantom models, offline volumes."""
         from .links import health
 
-        return health.check(self.registry, self.root, {m.model_id: m for m in self.linkable_models()},
-                            phantom_models=self._phantoms())
+        from .links.shadow import shadowed_links
+
+        h = health.check(self.registry, self.root, {m.model_id: m for m in self.linkable_models()},
+                         phantom_models=self._phantoms())
+        h["shadowed_links"] = [s for app in self.registry.list_apps()
+                               for s in shadowed_links(app, self.registry.links_for_app(app["app_id"]))]
+        if h["shadowed_links"] and h.get("status") == "healthy":
+            h["status"] = "warnings"
+        return h
 
     def repair(self) -> dict:
         """Re-create broken links whose model still exists (found by model id); returns counts."""
@@ -214,6 +223,15 @@ class LinkOps:
         r = relocate(self.registry, str(old), str(new))
         r["sync"] = self.sync(force=True) if self.registry.list_apps() else None
         return r
+
+
+def _note_shadowed(report: dict, registry, app: dict) -> None:
+    """Add ``shadowed`` (links ComfyUI will not pick: an earlier folder of the key has the name) + warnings."""
+    from .links.shadow import shadowed_links
+
+    report["shadowed"] = shadowed_links(app, registry.links_for_app(app["app_id"]))
+    report.setdefault("warnings", []).extend(
+        f"{s['folder_key']}/{s['name']}: ComfyUI loads {s['shadowed_by']} instead of Pumas' link" for s in report["shadowed"])
 
 
 def _paths_changed(app: dict, folder_paths: dict | None) -> bool:

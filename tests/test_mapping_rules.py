@@ -137,3 +137,29 @@ def test_stale_links_are_removed_when_a_rule_stops_matching(tmp_path, comfy_tree
     assert (comfy_tree / "models" / "embeddings" / "gone.safetensors").is_symlink()  # preview changed nothing
     rep = sync_app(reg, app, [m], library_root=lib)
     assert rep.removed_stale == 1 and not os.path.lexists(comfy_tree / "models" / "embeddings" / "gone.safetensors")
+
+
+def test_shadowed_link_is_reported_in_sync_and_health(tmp_path, comfy_tree, monkeypatch):
+    """An extra_model_paths.yaml root listed first that holds the same name hides our link from ComfyUI."""
+    from pumas_core.facade import Library
+
+    monkeypatch.setenv("PUMAS_OFFLINE", "1")
+    extra = tmp_path / "shared" / "loras"
+    extra.mkdir(parents=True)
+    lib = Library.open(tmp_path / "lib", tmp_path / "st")
+    try:
+        fp = {"loras": [str(extra), str(comfy_tree / "models" / "loras")],
+              "checkpoints": [str(comfy_tree / "models" / "checkpoints")]}
+        lib.add_app(comfy_tree, folder_paths=fp)
+        from model_shapes import KOHYA_LORA
+        from st_writer import write_safetensors
+        src = write_safetensors(tmp_path / "ink.safetensors", KOHYA_LORA, metadata={"ss_network_module": "networks.lora"})
+        assert lib.import_paths([src])["imported"]
+        (extra / "ink.safetensors").write_bytes(b"someone else's ink")
+        r = lib.sync(force=True)
+        assert [s["name"] for s in r["apps"][0]["shadowed"]] == ["ink.safetensors"]
+        assert any("ComfyUI loads" in w for w in r["warnings"])
+        h = lib.health()
+        assert h["shadowed_links"][0]["shadowed_by"] == str(extra / "ink.safetensors") and h["status"] != "healthy"
+    finally:
+        lib.close()
