@@ -88,3 +88,27 @@ def test_refused_symlinks_and_another_file_system_is_a_clear_error(tmp_path, mou
     assert rep.created == 0 and "no copy was made" in rep.errors[0]["error"]
     assert "same file system" in rep.errors[0]["error"]
     assert list((tree / "models" / "checkpoints").iterdir()) == []
+
+
+def test_read_only_install_is_reported_once_before_anything_is_written(tmp_path, mount):
+    fs = mount("ro")
+    tree = comfy(fs / "ComfyUI")
+    reg = Registry(tmp_path / "state" / "registry.db")
+    app = register_app(reg, tree)
+    subprocess.run(["mount", "-o", "remount,ro", str(fs)], check=True)
+    lib = tmp_path / "library"
+    lib.mkdir()
+    models = [make_model(lib, f"m{i}") for i in range(3)]
+    rep = sync_app(reg, app, models, library_root=lib)
+    assert rep.created == 0 and len(rep.errors) == 1 and "read-only" in rep.errors[0]["error"]
+
+
+def test_sandbox_detection_explains_the_bind_mount(tmp_path):
+    from pumas_core.links.preflight import sandbox, sandbox_warning
+
+    assert sandbox({}, str(tmp_path)) is None
+    (tmp_path / ".dockerenv").touch()
+    assert sandbox({}, str(tmp_path)) == "docker"
+    assert sandbox({"FLATPAK_ID": "org.x"}, str(tmp_path)) == "flatpak"
+    w = sandbox_warning("docker", "/mnt/models")
+    assert "-v /mnt/models:/mnt/models" in w

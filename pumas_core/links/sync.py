@@ -17,7 +17,7 @@ import stat
 from typing import Callable, Iterable
 
 from ..errors import BadInputError, NotFoundError
-from . import fsops
+from . import fsops, preflight
 from . import strategy as strategies
 from .fastpath import compute_stamp, needs_sync, record_library_mount
 from .mapping import Mapping, load_mapping
@@ -294,6 +294,13 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
         return report
     if not os.path.isdir(app["models_dir"]):
         raise NotFoundError(f"{app['models_dir']}: models folder of app {app['app_id']} is missing")
+    blocked = preflight.check_writable(app["models_dir"])
+    if blocked:  # say it once, before anything is written
+        report.errors.append({"link_path": None, "model_id": None, "error": blocked})
+        return report
+    note = preflight.sandbox_warning(preflight.sandbox(), lib)
+    if note:
+        report.warnings.append(note)
     if incremental:
         wanted = set(only_model_ids)
         models = [m for m in models if m.model_id in wanted]
