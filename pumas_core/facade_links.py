@@ -116,6 +116,11 @@ class LinkOps:
         from .links.apps import refresh_folder_keys
 
         apps = self._app_for(app_id, comfyui_dir)
+        if isinstance(resolutions, list):  # [{"link_path", "resolution"}] as the panel may send it
+            try:
+                resolutions = {r["link_path"]: r["resolution"] for r in resolutions}
+            except (TypeError, KeyError):
+                raise BadInputError("resolutions list items must be {\"link_path\", \"resolution\"}") from None
         default = resolutions if isinstance(resolutions, str) else None
         per_path = resolutions if isinstance(resolutions, dict) else None
         total = {"created": 0, "already_correct": 0, "repointed": 0, "conflicts": [], "removed_broken": 0,
