@@ -199,9 +199,9 @@ def build_routes(ctx: PumasContext) -> list[tuple[str, str, object]]:
     async def sync(request):
         body = await _body(request)
         app_id = _opt_str(body, "app_id")
-        res = body.get("resolutions")
-        if res is not None and not isinstance(res, (dict, list)):
-            raise BadInputError("resolutions must be an object or a list")
+        res = body.get("resolutions", body.get("resolve"))
+        if res is not None and not isinstance(res, (dict, list, str)):
+            raise BadInputError("resolutions must be an object {link_path: skip|backup|rename}, a list, or one of those words")
         return _job(ctx.submit("sync", lambda lib, progress: lib.sync(
             app_id=app_id, dry_run=False, resolutions=res), refresh=True))
 

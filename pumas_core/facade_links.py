@@ -33,6 +33,7 @@ class LinkOps:
     def linkable_models(self, model_ids=None):
         """Yield :class:`LinkableModel` for every indexed model (or just ``model_ids``), lazily."""
         from .links import LinkableModel
+        from .links.overrides import read_overrides
 
         wanted = set(model_ids) if model_ids is not None else None
         for mid, rel, mtype, fmt, meta_json in self.index.iter_link_rows():
@@ -44,8 +45,14 @@ class LinkOps:
                 link_name = meta["official_name"]
             else:
                 link_name = meta["cleaned_name"]
-            yield LinkableModel(model_id=mid, model_type=mtype, format=fmt, model_dir=self.root / rel,
-                                files=files, link_name=link_name, link_subdir=meta.get("link_subdir") or "")
+            model_dir = self.root / rel
+            overrides, overrides_error = read_overrides(model_dir)
+            tags = meta.get("tags") if isinstance(meta.get("tags"), list) else []
+            yield LinkableModel(model_id=mid, model_type=mtype, format=fmt, model_dir=model_dir,
+                                files=files, link_name=link_name, link_subdir=meta.get("link_subdir") or "",
+                                family=meta.get("family"), base_model=meta.get("base_model"),
+                                precision=meta.get("precision"), tags=tuple(str(t) for t in tags),
+                                overrides=overrides, overrides_error=overrides_error)
 
     def adoption_subdir(self, source: Path) -> str:
         """Where ``source`` sat inside a registered install's model folder, as a sub-folder to keep.
@@ -98,33 +105,45 @@ class LinkOps:
              model_ids=None, progress=None, force: bool = False) -> dict:
         """Link models into one install (``app_id`` / ``comfyui_dir``) or every registered one.
 
-        ``resolutions``: ``{link_path: "skip"|"backup"}`` or the string ``"backup"`` for every conflict.
-        Returns the DESIGN.md sync shape summed over installs, plus ``apps`` (per-install reports).
+        ``resolutions``: ``{link_path: "skip"|"backup"|"rename"}``, or one of those strings for every
+        conflict; without one, the mapping config's ``conflict`` policy applies (``ask`` = report).
+        A full sync first picks up folder keys created in the install since it was registered.
+        Returns the DESIGN.md sync shape summed over installs (``created``, ``already_correct``,
+        ``conflicts``, ``removed_broken``, ``removed_stale``, ``errors``, ``unmapped``, ``warnings``...),
+        plus ``apps`` (per-install reports).
         """
         from .links import sync_app
+        from .links.apps import refresh_folder_keys
 
         self.check_available()
         apps = self._app_for(app_id, comfyui_dir)
-        total = {"created": 0, "already_correct": 0, "conflicts": [], "removed_broken": 0, "errors": [],
-                 "unmapped": [], "dry_run": dry_run, "apps": []}
-        for app in apps:
-            res = resolutions
-            if res == "backup":
-                preview = sync_app(self.registry, app, self.linkable_models(model_ids), dry_run=True,
-                                   library_root=self.root, only_model_ids=model_ids)
-                res = {c["link_path"]: "backup" for c in preview.conflicts}
+        if isinstance(resolutions, list):  # [{"link_path", "resolution"}] as the panel may send it
             try:
-                r = sync_app(self.registry, app, self.linkable_models(model_ids), dry_run=dry_run, resolutions=res,
-                             only_model_ids=model_ids, library_root=self.root,
-                             generation=None if model_ids else self.index.generation(), force=force,
-                             progress=progress).to_dict()
+                resolutions = {r["link_path"]: r["resolution"] for r in resolutions}
+            except (TypeError, KeyError):
+                raise BadInputError("resolutions list items must be {\"link_path\", \"resolution\"}") from None
+        default = resolutions if isinstance(resolutions, str) else None
+        per_path = resolutions if isinstance(resolutions, dict) else None
+        total = {"created": 0, "already_correct": 0, "repointed": 0, "conflicts": [], "removed_broken": 0,
+                 "removed_stale": 0, "skipped": 0, "backed_up": [], "renamed": [], "errors": [], "unmapped": [],
+                 "warnings": [], "dry_run": dry_run, "apps": []}
+        for app in apps:
+            try:
+                if not model_ids:
+                    app = refresh_folder_keys(self.registry, app)
+                r = sync_app(self.registry, app, self.linkable_models(model_ids), dry_run=dry_run,
+                             resolutions=per_path, default_resolution=default, only_model_ids=model_ids,
+                             library_root=self.root, generation=None if model_ids else self.index.generation(),
+                             force=force, progress=progress).to_dict()
             except NotFoundError as exc:
                 total["errors"].append(str(exc))
                 continue
+            if not dry_run:
+                _note_shadowed(r, self.registry, app)
             total["apps"].append(r)
-            for key in ("created", "already_correct", "removed_broken"):
+            for key in ("created", "already_correct", "repointed", "removed_broken", "removed_stale", "skipped"):
                 total[key] += r.get(key, 0)
-            for key in ("conflicts", "errors", "unmapped"):
+            for key in ("conflicts", "errors", "unmapped", "warnings", "backed_up", "renamed"):
                 total[key] += r.get(key, [])
             if dry_run:
                 total.setdefault("planned", []).extend(r.get("planned", []))
@@ -202,9 +221,16 @@ class LinkOps:
         :func:`pumas_core.links.health.fix_for`)."""
         from .links import health
 
+        from .links.shadow import shadowed_links
+
         self.check_available()
         models, loc, moved = self._locations()
-        return health.check(self.registry, self.root, models, phantom_models=loc.phantoms, moved_models=moved)
+        h = health.check(self.registry, self.root, models, phantom_models=loc.phantoms, moved_models=moved)
+        h["shadowed_links"] = [s for app in self.registry.list_apps()
+                               for s in shadowed_links(app, self.registry.links_for_app(app["app_id"]))]
+        if h["shadowed_links"] and h.get("status") == "healthy":
+            h["status"] = "warnings"
+        return h
 
     def repair(self) -> dict:
         """Self-heal by identity: index model folders moved by hand at their new place, then re-create or
@@ -249,6 +275,15 @@ class LinkOps:
         r = relocate(self.registry, str(old), str(new))
         r["sync"] = self.sync(force=True) if self.registry.list_apps() else None
         return r
+
+
+def _note_shadowed(report: dict, registry, app: dict) -> None:
+    """Add ``shadowed`` (links ComfyUI will not pick: an earlier folder of the key has the name) + warnings."""
+    from .links.shadow import shadowed_links
+
+    report["shadowed"] = shadowed_links(app, registry.links_for_app(app["app_id"]))
+    report.setdefault("warnings", []).extend(
+        f"{s['folder_key']}/{s['name']}: ComfyUI loads {s['shadowed_by']} instead of Pumas' link" for s in report["shadowed"])
 
 
 def _paths_changed(app: dict, folder_paths: dict | None) -> bool:

@@ -48,7 +48,7 @@ def test_mapping_defaults_and_override(tmp_path, comfy_tree):
     m = make_model(lib, "e", model_type="embedding")
     assert resolve_target(m, app, load_mapping(reg.state_dir)) == ("embeddings", None)
     cfg = config_path(reg.state_dir)
-    cfg.parent.mkdir(parents=True)
+    cfg.parent.mkdir(parents=True, exist_ok=True)  # the default config is written at registration
     cfg.write_text(json.dumps({"types": {"embedding": None, "lora": "loras"}}))
     key, reason = resolve_target(m, app, load_mapping(reg.state_dir))
     assert key is None and "null" in reason
@@ -129,6 +129,6 @@ def test_fast_path_stamp(tmp_path, comfy_tree):
     assert rep.created == 1 and not needs_sync(reg, app, 7)
     # a new mapping config invalidates too
     cfg = config_path(reg.state_dir)
-    cfg.parent.mkdir(parents=True)
+    cfg.parent.mkdir(parents=True, exist_ok=True)  # the default config is written at registration
     cfg.write_text(json.dumps({"types": {"lora": None}}))
     assert needs_sync(reg, app, 7)

@@ -61,7 +61,8 @@ def test_real_file_in_the_way_is_a_conflict_and_untouched(tmp_path, comfy_tree):
     user.write_bytes(b"user's own file")
     rep = sync_app(reg, app, [m], library_root=lib)
     assert rep.created == 0
-    assert rep.conflicts == [{"link_path": str(user), "reason": "a real file is in the way", "model_id": m.model_id}]
+    assert [(c["link_path"], c["reason"], c["message"], c["model_id"]) for c in rep.conflicts] == [
+        (str(user), "file_exists", "a real file is in the way", m.model_id)]
     assert not user.is_symlink() and user.read_bytes() == b"user's own file"
     assert reg.get_link(str(user)) is None
 
@@ -98,7 +99,8 @@ def test_foreign_symlink_is_a_conflict(tmp_path, comfy_tree):
     elsewhere.write_bytes(b"e")
     os.symlink(elsewhere, ck(comfy_tree, "x.safetensors"))
     rep = sync_app(reg, app, [m], library_root=lib)
-    assert rep.conflicts and "another symlink" in rep.conflicts[0]["reason"]
+    assert rep.conflicts and rep.conflicts[0]["reason"] == "linked_to_different_source"
+    assert "another symlink" in rep.conflicts[0]["message"]
     assert os.readlink(ck(comfy_tree, "x.safetensors")) == str(elsewhere)
 
 
@@ -234,7 +236,7 @@ def test_hostile_and_unicode_link_names(tmp_path, comfy_tree):
     assert rep.errors and "only dots" in rep.errors[0]["error"]
 
 
-def test_symlink_refused_is_a_clear_error(tmp_path, comfy_tree, monkeypatch):
+def test_symlink_refused_falls_back_to_a_hard_link(tmp_path, comfy_tree, monkeypatch):
     reg, app, lib = setup(tmp_path, comfy_tree)
     m = make_model(lib, "x")
 
@@ -242,9 +244,28 @@ def test_symlink_refused_is_a_clear_error(tmp_path, comfy_tree, monkeypatch):
         raise OSError(1, "Operation not permitted")
     monkeypatch.setattr(os, "symlink", refuse)
     rep = sync_app(reg, app, [m], library_root=lib)
+    link = ck(comfy_tree, "x.safetensors")
+    assert rep.created == 1 and not rep.errors and any("hard links" in w for w in rep.warnings)
+    assert not link.is_symlink() and os.path.samefile(link, m.model_dir / m.files[0])
+    assert reg.get_link(str(link))["strategy"] == "hardlink"
+    again = sync_app(reg, app, [m], library_root=lib, force=True)
+    assert again.already_correct == 1 and again.created == 0 and not again.conflicts
+    gone = sync_app(reg, app, [], library_root=lib, force=True)  # model no longer wanted: our hard link goes
+    assert gone.removed_stale == 1 and not os.path.lexists(link) and (m.model_dir / m.files[0]).exists()
+
+
+def test_symlink_refused_for_a_folder_is_a_clear_error(tmp_path, comfy_tree, monkeypatch):
+    reg, app, lib = setup(tmp_path, comfy_tree)
+    m = make_model(lib, "sd-turbo", model_type="diffusion_model", fmt="diffusion-folder",
+                   files=("model_index.json", "unet/diffusion_pytorch_model.safetensors"), link_name="sd-turbo")
+
+    def refuse(*a, **k):
+        raise OSError(1, "Operation not permitted")
+    monkeypatch.setattr(os, "symlink", refuse)
+    rep = sync_app(reg, app, [m], library_root=lib)
     assert rep.created == 0 and len(rep.errors) == 1
     assert "does not allow symlinks" in rep.errors[0]["error"] and "no copy" in rep.errors[0]["error"]
-    assert not os.path.lexists(ck(comfy_tree, "x.safetensors"))
+    assert not os.path.lexists(comfy_tree / "models" / "diffusers" / "sd-turbo")
     assert reg.links_for_app(app["app_id"]) == []
 
 

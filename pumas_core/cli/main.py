@@ -57,9 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     g = c.add_mutually_exclusive_group()
     g.add_argument("--app", dest="app_id")
     g.add_argument("--comfyui", dest="comfyui_dir", help="a ComfyUI folder (registered on the fly)")
-    c.add_argument("--dry-run", action="store_true")
-    c.add_argument("--backup-conflicts", action="store_true",
-                   help="rename real files that block a link to *.pumas-backup, then link")
+    c.add_argument("--dry-run", action="store_true", help="show what would change (conflicts with reasons); change nothing")
+    c.add_argument("--resolve", choices=("skip", "backup", "rename"),
+                   help="for every conflict: skip it, rename the file in the way to <name>.pumas-backup then link, "
+                        "or keep both (link under another name)")
+    c.add_argument("--backup-conflicts", action="store_true", help="same as --resolve backup")
 
     c = sub.add_parser("health", help="check links, installs and model files")
     c.add_argument("--fix", action="store_true", help="repair, then clean what cannot be repaired")
@@ -162,10 +164,10 @@ def _dispatch(lib, args) -> int:  # noqa: C901 - a flat dispatch table reads bes
             r = lib.remove_app(args.app_id)
             output.emit_json(r) if js else print(f"removed {args.app_id} ({r.get('links_removed', 0)} links removed)")
     elif cmd == "sync":
-        resolutions = "backup" if args.backup_conflicts else None
+        resolutions = args.resolve or ("backup" if args.backup_conflicts else None)
         r = lib.sync(app_id=args.app_id, comfyui_dir=args.comfyui_dir, dry_run=args.dry_run, resolutions=resolutions)
         output.emit_json(r) if js else output.print_sync(r)
-        return 1 if r.get("errors") else 0
+        return 1 if r.get("errors") or r.get("conflicts") else 0
     elif cmd == "health":
         h = lib.health()
         if args.fix:

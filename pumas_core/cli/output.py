@@ -106,11 +106,21 @@ def print_sync(r: dict) -> None:
     """Summarise a sync report."""
     verb = "would create" if r.get("dry_run") else "created"
     print(f"{verb} {r.get('created', 0)}, already correct {r.get('already_correct', 0)}, "
-          f"removed broken {r.get('removed_broken', 0)}, conflicts {len(r.get('conflicts', []))}")
+          f"removed broken {r.get('removed_broken', 0)}, removed stale {r.get('removed_stale', 0)}, "
+          f"conflicts {len(r.get('conflicts', []))}")
     for p in r.get("planned", []):
-        print(f"  {p.get('action'):<14} {p.get('link_path')}")
+        if p.get("action") != "conflict":
+            print(f"  {p.get('action'):<14} {p.get('link_path')}")
     for c in r.get("conflicts", []):
-        print(f"  conflict: {c.get('link_path')}: {c.get('reason')}")
+        print(f"  conflict ({c.get('reason')}): {c.get('link_path')}: {c.get('message', '')}")
+    if r.get("conflicts"):
+        print("  resolve with: pumas sync --resolve skip|backup|rename (backup keeps your file as <name>.pumas-backup)")
+    for b in r.get("backed_up", []):
+        print(f"  backed up: {b.get('backup_path')}")
+    for b in r.get("renamed", []):
+        print(f"  linked as: {b.get('link_path')} (instead of {b.get('instead_of')})")
+    for w in r.get("warnings", []):
+        print(f"  warning: {w}", file=sys.stderr)
     for u in r.get("unmapped", []):
         print(f"  not linked: {u.get('model_id', '')[:12]} ({u.get('model_type')}): {u.get('reason')}")
     for e in r.get("errors", []):

@@ -71,7 +71,7 @@ def needs_sync(registry: Registry, app: dict | str, generation: int, mapping: Ma
     if stamp is None or gen != generation:
         return True
     try:
-        mapping = mapping or load_mapping(registry.state_dir)
+        mapping = mapping or load_mapping(registry.state_dir, app if isinstance(app, dict) else registry.get_app(app))
     except PumasError:
         return True
     if stamp.get("mapping") != mapping.digest:

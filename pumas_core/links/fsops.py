@@ -7,6 +7,7 @@ import os
 import secrets
 
 from ..errors import ConflictError
+from . import strategy as strategies
 
 BACKUP_SUFFIX = ".pumas-backup"
 
@@ -14,6 +15,17 @@ BACKUP_SUFFIX = ".pumas-backup"
 def rel_target(link_path: str, target: str) -> str:
     """The relative symlink text that makes ``link_path`` point at ``target`` (``os.path.relpath``)."""
     return os.path.relpath(target, os.path.dirname(link_path))
+
+
+def points_to_target(link_path: str, target: str) -> bool:
+    """True when ``link_path`` is our link to ``target``: a symlink whose text leads there
+    (relative or absolute), or a hard link of the same inode."""
+    if os.path.islink(link_path):
+        try:
+            return link_points_to(link_path, os.readlink(link_path)) == os.path.normpath(target)
+        except OSError:
+            return False
+    return strategies.is_hardlink_of(link_path, target)
 
 
 def link_points_to(link_path: str, link_text: str) -> str:
@@ -34,22 +46,27 @@ def symlink_error(link_path: str, exc: OSError) -> str:
     return f"{link_path}: cannot create symlink ({exc.strerror or exc})"
 
 
-def create_link(link_path: str, target: str, is_dir: bool) -> None:
-    """Create a new relative symlink; never replaces anything (``os.symlink`` fails with EEXIST).
+def create_link(link_path: str, target: str, is_dir: bool) -> tuple[str, str | None]:
+    """Create a new link (strategy chosen by :mod:`.strategy`); never replaces anything (EEXIST).
 
-    Raises OSError (``FileExistsError`` if something appeared at ``link_path``).
+    Returns ``(strategy, warning or None)``.  Raises OSError (``FileExistsError`` if something
+    appeared at ``link_path``).
     """
-    os.symlink(rel_target(link_path, target), link_path, target_is_directory=is_dir)
+    how, warning = strategies.choose(link_path, target, is_dir)
+    strategies.make(link_path, target, is_dir, how)
+    return how, warning
 
 
-def replace_link(link_path: str, target: str, is_dir: bool) -> None:
-    """Atomically re-point the symlink at ``link_path``: symlink under a temp name, then ``os.replace``.
+def replace_link(link_path: str, target: str, is_dir: bool) -> tuple[str, str | None]:
+    """Atomically re-point our link at ``link_path``: a new link under a temp name, then ``os.replace``.
 
-    Only call this for a link that is ours (the caller checked).  Raises OSError.
+    Only call this for a link that is ours (the caller checked).  Returns ``(strategy, warning)``.
+    Raises OSError.
     """
     d = os.path.dirname(link_path)
     tmp = os.path.join(d, f".pumas-tmp-{secrets.token_hex(6)}")
-    os.symlink(rel_target(link_path, target), tmp, target_is_directory=is_dir)
+    how, warning = strategies.choose(link_path, target, is_dir)
+    strategies.make(tmp, target, is_dir, how)
     try:
         if os.path.isdir(link_path) and not os.path.islink(link_path):
             raise ConflictError(f"{link_path}: became a real folder; not replaced")
@@ -60,6 +77,7 @@ def replace_link(link_path: str, target: str, is_dir: bool) -> None:
         except OSError:
             pass
         raise
+    return how, warning
 
 
 def backup_name(path: str) -> str:

@@ -1,18 +1,10 @@
-"""Which ComfyUI folder key a model is linked into.
+"""Which ComfyUI folder key (and sub-folder) a model is linked into, for one install.
 
-Default mapping (``model_type`` → folder key, ComfyUI 0.3.64 keys): see :data:`DEFAULT_TYPES`.
-Format ``diffusion-folder`` → ``diffusers`` whatever its type.  ``llm`` → ``LLM`` only when the
-install already has such a key; ``unknown`` → nowhere.  A key counts only if the install knows it.
-
-Override file ``<state_dir>/mappings/comfyui.json`` (optional)::
-
-    {
-      "types":   {"llm": "LLM", "embedding": null, "lora": "loras"},   # null = never link this type
-      "formats": {"diffusion-folder": "diffusers"}                      # format rules win over types
-    }
-
-Both objects are optional; their entries replace the defaults key by key.  Unknown top-level keys are
-an error so typos are not silently ignored.
+The rules come from the mapping configs in ``<state>/mappings/`` that apply to the install's ComfyUI
+version (:mod:`.mapping_configs`; rule syntax in :mod:`.rules`), most specific first; the model's
+``overrides.json`` (:mod:`.overrides`) can keep it away from some ComfyUI versions, add tags, fix the
+link name and sub-folder.  A rule's folder counts only if the install knows that folder key
+(case-insensitive); otherwise the next rule is tried.  ``unknown`` maps nowhere by default.
 """
 
 from __future__ import annotations
@@ -21,85 +13,60 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from ..errors import BadInputError
+from .mapping_configs import DEFAULT_FORMATS, DEFAULT_TYPES, builtin_rules, load_configs, mappings_dir
 from .models import LinkableModel
+from .rules import ModelFacts, Rule
 
-DEFAULT_TYPES: dict[str, str | None] = {
-    "checkpoint": "checkpoints", "diffusion_model": "diffusion_models", "lora": "loras", "vae": "vae",
-    "text_encoder": "text_encoders", "clip_vision": "clip_vision", "controlnet": "controlnet",
-    "upscale_model": "upscale_models", "embedding": "embeddings", "style_model": "style_models",
-    "gligen": "gligen", "hypernetwork": "hypernetworks", "photomaker": "photomaker",
-    "audio_encoder": "audio_encoders", "llm": "LLM", "unknown": None,
-}
-DEFAULT_FORMATS: dict[str, str | None] = {"diffusion-folder": "diffusers"}
-CONFIG_RELPATH = Path("mappings") / "comfyui.json"
+__all__ = ["DEFAULT_FORMATS", "DEFAULT_TYPES", "Mapping", "Placement", "config_path", "default_mapping",
+           "load_mapping", "resolve_placement", "resolve_target", "target_dir", "target_folder"]
 
 
 @dataclass(frozen=True)
 class Mapping:
-    """A resolved mapping: ``types``/``formats`` dicts plus ``digest`` (hex SHA-256 of the effective rules)."""
+    """The effective rules for one install: ``rules`` (evaluation order), ``conflict`` policy, ``sources``."""
 
-    types: dict = field(default_factory=lambda: dict(DEFAULT_TYPES))
-    formats: dict = field(default_factory=lambda: dict(DEFAULT_FORMATS))
-    source: str | None = None
+    rules: tuple[Rule, ...] = field(default_factory=lambda: tuple(builtin_rules()))
+    conflict: str = "ask"
+    sources: tuple[str, ...] = ()
 
     @property
     def digest(self) -> str:
-        blob = json.dumps({"t": self.types, "f": self.formats}, sort_keys=True).encode()
+        """Hex SHA-256 of the effective rules and policy (the boot fast path notices any change)."""
+        blob = json.dumps({"r": [r.to_json() for r in self.rules], "c": self.conflict}, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a model goes: ``folder_key`` and a relative ``subfolder`` (``""`` = the key's root)."""
+
+    folder_key: str
+    subfolder: str = ""
+    link_name: str = ""
+    rule: str = ""
+
+
 def default_mapping() -> Mapping:
-    """The built-in mapping (no override file)."""
+    """The built-in rules (no config file)."""
     return Mapping()
 
 
-def config_path(state_dir: str | os.PathLike) -> Path:
-    """Where the override file lives: ``<state_dir>/mappings/comfyui.json``."""
-    return Path(state_dir) / CONFIG_RELPATH
+def config_path(state_dir: str | os.PathLike):
+    """The older single override file ``<state_dir>/mappings/comfyui.json`` (still honoured)."""
+    return mappings_dir(state_dir) / "comfyui.json"
 
 
-def _check_rules(path: Path, name: str, rules) -> dict:
-    if not isinstance(rules, dict) or not all(isinstance(k, str) and (v is None or (isinstance(v, str) and v))
-                                              for k, v in rules.items()):
-        raise BadInputError(f"{path}: '{name}' must map names to a folder key or null")
-    for v in rules.values():
-        if v is not None and (v in (".", "..") or "/" in v or "\\" in v):
-            raise BadInputError(f"{path}: folder key {v!r} is not a plain folder name")
-    return rules
-
-
-def load_mapping(state_dir: str | os.PathLike | None) -> Mapping:
-    """Defaults overlaid with ``<state_dir>/mappings/comfyui.json`` when present.
+def load_mapping(state_dir: str | os.PathLike | None, app: dict | None = None) -> Mapping:
+    """The rules that apply to ``app`` (its ``version`` selects configs; None = wildcard configs only).
 
     Raises:
-        BadInputError: the file is not valid JSON or has the wrong shape (names the file).
+        BadInputError: an invalid config (names the file, the rule and what is wrong).
     """
     if state_dir is None:
         return Mapping()
-    path = config_path(state_dir)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return Mapping()
-    except OSError as exc:
-        raise BadInputError(f"{path}: cannot read mapping config ({exc.strerror})") from exc
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInputError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise BadInputError(f"{path}: expected a JSON object with 'types' and/or 'formats'")
-    extra = set(data) - {"types", "formats", "version", "comment"}
-    if extra:
-        raise BadInputError(f"{path}: unknown keys {sorted(extra)} (allowed: types, formats)")
-    types = dict(DEFAULT_TYPES)
-    types.update(_check_rules(path, "types", data.get("types", {})))
-    formats = dict(DEFAULT_FORMATS)
-    formats.update(_check_rules(path, "formats", data.get("formats", {})))
-    return Mapping(types=types, formats=formats, source=str(path))
+    rules, policy, sources = load_configs(state_dir, (app or {}).get("version"))
+    return Mapping(rules=tuple(rules), conflict=policy, sources=tuple(sources))
 
 
 def _known_key(wanted: str, app: dict) -> str | None:
@@ -111,25 +78,48 @@ def _known_key(wanted: str, app: dict) -> str | None:
     return matches[0] if matches else None
 
 
-def resolve_target(model: LinkableModel, app: dict, mapping: Mapping | None = None) -> tuple[str | None, str | None]:
-    """``(folder_key, None)`` when the model maps into a key the install knows, else ``(None, reason)``."""
+def facts_of(model: LinkableModel) -> ModelFacts:
+    """The facts rules look at (lower-cased; override tags added)."""
+    ov = model.overrides
+    tags = {t.lower() for t in model.tags} | set(ov.tags if ov else ())
+    low = lambda v: (v or "").lower()  # noqa: E731
+    return ModelFacts(name=model.link_name, model_type=low(model.model_type), kind=low(model.format),
+                      family=low(model.family), base_model=low(model.base_model), precision=low(model.precision),
+                      tags=frozenset(tags))
+
+
+def resolve_placement(model: LinkableModel, app: dict, mapping: Mapping | None = None) -> tuple[Placement | None, str | None]:
+    """``(Placement, None)`` when the model maps into a key the install knows, else ``(None, reason)``."""
     mapping = mapping or Mapping()
-    if model.format in mapping.formats:
-        wanted, rule = mapping.formats[model.format], f"format {model.format}"
-    elif model.model_type in mapping.types:
-        wanted, rule = mapping.types[model.model_type], f"type {model.model_type}"
-    else:
-        return None, f"no mapping rule for type {model.model_type!r}"
-    if wanted is None:
-        return None, f"{rule} is not linked (mapping says null)"
-    key = _known_key(wanted, app)
-    if key is None:
-        return None, f"{rule} maps to folder key {wanted!r}, which this install does not have"
-    return key, None
+    ov = model.overrides
+    if ov is not None:
+        allowed, _note = ov.allows(app.get("version"))
+        if not allowed:
+            return None, _note
+    facts = facts_of(model)
+    first_reason = None
+    for rule in mapping.rules:
+        if not rule.matches(facts):
+            continue
+        if rule.folder is None:
+            return None, f"rule {rule.source} has folder null: models like this are not linked"
+        key = _known_key(rule.folder, app)
+        if key is None:
+            first_reason = first_reason or f"rule {rule.source} maps to folder key {rule.folder!r}, which this install does not have"
+            continue
+        sub = (ov.subfolder if ov and ov.subfolder else rule.subfolder) or model.link_subdir
+        return Placement(key, sub, (ov.link_name if ov else "") or model.link_name, rule.source), None
+    return None, first_reason or f"no mapping rule for type {model.model_type!r}"
+
+
+def resolve_target(model: LinkableModel, app: dict, mapping: Mapping | None = None) -> tuple[str | None, str | None]:
+    """``(folder_key, None)`` or ``(None, reason)`` (see :func:`resolve_placement`)."""
+    place, reason = resolve_placement(model, app, mapping)
+    return (place.folder_key, None) if place else (None, reason)
 
 
 def target_folder(model: LinkableModel, app: dict, mapping: Mapping | None = None) -> str | None:
-    """The folder key the model goes into in ``app``, or None (see :func:`resolve_target` for why)."""
+    """The folder key the model goes into in ``app``, or None (see :func:`resolve_placement` for why)."""
     return resolve_target(model, app, mapping)[0]
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .overrides import Overrides
 
 FORMATS = ("single-file", "diffusion-folder", "sharded-set")
 
@@ -23,6 +27,9 @@ class LinkableModel:
         link_subdir: optional sub-folder (``"SDXL"``, ``"styles/ink"``) inside the target folder key,
             kept from where the model lived in a ComfyUI install before it was adopted, so the names
             its workflows use (``SDXL/model.safetensors``) keep working.  ``""`` = the key's root.
+        family, base_model, precision, tags: identification facts that mapping rules can filter on.
+        overrides: the model's validated ``overrides.json`` (None when absent or invalid);
+        overrides_error: why ``overrides.json`` is invalid (sync then keeps the model's links as they are).
     """
 
     model_id: str
@@ -32,16 +39,24 @@ class LinkableModel:
     files: tuple[str, ...]
     link_name: str
     link_subdir: str = ""
+    family: str | None = None
+    base_model: str | None = None
+    precision: str | None = None
+    tags: tuple[str, ...] = ()
+    overrides: Overrides | None = None
+    overrides_error: str | None = None
 
 
 @dataclass
 class SyncReport:
     """Outcome of :func:`pumas_core.links.sync.sync_app`; :meth:`to_dict` gives the JSON shape.
 
-    ``conflicts``: ``[{"link_path", "reason", "model_id"}]``; ``errors``: ``[{"link_path", "model_id",
+    ``conflicts``: ``[{"link_path", "reason", "message", "model_id", "target_path"}]`` with ``reason``
+    ``file_exists`` | ``linked_to_different_source`` | ``already_linked``; ``renamed`` (resolution
+    ``rename``): ``[{"link_path", "instead_of", "model_id"}]``; ``warnings``: one-line strings; ``errors``: ``[{"link_path", "model_id",
     "error"}]``; ``unmapped``: ``[{"model_id", "model_type", "reason"}]``; ``planned`` (dry run only):
     ``[{"action", "link_path", "target_path", "model_id"}]`` with action ``create`` | ``repoint`` |
-    ``backup`` | ``remove_broken`` | ``remove_stale``.  In a dry run the counters say what *would* happen.
+    ``backup`` | ``rename`` | ``conflict`` | ``remove_broken`` | ``remove_stale``.  In a dry run the counters say what *would* happen.
     """
 
     app_id: str = ""
@@ -53,7 +68,9 @@ class SyncReport:
     removed_stale: int = 0
     skipped: int = 0
     backed_up: list = field(default_factory=list)
+    renamed: list = field(default_factory=list)
     conflicts: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     unmapped: list = field(default_factory=list)
     planned: list = field(default_factory=list)
@@ -72,6 +89,8 @@ class SyncReport:
             "removed_stale": self.removed_stale,
             "skipped": self.skipped,
             "backed_up": list(self.backed_up),
+            "renamed": list(self.renamed),
+            "warnings": list(self.warnings),
             "errors": list(self.errors),
             "unmapped": list(self.unmapped),
             "fast_path": self.fast_path,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from ..errors import BadInputError
-from .mapping import Mapping, resolve_target, target_dir
+from .mapping import Mapping, Placement, resolve_placement, target_dir
 from .models import LinkableModel
 from .names import safe_link_name, suffixed
 
@@ -28,11 +28,12 @@ class PlannedLink:
     model_id: str
     folder_key: str
     kind: str
+    strategy: str = "relative"
 
     def row(self, app_id: str) -> dict:
         """The registry row for this link."""
         return {"link_path": self.link_path, "target_path": self.target_path, "model_id": self.model_id,
-                "app_id": app_id, "folder_key": self.folder_key, "kind": self.kind}
+                "app_id": app_id, "folder_key": self.folder_key, "kind": self.kind, "strategy": self.strategy}
 
 
 def diffusers_root(model: LinkableModel) -> str:
@@ -44,21 +45,22 @@ def diffusers_root(model: LinkableModel) -> str:
     return base
 
 
-def _subdir(model: LinkableModel) -> str:
-    """The model's ``link_subdir`` as a safe relative path (each part cleaned; ``..`` cannot escape)."""
-    parts = [p for p in model.link_subdir.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+def _subdir(subfolder: str) -> str:
+    """A sub-folder as a safe relative path (each part cleaned; ``..`` cannot escape)."""
+    parts = [p for p in subfolder.replace("\\", "/").split("/") if p not in ("", ".", "..")]
     return os.path.join(*[safe_link_name(p) for p in parts]) if parts else ""
 
 
-def _variants(model: LinkableModel, key: str, tdir: str) -> list[list[PlannedLink]]:
+def _variants(model: LinkableModel, place: Placement, tdir: str) -> list[list[PlannedLink]]:
     """Alternative link sets for one model, preferred first (plain names, then collision names)."""
-    tdir = os.path.join(tdir, _subdir(model)) if model.link_subdir else tdir
+    key = place.folder_key
+    tdir = os.path.join(tdir, _subdir(place.subfolder)) if place.subfolder else tdir
     mk = lambda name, target, kind: PlannedLink(os.path.join(tdir, name), target, model.model_id, key, kind)  # noqa: E731
     base = str(model.model_dir)
     if not model.files:
         raise BadInputError(f"model {model.model_id}: has no files to link")
     if model.format == "diffusion-folder":
-        name, root = safe_link_name(model.link_name), diffusers_root(model)
+        name, root = safe_link_name(place.link_name or model.link_name), diffusers_root(model)
         return [[mk(name, root, "dir")], [mk(suffixed(name, model.model_id, True), root, "dir")]]
     if model.format == "sharded-set":
         names = [(safe_link_name(os.path.basename(f)), os.path.join(base, f)) for f in model.files]
@@ -68,7 +70,7 @@ def _variants(model: LinkableModel, key: str, tdir: str) -> list[list[PlannedLin
         return [[mk(n, t, "file") for n, t in names], [mk(os.path.join(sub, n), t, "file") for n, t in names]]
     if model.format != "single-file":
         raise BadInputError(f"model {model.model_id}: unknown format {model.format!r}")
-    name, target = safe_link_name(model.link_name), os.path.join(base, model.files[0])
+    name, target = safe_link_name(place.link_name or model.link_name), os.path.join(base, model.files[0])
     return [[mk(name, target, "file")], [mk(suffixed(name, model.model_id), target, "file")]]
 
 
@@ -80,16 +82,20 @@ def plan_links(models: Iterable[LinkableModel], app: dict, mapping: Mapping,
         owned: ``{link_path: model_id}`` of registry rows that still hold their name.
     Returns:
         ``(planned, unmapped, errors)``; unmapped entries ``{"model_id","model_type","reason"}``,
-        errors ``{"link_path": None, "model_id", "error"}``.
+        errors ``{"link_path": None, "model_id", "error"}`` (``"keep_links": True`` when the model's
+        existing links must stay as they are, e.g. its ``overrides.json`` is invalid).
     """
     unmapped, errors, options = [], [], {}
     for m in models:
-        key, reason = resolve_target(m, app, mapping)
-        if key is None:
+        if m.overrides_error:
+            errors.append({"link_path": None, "model_id": m.model_id, "error": m.overrides_error, "keep_links": True})
+            continue
+        place, reason = resolve_placement(m, app, mapping)
+        if place is None:
             unmapped.append({"model_id": m.model_id, "model_type": m.model_type, "reason": reason})
             continue
         try:
-            options[m.model_id] = _variants(m, key, target_dir(app, key))
+            options[m.model_id] = _variants(m, place, target_dir(app, place.folder_key))
         except BadInputError as exc:
             errors.append({"link_path": None, "model_id": m.model_id, "error": str(exc)})
     claimed: dict[str, str] = {}

@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS links (
     app_id TEXT NOT NULL,
     folder_key TEXT NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('file', 'dir')),
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    strategy TEXT NOT NULL DEFAULT 'relative'
 );
 CREATE INDEX IF NOT EXISTS links_model ON links(model_id);
 CREATE INDEX IF NOT EXISTS links_app ON links(app_id);
@@ -69,7 +70,7 @@ CREATE TABLE IF NOT EXISTS pins (
 );
 """
 
-_LINK_COLS = ("link_path", "target_path", "model_id", "app_id", "folder_key", "kind", "created")
+_LINK_COLS = ("link_path", "target_path", "model_id", "app_id", "folder_key", "kind", "created", "strategy")
 _APP_COLS = ("app_id", "kind", "root", "models_dir", "version", "folder_paths", "mount", "added",
              "last_sync_at", "last_sync_generation", "last_sync_stamp")
 
@@ -101,6 +102,9 @@ class Registry:
             with self._tx() as con:
                 for stmt in filter(str.strip, _SCHEMA.split(";")):
                     con.execute(stmt)
+                cols = {r[1] for r in con.execute("PRAGMA table_info(links)")}
+                if "strategy" not in cols:  # registries made before link strategies: every link was relative
+                    con.execute("ALTER TABLE links ADD COLUMN strategy TEXT NOT NULL DEFAULT 'relative'")
                 row = con.execute("SELECT version FROM schema_version").fetchone()
                 if row is None:
                     con.execute("INSERT INTO schema_version(version) VALUES (?)", (SCHEMA_VERSION,))
@@ -239,11 +243,11 @@ class Registry:
         """Insert or replace link rows (dicts with the ``links`` columns; ``created`` defaults to now)."""
         now = time.time()
         data = [(r["link_path"], r["target_path"], r["model_id"], r["app_id"], r["folder_key"], r["kind"],
-                 r.get("created") or now) for r in rows]
+                 r.get("created") or now, r.get("strategy") or "relative") for r in rows]
         if not data:
             return 0
         with self._tx() as con:
-            con.executemany(f"INSERT OR REPLACE INTO links({','.join(_LINK_COLS)}) VALUES (?,?,?,?,?,?,?)", data)
+            con.executemany(f"INSERT OR REPLACE INTO links({','.join(_LINK_COLS)}) VALUES (?,?,?,?,?,?,?,?)", data)
         return len(data)
 
     def delete_links(self, link_paths: Iterable[str]) -> int:
@@ -293,7 +297,7 @@ class Registry:
         with self._tx() as con:
             for old, row in changes:
                 con.execute("DELETE FROM links WHERE link_path = ?", (old,))
-                con.execute(f"INSERT OR REPLACE INTO links({','.join(_LINK_COLS)}) VALUES (?,?,?,?,?,?,?)",
+                con.execute(f"INSERT OR REPLACE INTO links({','.join(_LINK_COLS)}) VALUES (?,?,?,?,?,?,?,?)",
                             tuple(row[c] for c in _LINK_COLS))
 
     # -- pins (exact names workflows asked for) -------------------------------------------------

@@ -1,30 +1,35 @@
 """Link sync: make one ComfyUI install hold exactly the links the mapping asks for.
 
-Every link is a **relative** symlink (``os.path.relpath`` from the link's folder), recorded in the
-registry.  A sync never overwrites a real file or a symlink that is not ours: it reports a conflict,
+Every link is a **relative** symlink (``os.path.relpath`` from the link's folder) where possible; the
+platform layer :mod:`.strategy` falls back to absolute symlinks across file systems and hard links
+where symlinks are refused; each link and its strategy are recorded in the registry.  A sync never overwrites a real file or a symlink that is not ours: it reports a conflict,
 unless ``resolutions`` says ``skip`` or ``backup`` (the user's file is renamed to
 ``<name>.pumas-backup``, never deleted).  New links are made with ``os.symlink`` (atomic, fails if
 anything appeared meanwhile); our links are re-pointed with a temp link + ``os.replace``.  No copy is
-ever made where symlinks are not allowed: each such link is an error.
+ever made: where neither symlinks nor hard links work, each such link is an error.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from typing import Callable, Iterable
 
 from ..errors import BadInputError, NotFoundError
 from ..testhooks import phase
-from . import fsops
+from . import fsops, preflight
+from . import strategy as strategies
 from .fastpath import compute_stamp, needs_sync, pick_probes, record_library_mount
 from .mapping import Mapping, load_mapping
 from .models import LinkableModel, SyncReport
+from .names import suffixed
 from .pins import pinned_links
 from .plan import PlannedLink, plan_links
 from .registry import Registry
 
-RESOLUTIONS = ("skip", "backup")
+RESOLUTIONS = ("skip", "backup", "rename")
+CONFLICT_REASONS = ("file_exists", "linked_to_different_source", "already_linked")
 
 
 def _resolve_app(registry: Registry, app: dict | str) -> dict:
@@ -49,7 +54,10 @@ def _remove_unwanted(report: SyncReport, rows: list[dict], dry_run: bool, may_re
             report.errors.append({"link_path": lp, "model_id": row["model_id"], "error": f"{lp}: {exc.strerror}"})
             continue
         if not stat.S_ISLNK(st.st_mode):
-            drop.append(lp)  # the user put a real file there: not ours any more, leave it
+            if row.get("strategy") == "hardlink" and strategies.is_hardlink_of(lp, row["target_path"]):
+                _remove_hardlink(report, row, dry_run, drop)  # proof: the library still holds this inode
+            else:
+                drop.append(lp)  # the user put a real file there: not ours any more, leave it
             continue
         dangling = not os.path.exists(lp)
         points_ours = fsops.link_points_to(lp, os.readlink(lp)) == os.path.normpath(row["target_path"])
@@ -75,6 +83,21 @@ def _remove_unwanted(report: SyncReport, rows: list[dict], dry_run: bool, may_re
             report.removed_broken += 1
         else:
             report.removed_stale += 1
+
+
+def _remove_hardlink(report: SyncReport, row: dict, dry_run: bool, drop: list[str]) -> None:
+    lp = row["link_path"]
+    if dry_run:
+        report.planned.append({"action": "remove_stale", "link_path": lp, "target_path": row["target_path"],
+                               "model_id": row["model_id"]})
+    else:
+        try:
+            os.unlink(lp)
+        except OSError as exc:
+            report.errors.append({"link_path": lp, "model_id": row["model_id"], "error": f"{lp}: cannot remove ({exc.strerror})"})
+            return
+        drop.append(lp)
+    report.removed_stale += 1
 
 
 def _sweep_dangling(report: SyncReport, dirs: Iterable[str], library_root: str, keep: set[str], dry_run: bool) -> None:
@@ -123,24 +146,27 @@ def _apply(report: SyncReport, p: PlannedLink, row: dict | None, library_root: s
     if st is None:
         if dry_run:
             plan("create")
+            _warn_cross_fs(report, lp, p.target_path)
         else:
             os.makedirs(os.path.dirname(lp), exist_ok=True)
             try:
-                fsops.create_link(lp, p.target_path, is_dir)
+                result = fsops.create_link(lp, p.target_path, is_dir)
             except FileExistsError:
                 if not retry:
                     raise
                 _apply(report, p, row, library_root, dry_run, resolution, upserts, drop, retry=False)
                 return
-            upserts.append(p)
+            _made(report, p, result, upserts)
             phase("sync.link")
         report.created += 1
         return
     if stat.S_ISLNK(st.st_mode):
         dest = fsops.link_points_to(lp, os.readlink(lp))
         if dest == os.path.normpath(p.target_path):
-            if row is None or row["target_path"] != p.target_path or row["model_id"] != p.model_id:
-                upserts.append(p)  # adopt a correct link we had not recorded
+            how = "absolute" if os.path.isabs(os.readlink(lp)) else "relative"
+            if (row is None or row["target_path"] != p.target_path or row["model_id"] != p.model_id
+                    or row.get("strategy") != how):
+                upserts.append(dataclasses.replace(p, strategy=how))  # adopt a correct link we had not recorded
             report.already_correct += 1
             return
         dangling_into_lib = (library_root is not None and fsops.is_within(dest, library_root)
@@ -149,15 +175,17 @@ def _apply(report: SyncReport, p: PlannedLink, row: dict | None, library_root: s
             if dry_run:
                 plan("repoint")
             else:
-                fsops.replace_link(lp, p.target_path, is_dir)
-                upserts.append(p)
+                _made(report, p, fsops.replace_link(lp, p.target_path, is_dir), upserts)
             report.repointed += 1
             return
-        reason = f"another symlink is in the way (points to {dest})"
+        code, reason = _symlink_conflict(lp, dest, p.target_path)
     else:
+        if row is not None and row.get("strategy") == "hardlink" and strategies.is_hardlink_of(lp, p.target_path):
+            report.already_correct += 1  # our hard link, same inode as the library file
+            return
         if row is not None:
             drop.append(lp)  # our row, but the user replaced the link with a real file
-        reason = "a real folder is in the way" if stat.S_ISDIR(st.st_mode) else "a real file is in the way"
+        code, reason = _file_conflict(lp, st, p.target_path)
     if resolution == "skip":
         report.skipped += 1
         return
@@ -166,29 +194,98 @@ def _apply(report: SyncReport, p: PlannedLink, row: dict | None, library_root: s
             plan("backup")
         else:
             saved = fsops.backup(lp)
-            fsops.create_link(lp, p.target_path, is_dir)
-            upserts.append(p)
+            _made(report, p, fsops.create_link(lp, p.target_path, is_dir), upserts)
             report.backed_up.append({"link_path": lp, "backup_path": saved, "model_id": p.model_id})
         report.created += 1
         return
-    report.conflicts.append({"link_path": lp, "reason": reason, "model_id": p.model_id})
+    if resolution == "rename" and _keep_both(report, p, dry_run, upserts):
+        return
+    report.conflicts.append({"link_path": lp, "reason": code, "message": reason, "model_id": p.model_id,
+                             "target_path": p.target_path})
+    if dry_run:
+        report.planned.append({"action": "conflict", "reason": code, "link_path": lp, "target_path": p.target_path,
+                               "model_id": p.model_id})
+
+
+def _made(report: SyncReport, p: PlannedLink, result: tuple[str, str | None], upserts: list[PlannedLink]) -> None:
+    """Record a link just made with its strategy; keep each warning once."""
+    how, warning = result
+    upserts.append(dataclasses.replace(p, strategy=how))
+    if warning and warning not in report.warnings:
+        report.warnings.append(warning)
+
+
+def _warn_cross_fs(report: SyncReport, lp: str, target: str) -> None:
+    """Dry run: the warning a real run would give for links across file systems (nothing is written)."""
+    folder = os.path.dirname(lp)
+    if os.path.isdir(folder) and not strategies.same_file_system(folder, target):
+        w = f"{folder}: the library is on another file system; absolute links will be used"
+        if w not in report.warnings:
+            report.warnings.append(w)
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def _symlink_conflict(lp: str, dest: str, target: str) -> tuple[str, str]:
+    """Reason code + message for a foreign symlink at ``lp`` (pointing to ``dest``)."""
+    if _same_file(lp, target):
+        return "already_linked", f"a link that is not Pumas' already points to this model ({dest})"
+    return "linked_to_different_source", f"another symlink is in the way (points to {dest})"
+
+
+def _file_conflict(lp: str, st: os.stat_result, target: str) -> tuple[str, str]:
+    """Reason code + message for a real file or folder at ``lp``."""
+    if stat.S_ISDIR(st.st_mode):
+        return "file_exists", "a real folder is in the way"
+    if _same_file(lp, target):
+        return "already_linked", "a hard link to this model's file is already there"
+    return "file_exists", "a real file is in the way"
+
+
+def _keep_both(report: SyncReport, p: PlannedLink, dry_run: bool, upserts: list[PlannedLink]) -> bool:
+    """Resolution ``rename``: link under the collision name (``stem-<8 hex>.ext``) beside the user's file."""
+    is_dir = p.kind == "dir"
+    alt = os.path.join(os.path.dirname(p.link_path), suffixed(os.path.basename(p.link_path), p.model_id, is_dir))
+    alt_p = dataclasses.replace(p, link_path=alt)
+    if os.path.lexists(alt):
+        if os.path.islink(alt) and fsops.link_points_to(alt, os.readlink(alt)) == os.path.normpath(p.target_path):
+            upserts.append(alt_p)
+            report.already_correct += 1
+            return True
+        return False
+    if dry_run:
+        report.planned.append({"action": "rename", "link_path": alt, "target_path": p.target_path,
+                               "model_id": p.model_id, "instead_of": p.link_path})
+    else:
+        _made(report, alt_p, fsops.create_link(alt, p.target_path, is_dir), upserts)
+    report.renamed.append({"link_path": alt, "instead_of": p.link_path, "model_id": p.model_id})
+    report.created += 1
+    return True
 
 
 def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel], *, dry_run: bool = False,
              resolutions: dict[str, str] | None = None, only_model_ids: Iterable[str] | None = None,
              library_root: str | os.PathLike | None = None, generation: int | None = None,
-             mapping: Mapping | None = None, force: bool = False,
+             mapping: Mapping | None = None, force: bool = False, default_resolution: str | None = None,
              progress: Callable[[dict], None] | None = None) -> SyncReport:
     """Link ``models`` into the install ``app`` (an app dict or ``app_id``).
 
     Args:
         dry_run: change nothing; the report's ``planned`` lists the actions and counters say what would happen.
-        resolutions: ``{link_path: "skip" | "backup"}`` for conflicts the user decided.
+        resolutions: ``{link_path: "skip" | "backup" | "rename"}`` for conflicts the user decided.
+        default_resolution: the choice for every other conflict (``None``: the mapping config's
+            ``conflict`` policy — ``ask`` reports the conflict, ``skip``/``backup`` apply).
         only_model_ids: incremental sync of just these models (no folder walk, no stale removal of others).
         library_root: the library folder; dangling links into it are ours to remove (never while it is offline).
         generation: the library index generation; with it a full sync records the fast-path stamp and,
             unless ``force``/``dry_run``/``resolutions``, returns at once when :func:`needs_sync` says nothing changed.
-        mapping: the type→key mapping (default: loaded from ``<state_dir>/mappings/comfyui.json``).
+        mapping: the mapping rules (default: the configs in ``<state_dir>/mappings/`` for this install).
         progress: called with ``{"stage": "syncing", "index", "count", "file"}`` events.
     Returns:
         :class:`SyncReport` (``.to_dict()`` is the JSON shape).
@@ -201,16 +298,27 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
     report = SyncReport(app_id=app["app_id"], dry_run=dry_run)
     for lp, res in (resolutions or {}).items():
         if res not in RESOLUTIONS:
-            raise BadInputError(f"{lp}: unknown resolution {res!r} (use 'skip' or 'backup')")
-    mapping = mapping or load_mapping(registry.state_dir)
+            raise BadInputError(f"{lp}: unknown resolution {res!r} (use 'skip', 'backup' or 'rename')")
+    if default_resolution is not None and default_resolution not in RESOLUTIONS:
+        raise BadInputError(f"unknown resolution {default_resolution!r} (use 'skip', 'backup' or 'rename')")
+    mapping = mapping or load_mapping(registry.state_dir, app)
+    if default_resolution is None and mapping.conflict in ("skip", "backup"):
+        default_resolution = mapping.conflict
     incremental = only_model_ids is not None
     if (generation is not None and not incremental and not dry_run and not force and not resolutions
-            and not needs_sync(registry, app, generation, mapping, library_root=lib)):
+            and not default_resolution and not needs_sync(registry, app, generation, mapping, library_root=lib)):
         report.fast_path = True
         report.already_correct = registry.count_links(app["app_id"])
         return report
     if not os.path.isdir(app["models_dir"]):
         raise NotFoundError(f"{app['models_dir']}: models folder of app {app['app_id']} is missing")
+    blocked = preflight.check_writable(app["models_dir"])
+    if blocked:  # say it once, before anything is written
+        report.errors.append({"link_path": None, "model_id": None, "error": blocked})
+        return report
+    note = preflight.sandbox_warning(preflight.sandbox(), lib)
+    if note:
+        report.warnings.append(note)
     if incremental:
         wanted = set(only_model_ids)
         models = [m for m in models if m.model_id in wanted]
@@ -223,7 +331,8 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
     owned = {r["link_path"]: r["model_id"] for r in rows if incremental or r["model_id"] in model_ids}
     planned, report.unmapped, report.errors = plan_links(models, app, mapping, owned)
     planned += pinned_links(registry, app, models, {p.link_path for p in planned})
-    want = {p.link_path for p in planned}
+    held = {e["model_id"] for e in report.errors if e.get("keep_links")}
+    want = {p.link_path for p in planned} | {r["link_path"] for r in rows if r["model_id"] in held}
     scope = rows if not incremental else [r for r in rows if r["model_id"] in model_ids]
     online = _library_online(lib)
     upserts: list[PlannedLink] = []
@@ -237,7 +346,8 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
         if progress and i % 500 == 0:
             progress({"stage": "syncing", "index": i, "count": len(planned), "file": p.link_path})
         try:
-            _apply(report, p, by_path.get(p.link_path), lib, dry_run, (resolutions or {}).get(p.link_path), upserts, drop)
+            _apply(report, p, by_path.get(p.link_path), lib, dry_run,
+                   (resolutions or {}).get(p.link_path, default_resolution), upserts, drop)
         except OSError as exc:
             report.errors.append({"link_path": p.link_path, "model_id": p.model_id, "error": fsops.symlink_error(p.link_path, exc)})
         except Exception as exc:  # ConflictError from a race: report, keep going
