@@ -109,3 +109,20 @@ def test_planning_bug_fails_that_path_only(real, tmp_path, monkeypatch):
     plan = grouping.plan_import([bad, ok])
     assert [u.name for u in plan.units] == ["ok.safetensors"]
     assert len(plan.errors) == 1 and "simulated planning bug" in plan.errors[0][1]
+
+
+def test_hostile_index_and_first_piece_do_not_stop_planning(real, tmp_path):
+    """Index JSON and byte-split headers are read while planning: nested 100,000 deep, they are
+    ignored (no RecursionError) and the files beside them are planned."""
+    from pumas_core.ingest.grouping import plan_import
+
+    d = tmp_path / "x"
+    d.mkdir()
+    (d / "model.safetensors.index.json").write_text('{"weight_map":' + "[" * 100_000 + "]" * 100_000 + "}")
+    (d / "m.safetensors.part1").write_bytes(_st(b'{"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}"))
+    (d / "m.safetensors.part2").write_bytes(b"\0" * 8)
+    (d / "ok.safetensors").write_bytes(real("silero/silero_vad_16k.safetensors").read_bytes())
+    plan = plan_import([d])
+    names = [u.name for u in plan.units]
+    assert "ok.safetensors" in names and "m.safetensors" in names, (names, plan.errors)
+    assert not any("cannot plan" in why for _p, why in plan.errors), plan.errors

@@ -16,7 +16,7 @@ Recognised naming schemes (all matched on the file name only, case-insensitive e
   seen, so the unit carries a warning that trailing files cannot be checked.
 
 Everything here is pure name arithmetic plus bounded reads of small files (index JSON capped at
-:data:`MAX_INDEX_BYTES`, a safetensors header at :data:`MAX_ST_HEADER_BYTES`); nothing is hashed.
+:data:`MAX_INDEX_BYTES`, a safetensors header by the strict reader of ``formats.safetensors``); nothing is hashed.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,8 +33,6 @@ MODEL_EXTS = frozenset({
 })
 #: index JSON files larger than this are not read (DeepSeek-V3's 91k-tensor index is ~9 MB).
 MAX_INDEX_BYTES = 32 << 20
-#: safetensors headers larger than this are not read (the safetensors crate's own limit is 100 MB).
-MAX_ST_HEADER_BYTES = 100 << 20
 #: stems too generic to name a set; the folder name is used instead.
 GENERIC_STEMS = frozenset({
     "model", "pytorch_model", "diffusion_pytorch_model", "tf_model", "flax_model", "consolidated", "ggml-model",
@@ -104,8 +101,10 @@ def _read_small_json(path: Path, cap: int) -> tuple[object | None, str | None]:
         return None, f"cannot read {path.name}: {exc.strerror or exc}"
     if len(raw) > cap:
         return None, f"{path.name} is larger than {cap} bytes; not read"
-    try:
-        return json.loads(raw.decode("utf-8")), None
+    from .formats.json_guard import checked_text
+
+    try:  # bounded nesting and size first: a hostile manifest must not raise RecursionError
+        return json.loads(checked_text(raw, max_values=1 << 23, max_containers=1 << 21)), None
     except (UnicodeDecodeError, ValueError) as exc:
         return None, f"{path.name} is not valid JSON ({str(exc).splitlines()[0]})"
 
@@ -155,25 +154,14 @@ def _shard_sort_key(name: str) -> tuple:
 
 def _safetensors_joined_size(path: Path) -> int | None:
     """Total size in bytes of the safetensors file whose first bytes are in ``path`` (None if unknown)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-            if len(head) != 8:
-                return None
-            (n,) = struct.unpack("<Q", head)
-            if n == 0 or n > MAX_ST_HEADER_BYTES:
-                return None
-            raw = f.read(n)
-    except OSError:
+    from ..errors import PumasError
+    from .formats import safetensors
+
+    try:  # the strict, bounded reader; the tensors may run past this first piece
+        d = safetensors.parse(path, os.stat(path).st_size, partial=True).details
+    except (OSError, PumasError):
         return None
-    if len(raw) != n:
-        return None
-    try:
-        header = json.loads(raw)
-        end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
-    except (ValueError, KeyError, TypeError, IndexError):
-        return None
-    return 8 + n + end
+    return 8 + d["header_size"] + d["data_size"]
 
 
 def _numbered(directory: Path, joined: str, style: str, items: list[tuple[int, str]], width: int,
