@@ -191,7 +191,7 @@ class Library(LinkOps):
                      sync: bool = True, lookup: bool = True):
         """Start receiving one file chunk by chunk (the HTTP upload route owns the waiting).
 
-        Returns an :class:`Upload`: ``write(chunk)`` (short blocking write + hash), ``finish()`` →
+        Returns a :class:`~pumas_core.ingest.stream_import.Upload`: ``write(chunk)`` (short blocking write + hash), ``finish()`` →
         the :meth:`import_paths` report, ``abort()`` (removes the staging).
 
         Raises:
