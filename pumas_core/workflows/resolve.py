@@ -28,7 +28,6 @@ from .catalog import Catalog, Entry, compatible, fuzzy_best
 from .extract import ModelRef
 
 HEX = {"sha256": re.compile(r"^[0-9a-f]{64}$"), "blake3": re.compile(r"^[0-9a-f]{64}$")}
-LINK_STATUSES = ("linked",)
 
 
 @dataclass
