@@ -9,6 +9,8 @@ Tables (schema version 1):
   mount, added, last_sync_at, last_sync_generation, last_sync_stamp JSON)``
 * ``links(link_path PK, target_path, model_id, app_id, folder_key, kind 'file'|'dir', created)``
 * ``settings(key PK, value)`` and ``schema_version(version)``.
+* ``pinned_links(link_path PK, reason)``: links that replaced a user's own file (adoption, reason =
+  ``adopt:<journal_id>``); a sync never removes them as stale, only a model delete or an undo does.
 
 Times are Unix seconds (float).  Paths are stored absolute, as strings.
 """
@@ -56,6 +58,7 @@ CREATE TABLE IF NOT EXISTS links (
 CREATE INDEX IF NOT EXISTS links_model ON links(model_id);
 CREATE INDEX IF NOT EXISTS links_app ON links(app_id);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS pinned_links (link_path TEXT PRIMARY KEY, reason TEXT NOT NULL);
 """
 
 _LINK_COLS = ("link_path", "target_path", "model_id", "app_id", "folder_key", "kind", "created")
@@ -252,6 +255,21 @@ class Registry:
         if app_id is None:
             return self._query("SELECT COUNT(*) FROM links")[0][0]
         return self._query("SELECT COUNT(*) FROM links WHERE app_id = ?", (app_id,))[0][0]
+
+    def pin_links(self, link_paths: Iterable[str], reason: str) -> None:
+        """Mark links as pinned (kept by every sync even when the mapping does not plan them)."""
+        with self._tx() as con:
+            con.executemany("INSERT OR REPLACE INTO pinned_links(link_path, reason) VALUES (?, ?)",
+                            [(p, reason) for p in link_paths])
+
+    def unpin_links(self, link_paths: Iterable[str]) -> None:
+        """Forget pins of these exact link paths."""
+        with self._tx() as con:
+            con.executemany("DELETE FROM pinned_links WHERE link_path = ?", [(p,) for p in link_paths])
+
+    def pinned_paths(self) -> set[str]:
+        """Every pinned link path."""
+        return {r[0] for r in self._query("SELECT link_path FROM pinned_links")}
 
     def rewrite_links(self, changes: list[tuple[str, dict]]) -> None:
         """Replace rows: each ``(old_link_path, new_row)`` deletes the old key and inserts the new row."""

@@ -210,7 +210,9 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
     online = _library_online(lib)
     upserts: list[PlannedLink] = []
     drop: list[str] = []
-    _remove_unwanted(report, [r for r in scope if r["link_path"] not in want], dry_run, online, drop)
+    pinned = registry.pinned_paths()  # adopted links replaced a user's file: never stale
+    _remove_unwanted(report, [r for r in scope if r["link_path"] not in want and r["link_path"] not in pinned],
+                     dry_run, online, drop)
     for i, p in enumerate(planned):
         if progress and i % 500 == 0:
             progress({"stage": "syncing", "index": i, "count": len(planned), "file": p.link_path})

@@ -48,6 +48,7 @@ export function trustBadge(trust) {
 export const MATCH_LABELS = {
   hash: "matched by file hash", filename_exact: "matched by exact file name",
   filename_fuzzy: "matched by a similar file name", manual: "set by you", none: "no match found",
+  sidecar: "from another tool's sidecar file (hash checked)",
 };
 
 /** `match_source` → tooltip text ("matched by file hash"); unknown values are shown as they are. */
