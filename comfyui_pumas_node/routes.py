@@ -24,6 +24,7 @@ from pumas_core.errors import BadInputError, NotFoundError, PumasError
 from . import browse as browse_mod
 from .context import PumasContext
 from .jobs import error_fields
+from .routes_adopt import adopt_routes
 from .routes_extra import extra_routes
 from .security import JSON, OCTET, confine, guard
 from .upload import StreamBridge, upload_name
@@ -264,6 +265,7 @@ def build_routes(ctx: PumasContext) -> list[tuple[str, str, object]]:
         (post, "/pumas/settings", post_settings, JSON),
     ]
     table += extra_routes(ctx, _body, _job)
+    table += adopt_routes(ctx, _body, _job)
     return [(m, p, guard(_errors(h), ctx.policy, body)) for m, p, h, body in table]
 
 

@@ -14,10 +14,8 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from pathlib import Path
 
-from ..ingest.hashing import hash_file
-from .fsutil import clean_leftovers, same_file, swap_in_link
+from .fsutil import blake3_of, clean_leftovers, same_file, swap_in_link
 from .journal import Journal, State
 from .sidecars import apply_to_model, find_preview, preview_name
 
@@ -25,11 +23,12 @@ from .sidecars import apply_to_model, find_preview, preview_name
 class Totals:
     """Byte totals for progress: ``total`` bytes planned, ``done`` finished, rate-based ETA."""
 
-    def __init__(self, groups: list[dict], progress):
+    def __init__(self, groups: list[dict], progress, point=None):
         self.total = sum(p["size"] for g in groups for p in g["paths"]) or 1
         self.done = 0
         self.t0 = time.monotonic()
         self.progress = progress
+        self.point = point  # the journal's kill point (test hook), also hit inside long steps
         self.count = sum(len(g["paths"]) for g in groups)
         self.index = 0
 
@@ -43,7 +42,11 @@ class Totals:
                        "total_bytes": self.total, "eta_seconds": round(eta, 1) if eta is not None else None})
 
     def scoped(self, path: str):
-        return lambda ev: self.emit({**ev, "file": path}, ev.get("bytes_done", 0))
+        def cb(ev: dict) -> None:
+            if self.point is not None:
+                self.point()
+            self.emit({**ev, "file": path}, ev.get("bytes_done", 0))
+        return cb
 
 
 def find_by_source(lib, path: str) -> dict | None:
@@ -74,7 +77,7 @@ class Applier:
         self.state = State(journal.records())
         self.accept_pickle = accept_pickle or bool(self.state.plan.get("accept_pickle"))
         self.cancel = cancel
-        self.totals = Totals(self.state.groups, progress)
+        self.totals = Totals(self.state.groups, progress, journal.point)
         self.app_ids = {i["root"]: i.get("app_id") for i in self.state.plan.get("installs", [])}
 
     # -- steps -------------------------------------------------------------------------------------
@@ -129,8 +132,7 @@ class Applier:
             if not same_file(path, target):
                 error = f"{path}: became a symlink to something else; left alone"
         elif os.path.lexists(path):
-            h = hash_file(Path(path), progress=self.totals.scoped(path), cancel=None)
-            if h.blake3 != rec["blake3"]:
+            if blake3_of(path, self.totals.scoped(path)) != rec["blake3"]:
                 error = f"{path}: content changed since the plan; left in place"
             else:
                 swap_in_link(path, target)

@@ -31,8 +31,9 @@ def journal_dir(state_dir: str | os.PathLike) -> Path:
 
 
 def new_journal_id() -> str:
-    """A sortable id: UTC time plus 4 random hex characters (``20261202T123456Z-ab12``)."""
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(2)
+    """A sortable id: UTC time to the microsecond plus 4 random hex characters (``20261202T123456Z-000123-ab12``)."""
+    now = time.time()
+    return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(now))}-{int(now * 1e6) % 1000000:06d}-{secrets.token_hex(2)}"
 
 
 class Journal:

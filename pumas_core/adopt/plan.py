@@ -24,9 +24,9 @@ import blake3 as _blake3
 
 from ..errors import PumasError
 from ..ingest.formats import sniff
-from ..ingest.hashing import hash_file
 from ..ingest.records import category_for, folder_name_for
 from ..naming import clean_name
+from .fsutil import blake3_of
 from .scan import ScanResult
 
 SAMPLE_BYTES = 16 << 20
@@ -107,8 +107,8 @@ def build_plan(scan: ScanResult, lib, *, accept_pickle: bool = False, progress=N
         for c, d in members:
             key, hashes = f"path:{c.path}", {}
             if need_hash:
-                h = hash_file(Path(c.path))
-                key, hashes = f"b3:{h.blake3}", {"blake3": h.blake3, "sha256": h.sha256}
+                b3 = blake3_of(c.path)
+                key, hashes = f"b3:{b3}", {"blake3": b3}
             g = groups.get(key)
             if g is None:
                 g = groups[key] = {"paths": [], "describe": d, **hashes}

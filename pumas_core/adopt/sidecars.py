@@ -160,8 +160,6 @@ def metadata_patch(meta: dict, found: dict) -> dict:
 
     Identity keys are left alone when the user set them (``match_source: manual``).
     """
-    from ..remote.civitai import summarize
-
     patch: dict = {}
     if not found["sidecars"]:
         return patch
@@ -172,6 +170,8 @@ def metadata_patch(meta: dict, found: dict) -> dict:
     manual = meta.get("match_source") == "manual"
     tags = list(meta.get("tags") or [])
     if version and not manual:
+        from ..remote.civitai import summarize
+
         civ = summarize(version, civitai_base())
         patch.update({"civitai": civ, "match_source": "sidecar", "trust": "verified",
                       "pending_online_lookup": False})

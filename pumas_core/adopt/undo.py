@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 from ..errors import ConflictError
-from ..ingest.hashing import hash_file
 from .apply import _created_here, find_by_source
-from .fsutil import clean_leftovers, copy_verified, move_back, same_file
+from .fsutil import blake3_of, clean_leftovers, copy_verified, move_back, same_file
 from .journal import Journal, State
 
 
@@ -54,7 +52,7 @@ def _restore_path(path: str, rec: dict, keep_library_copy: bool, progress) -> st
             copy_verified(target, path, rec["blake3"], progress)
         else:
             move_back(target, path, rec["blake3"], progress)
-    got = hash_file(Path(path)).blake3
+    got = blake3_of(path)
     if got != rec["blake3"]:
         return f"{path}: restored file has BLAKE3 {got[:12]}…, expected {rec['blake3'][:12]}…"
     return None

@@ -11,7 +11,7 @@ import os
 import sys
 
 from ..errors import PumasError
-from . import output
+from . import cmd_adopt, output
 from .progress import ProgressBars
 
 
@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("files", nargs="*")
     c.add_argument("--revision")
     c.add_argument("--accept-pickle", action="store_true")
+    cmd_adopt.add_parser(sub)
     c = sub.add_parser("serve", help="serve the panel and the /pumas routes on a standalone server")
     c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--port", type=int, default=8189)
@@ -127,6 +128,8 @@ def _dispatch(lib, args) -> int:  # noqa: C901 - a flat dispatch table reads bes
         if js:
             output.emit_json(report)
         return 1 if report["failed"] else 0
+    if cmd == "adopt":
+        return cmd_adopt.run(lib, args)
     if cmd == "list":
         models = lib.list_models(model_type=args.model_type, limit=args.limit)
         output.emit_json({"models": models}) if js else output.print_models(models)
