@@ -28,9 +28,15 @@ def test_apply_then_undo(setup):
     t, lib, tmp = setup
     root = tmp / "library"
     before = tree_state(*t["roots"])
-    r = lib.adopt([str(c) for c in t["installs"]])
+    events = []
+    r = lib.adopt([str(c) for c in t["installs"]], progress=events.append)
     assert r["state"] == "complete" and not r["failed"], r
-    assert r["linked"] == len(t["models"]) == 9
+    totals = [e for e in events if "total_bytes" in e]
+    assert totals and totals[-1]["total_bytes_done"] == totals[-1]["total_bytes"] == sum(
+        os.path.getsize(os.path.realpath(p)) for p in t["models"])
+    assert any(e.get("eta_seconds") is not None for e in totals)
+    assert any(e["stage"] == "hashing" and e.get("bytes_total") for e in totals)  # per-file bytes too
+    assert r["linked"] == len(t["models"]) == 9  # 9 model paths in 4 roots
     assert r["models_existing"] == [t["existing_id"]]
     assert len(r["models_created"]) == 6
     assert r["duplicates_linked"] == 3
@@ -99,7 +105,7 @@ def test_unfinished_adoption_blocks_a_new_one(setup, monkeypatch):
 def test_import_reads_sidecars_and_copies_preview(tmp_path, real):
     t = build(tmp_path, real)
     with Library.open(tmp_path / "library", tmp_path / "state") as lib:
-        src = t["installs"][0] / "models/loras/style.gguf"
+        src = t["style"]
         m = lib.import_paths([str(src)], mode="copy", sync=False, lookup=False)["imported"][0]
         got = lib.get_model(m["model_id"])
         assert got["civitai"]["model_id"] == 11 and got["match_source"] == "sidecar"

@@ -12,9 +12,10 @@ import { createImportView, pickleRefusals } from "./import_view.js";
 import { createHealthView } from "./health_view.js";
 import { createAppsView } from "./apps_view.js";
 import { createJobsView } from "./jobs_view.js";
+import { createAdoptView } from "./adopt_view.js";
 
 /** Job kinds whose completion changes what ComfyUI's model dropdowns should list. */
-const COMBO_KINDS = new Set(["import", "upload", "download", "sync", "rebuild", "health"]);
+const COMBO_KINDS = new Set(["import", "upload", "download", "sync", "rebuild", "health", "adopt"]);
 /** Job kinds whose result is an import report ({imported, skipped, failed}). */
 const IMPORT_KINDS = new Set(["import", "upload", "download"]);
 
@@ -93,12 +94,13 @@ export function createPanel({ app, api }) {
     const library = createLibraryView({ client, state, notify, onSelect: (m) => details.show(m.model_id) });
     const importer = createImportView({ client, jobs, notify, state, getMode: () => settingGet(app, "Pumas.ImportMode") });
     const jobsView = createJobsView(jobs, state);
+    const adopt = createAdoptView({ client, jobs, notify, state, onAdopted: () => { refreshCombos(); reloadLibrary(); } });
     // A full-height column: header, the list (takes the free space), the selected model's details,
     // then the collapsible sections (Import / Activity / Health with Installs), each scrolling on its own.
     const root = h("div", { class: "pumas-panel", "aria-label": "Pumas model library" },
       h("div", { class: "pumas-bar pumas-head" }, h("h3", { class: "pumas-grow pumas-title" }, "Model Library"), health.badge),
       offlineNote, library.el, details.el,
-      h("div", { class: "pumas-sections" }, importer.el, jobsView.el, health.el));
+      h("div", { class: "pumas-sections" }, importer.el, adopt.el, jobsView.el, health.el));
     // Dropping desktop files anywhere on the panel uploads them.
     let depth = 0;
     const onDragEnter = (e) => { if (hasFiles(e)) { depth += 1; root.classList.add("pumas-dragging"); e.preventDefault(); } };
@@ -116,10 +118,11 @@ export function createPanel({ app, api }) {
     root.addEventListener("drop", onDrop);
     el.replaceChildren(root);
     el.classList.add("pumas-host");   // the host gets a definite height, so the list can fill the sidebar
-    mounted = { root, host: el, views: { health, apps, details, library, importer, jobsView } };
+    mounted = { root, host: el, views: { health, apps, details, library, importer, jobsView, adopt } };
     loadStatus(offlineNote);
     health.refresh();
     if (state.open.health && state.open.installs) apps.refresh();
+    if (state.open.adopt) adopt.refresh();
     if (!state.models.length) library.reload();
     if (state.selectedId) details.show(state.selectedId);
   }
