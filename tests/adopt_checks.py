@@ -41,3 +41,21 @@ def check_adopted(t: dict, lib, root: Path) -> dict:
     assert t["pickle"].is_file() and not t["pickle"].is_symlink()
     assert t["readme"].is_file()
     return models
+
+
+COMFY_EXTS = {".ckpt", ".pt", ".pt2", ".bin", ".pth", ".safetensors", ".pkl", ".sft", ".gguf", ".onnx"}
+
+
+def comfy_names(install_root: Path, key_dirs: dict) -> dict:
+    """What ComfyUI's ``/models/<folder>`` would list: for each key, the names relative to each of its
+    folders (``folder_paths.recursive_search`` walks with ``followlinks=True``), filtered by extension."""
+    out = {}
+    for key, dirs in key_dirs.items():
+        names = set()
+        for d in dirs:
+            for dirpath, _dirs, files in os.walk(d, followlinks=True):
+                for f in files:
+                    if os.path.splitext(f)[1].lower() in COMFY_EXTS and os.path.exists(os.path.join(dirpath, f)):
+                        names.add(os.path.relpath(os.path.join(dirpath, f), d))
+        out[key] = sorted(names)
+    return out

@@ -8,7 +8,8 @@ import os
 
 import pytest
 
-from adopt_checks import check_adopted
+from adopt_checks import check_adopted, comfy_names
+from pumas_core.adopt.scan import install_folders
 from adopt_fixtures import build, tree_state
 from pumas_core.errors import ConflictError
 from pumas_core.facade import Library
@@ -28,6 +29,8 @@ def test_apply_then_undo(setup):
     t, lib, tmp = setup
     root = tmp / "library"
     before = tree_state(*t["roots"])
+    keys = {str(c): install_folders(c)["folder_paths"] for c in t["installs"]}
+    listed = {c: comfy_names(c, k) for c, k in keys.items()}
     events = []
     r = lib.adopt([str(c) for c in t["installs"]], progress=events.append)
     assert r["state"] == "complete" and not r["failed"], r
@@ -41,6 +44,7 @@ def test_apply_then_undo(setup):
     assert len(r["models_created"]) == 6
     assert r["duplicates_linked"] == 3
     models = check_adopted(t, lib, root)
+    assert {c: comfy_names(c, k) for c, k in keys.items()} == listed  # ComfyUI lists the same names
     sha = t["sha"]
     style = models[t["models"][str(t["style"])]]
     assert style["match_source"] == "sidecar" and style["trust"] == "verified"

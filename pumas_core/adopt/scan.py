@@ -207,6 +207,8 @@ def _consider(res: ScanResult, seen: set, lib: str, app_root: str, key: str, key
     if real in seen:
         return
     seen.add(real)
+    if is_within(real, lib) and not os.path.islink(path):
+        return  # the library itself (a library kept inside a models folder): never adopt it into itself
     if os.path.islink(path):
         dest = link_points_to(path, os.readlink(path))
         ours = is_within(dest, lib) or is_within(real, lib)
