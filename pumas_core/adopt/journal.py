@@ -3,7 +3,8 @@
 Records: ``{"type": "plan", "journal_id", "created", "groups": [...], ...}`` first; then for each step an
 ``{"type": "intent", "step", "g", "p"?...}`` written **before** the step and a ``{"type": "done", ...}``
 after it; ``{"type": "cancelled"}`` / ``{"type": "complete"}``; undo appends ``undo_intent`` /
-``undo_done`` per group and ``{"type": "undone"}``.  A torn last line (crash while writing) is ignored.
+``undo_done`` per group and ``{"type": "undone"}``.  A line torn by a crash is ended with a newline
+before the next record and skipped when reading.
 
 Test hook: ``PUMAS_ADOPT_KILL_AT=N`` kills the process with SIGKILL right after the N-th record
 (or :func:`Journal.point`) of this process; read once per journal, zero cost when unset.
@@ -45,6 +46,7 @@ class Journal:
         kill = os.environ.get(KILL_ENV)
         self._kill_at = int(kill) if kill and kill.isdigit() else None
         self._count = 0
+        self._tail_checked = False
 
     @classmethod
     def create(cls, state_dir, plan: dict, **extra) -> "Journal":
@@ -77,6 +79,15 @@ class Journal:
     def write(self, record: dict) -> None:
         """Append one record durably (write, flush, fsync)."""
         line = json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
+        if not self._tail_checked:  # a crash mid-write left a torn last line: end it before appending
+            self._tail_checked = True
+            try:
+                with open(self.path, "rb") as f:
+                    f.seek(-1, os.SEEK_END)
+                    if f.read(1) != b"\n":
+                        line = "\n" + line
+            except OSError:
+                pass
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(line)
             f.flush()
@@ -91,16 +102,18 @@ class Journal:
                 os.kill(os.getpid(), signal.SIGKILL)
 
     def records(self) -> list[dict]:
-        """Every complete record in order (a torn last line is dropped)."""
+        """Every complete record in order (a line torn by a crash is skipped)."""
         out = []
-        with open(self.path, encoding="utf-8") as f:
+        with open(self.path, encoding="utf-8", errors="replace") as f:
             for line in f:
                 if not line.endswith("\n"):
                     break
                 try:
-                    out.append(json.loads(line))
+                    rec = json.loads(line)
                 except ValueError:
-                    break
+                    continue
+                if isinstance(rec, dict):
+                    out.append(rec)
         return out
 
 
