@@ -31,7 +31,7 @@ def plan(lib, directories, *, accept_pickle: bool = False, progress=None) -> dic
     return build_plan(scan(dirs, lib.root), lib, accept_pickle=accept_pickle, progress=progress)
 
 
-def _register(lib, installs: list[dict], scanned: list[dict]) -> list[dict]:
+def _register(lib, scanned: list[dict]) -> list[dict]:
     """Register every install (keeping folder paths ComfyUI told us before) and note its ``app_id``."""
     out = []
     for inst in scanned:
@@ -60,7 +60,7 @@ def adopt(lib, directories, *, accept_pickle: bool = False, progress=None, cance
 
     _refuse_if_unfinished(lib)
     doc = plan(lib, directories, accept_pickle=accept_pickle, progress=progress)
-    installs = _register(lib, doc["installs"], [install_folders(i["root"]) for i in doc["installs"]])
+    installs = _register(lib, [install_folders(i["root"]) for i in doc["installs"]])
     journal = Journal.create(lib.state_dir, doc, installs=installs, accept_pickle=accept_pickle,
                              directories=[str(d) for d in directories])
     State(journal.records())  # the plan record is readable before anything moves

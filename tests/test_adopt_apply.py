@@ -115,3 +115,28 @@ def test_import_reads_sidecars_and_copies_preview(tmp_path, real):
         assert got["civitai"]["model_id"] == 11 and got["match_source"] == "sidecar"
         assert os.path.isfile(os.path.join(got["path"], "preview.png"))
         assert (t["installs"][0] / "models/loras/style.preview.png").is_file()  # copy mode leaves it
+
+
+def test_across_file_systems_copy_verify_then_link(tmp_path, real):
+    import shutil
+    import tempfile
+
+    if not os.access("/dev/shm", os.W_OK) or os.stat("/dev/shm").st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("needs /dev/shm on another file system than the library")
+    base = tempfile.mkdtemp(prefix="pumas-adopt-xfs-", dir="/dev/shm")
+    try:
+        from pathlib import Path
+
+        t = build(Path(base), real, gguf=False)
+        before = tree_state(*t["roots"])
+        with Library.open(tmp_path / "library", tmp_path / "state") as lib:
+            doc = lib.adopt_plan([str(c) for c in t["installs"]])
+            assert {f["action"] for f in doc["files"]} >= {"copy", "link_duplicate"}
+            r = lib.adopt([str(c) for c in t["installs"]])
+            assert r["state"] == "complete" and r["linked"] == 9 and not r["failed"], r
+            for path, b3 in t["models"].items():
+                assert os.path.islink(path) and os.path.realpath(path).startswith(str(tmp_path / "library"))
+            assert not lib.adopt_undo()["errors"]
+            assert tree_state(*t["roots"]) == before
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -2,7 +2,8 @@
 
 Per group: ``import`` (the kept file is moved into the library with the importer's move mode —
 rename then hash in place, its own move journal puts the file back after a crash; across file
-systems it is copied, verified and the source removed) → ``link`` per original path (a duplicate is
+systems it is copied while hashed, and at its link step the copy is re-read and verified before the
+source is replaced by the link) → ``link`` per original path (a duplicate is
 hashed again and must match before it is replaced; the swap is an atomic rename of a symlink) →
 ``sidecars`` (sidecar data into metadata.json, the preview moved in as ``preview.<ext>``).
 Every step writes an intent record before and a done record after; each step checks the file
@@ -93,7 +94,9 @@ class Applier:
             return None if rec.get("error") else rec
         self.journal.write({"type": "intent", "step": "import", "g": gi, "path": keeper})
         if os.path.isfile(keeper) and not os.path.islink(keeper):
-            r = self.lib.import_paths([keeper], mode="move", accept_pickle=self.accept_pickle, sync=False,
+            # across file systems: copy now; the source goes only after the copy is re-read and verified
+            mode = "copy" if g["action"] == "copy" else "move"
+            r = self.lib.import_paths([keeper], mode=mode, accept_pickle=self.accept_pickle, sync=False,
                                       lookup=False, progress=self.totals.scoped(keeper), sidecars=False)
             if r["imported"]:
                 model, created = r["imported"][0], True
@@ -121,7 +124,7 @@ class Applier:
         return {"model_id": model["model_id"], "target": os.path.join(model["path"], f["name"]),
                 "blake3": f["blake3"], "sha256": f["sha256"], "created": created}
 
-    def _link(self, gi: int, pj: int, p: dict, rec: dict) -> None:
+    def _link(self, gi: int, g: dict, pj: int, p: dict, rec: dict) -> None:
         if self.state.result("link", gi, pj) is not None:
             self.totals.done += p["size"]
             return
@@ -132,7 +135,9 @@ class Applier:
             if not same_file(path, target):
                 error = f"{path}: became a symlink to something else; left alone"
         elif os.path.lexists(path):
-            if blake3_of(path, self.totals.scoped(path)) != rec["blake3"]:
+            if pj == 0 and g["action"] == "copy" and blake3_of(target) != rec["blake3"]:
+                error = f"{target}: the library copy does not verify; {path} left in place"
+            elif blake3_of(path, self.totals.scoped(path)) != rec["blake3"]:
                 error = f"{path}: content changed since the plan; left in place"
             else:
                 swap_in_link(path, target)
@@ -188,7 +193,7 @@ class Applier:
                 continue
             for pj, p in enumerate(g["paths"]):
                 self.totals.index += 1
-                self._link(gi, pj, p, rec)
+                self._link(gi, g, pj, p, rec)
             self._sidecars(gi, g, rec)
         self.journal.write({"type": "complete"})
         self.totals.emit({"stage": "done"})

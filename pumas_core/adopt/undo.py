@@ -58,7 +58,7 @@ def _restore_path(path: str, rec: dict, keep_library_copy: bool, progress) -> st
     return None
 
 
-def _undo_group(lib, st: State, gi: int, g: dict, journal_id: str, progress) -> dict:
+def _undo_group(lib, st: State, gi: int, g: dict, progress) -> dict:
     out = {"restored": 0, "errors": [], "model_removed": None}
     rec = _group_record(lib, st, gi, g)
     if rec is None:
@@ -118,7 +118,7 @@ def undo(lib, journal: Journal, progress=None) -> dict:
     for gi in reversed(range(len(st.groups))):
         if gi in st.undone_groups:
             continue
-        r = _undo_group(lib, st, gi, st.groups[gi], journal.journal_id, progress)
+        r = _undo_group(lib, st, gi, st.groups[gi], progress)
         out["restored"] += r["restored"]
         out["errors"] += r["errors"]
         if r["model_removed"]:
