@@ -25,6 +25,8 @@ ROUTES = {
     ("GET", "/pumas/jobs/{job_id}"), ("GET", "/pumas/browse"), ("GET", "/pumas/settings"),
     ("POST", "/pumas/settings"), ("POST", "/pumas/download"), ("POST", "/pumas/models/{model_id}/download-missing"),
     ("GET", "/pumas/apps"), ("POST", "/pumas/apps"),
+    ("POST", "/pumas/adopt/plan"), ("POST", "/pumas/adopt/apply"), ("POST", "/pumas/adopt/cancel"),
+    ("POST", "/pumas/adopt/undo"), ("GET", "/pumas/adopt/journals"),
 }
 
 
