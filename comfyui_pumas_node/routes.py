@@ -24,6 +24,7 @@ from pumas_core.errors import BadInputError, NotFoundError, PumasError
 from . import browse as browse_mod
 from .context import PumasContext
 from .jobs import error_fields
+from .routes_adopt import adopt_routes
 from .routes_extra import extra_routes
 from .routes_workflow import workflow_routes
 from .security import JSON, OCTET, confine, guard
@@ -286,6 +287,7 @@ def build_routes(ctx: PumasContext) -> list[tuple[str, str, object]]:
     ]
     table += extra_routes(ctx, _body, _job)
     table += workflow_routes(ctx, _body, _job)
+    table += adopt_routes(ctx, _body, _job)
     return [(m, p, guard(_errors(h), ctx.policy, body)) for m, p, h, body in table]
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from . import facade_open
 from .config import Paths, resolve_paths
-from .errors import BadInputError, LibraryUnavailableError, NotFoundError
+from . import facade_adopt
+from .errors import BadInputError, ConflictError, LibraryUnavailableError, NotFoundError
 from .facade_links import LinkOps
 from .library import deepscan
 from .library.metadata import MATCH_SOURCES, TRUSTS
@@ -125,7 +126,7 @@ class Library(LinkOps):
     # -- import --------------------------------------------------------------------------------
     def import_paths(self, paths, *, mode: str = "auto", model_type: str | None = None, family: str | None = None,
                      tags=(), accept_pickle: bool = False, progress=None, cancel=None, sync: bool = True,
-                     lookup: bool = True, within_roots=None) -> dict:
+                     lookup: bool = True, within_roots=None, sidecars: bool = True) -> dict:
         """Import files and folders; returns ``{"imported": [model], "skipped": [...], "failed": [...]}``.
 
         Each unit (file, Diffusion Folder, Sharded Set) succeeds or fails on its own; failures are
@@ -168,6 +169,8 @@ class Library(LinkOps):
             subdir = self.adoption_subdir(label)
             unit_opts = dataclasses.replace(opts, extra={"link_subdir": subdir}) if subdir else opts
             self._run_unit(report, str(label), lambda: self._importer.import_unit(unit, unit_opts, progress))
+        if sidecars:  # other tools' sidecars and previews next to the sources (pumas_core.adopt.sidecars)
+            facade_adopt.import_sidecars(self, report, mode)
         return self._after_import(report, progress, sync, lookup)
 
     def import_stream(self, name: str, reader, *, size: int | None = None, model_type: str | None = None,
@@ -235,6 +238,13 @@ class Library(LinkOps):
         if ids and lookup:
             self._lookups.enqueue(ids)
         return report
+
+    # -- adoption (pumas_core.facade_adopt) ------------------------------------------------------
+    adopt_plan = facade_adopt.plan
+    adopt = facade_adopt.adopt
+    adopt_resume = facade_adopt.resume
+    adopt_undo = facade_adopt.undo
+    adopt_journals = facade_adopt.journals
 
     # -- browse --------------------------------------------------------------------------------
     def list_models(self, model_type: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:

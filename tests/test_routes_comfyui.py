@@ -27,6 +27,8 @@ ROUTES = {
     ("POST", "/pumas/settings"), ("POST", "/pumas/download"), ("POST", "/pumas/models/{model_id}/download-missing"),
     ("GET", "/pumas/apps"), ("POST", "/pumas/apps"),
     ("POST", "/pumas/resolve"), ("POST", "/pumas/workflow/annotate"),
+    ("POST", "/pumas/adopt/plan"), ("POST", "/pumas/adopt/apply"), ("POST", "/pumas/adopt/cancel"),
+    ("POST", "/pumas/adopt/undo"), ("GET", "/pumas/adopt/journals"),
 }
 
 

@@ -12,7 +12,7 @@ import sys
 
 from ..errors import PumasError
 from ..settings import IMPORT_MODE_HELP, IMPORT_MODES
-from . import output, start
+from . import cmd_adopt, output, start
 from .progress import ProgressBars
 
 
@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("files", nargs="*")
     c.add_argument("--revision")
     c.add_argument("--accept-pickle", action="store_true")
+    cmd_adopt.add_parser(sub)
     c = sub.add_parser("serve", help="serve the panel and the /pumas routes on a standalone server")
     c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--port", type=int, default=8189)
@@ -138,6 +139,8 @@ def _dispatch(lib, args) -> int:  # noqa: C901 - a flat dispatch table reads bes
         if js:
             output.emit_json(report)
         return 1 if report["failed"] else 0
+    if cmd == "adopt":
+        return cmd_adopt.run(lib, args)
     if cmd == "list":
         models = lib.list_models(model_type=args.model_type, limit=args.limit)
         output.emit_json({"models": models}) if js else output.print_models(models)

@@ -28,7 +28,7 @@ REQUIRED_KEYS = (
 FORMATS = ("single-file", "diffusion-folder", "sharded-set")
 FILE_FORMATS = ("safetensors", "gguf", "pickle", "onnx", "torchscript", "other")
 SECURITY_TIERS = ("safe", "unknown", "pickle")
-MATCH_SOURCES = ("hash", "filename_exact", "filename_fuzzy", "manual", "none")
+MATCH_SOURCES = ("hash", "filename_exact", "filename_fuzzy", "manual", "sidecar", "none")
 TRUSTS = ("verified", "high", "low", "none")
 
 

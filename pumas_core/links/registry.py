@@ -11,6 +11,8 @@ Tables (schema version 1):
 * ``settings(key PK, value)`` and ``schema_version(version)``.
 * ``pins(app_id, folder_key, rel_name, model_id, created)``: links a workflow asked for by exact name
   (``<folder_key>/<rel_name>``, see :mod:`pumas_core.links.pins`); kept by every sync.
+* ``pinned_links(link_path PK, reason)``: links that replaced a user's own file (adoption, reason =
+  ``adopt:<journal_id>``); a sync never removes them as stale, only a model delete or an undo does.
 
 Times are Unix seconds (float).  Paths are stored absolute, as strings.
 """
@@ -68,6 +70,7 @@ CREATE TABLE IF NOT EXISTS pins (
     created REAL NOT NULL,
     PRIMARY KEY (app_id, folder_key, rel_name)
 );
+CREATE TABLE IF NOT EXISTS pinned_links (link_path TEXT PRIMARY KEY, reason TEXT NOT NULL);
 """
 
 _LINK_COLS = ("link_path", "target_path", "model_id", "app_id", "folder_key", "kind", "created", "strategy")
@@ -291,6 +294,21 @@ class Registry:
         if app_id is None:
             return self._query("SELECT COUNT(*) FROM links")[0][0]
         return self._query("SELECT COUNT(*) FROM links WHERE app_id = ?", (app_id,))[0][0]
+
+    def pin_links(self, link_paths: Iterable[str], reason: str) -> None:
+        """Mark links as pinned (kept by every sync even when the mapping does not plan them)."""
+        with self._tx() as con:
+            con.executemany("INSERT OR REPLACE INTO pinned_links(link_path, reason) VALUES (?, ?)",
+                            [(p, reason) for p in link_paths])
+
+    def unpin_links(self, link_paths: Iterable[str]) -> None:
+        """Forget pins of these exact link paths."""
+        with self._tx() as con:
+            con.executemany("DELETE FROM pinned_links WHERE link_path = ?", [(p,) for p in link_paths])
+
+    def pinned_paths(self) -> set[str]:
+        """Every pinned link path."""
+        return {r[0] for r in self._query("SELECT link_path FROM pinned_links")}
 
     def rewrite_links(self, changes: list[tuple[str, dict]]) -> None:
         """Replace rows: each ``(old_link_path, new_row)`` deletes the old key and inserts the new row."""

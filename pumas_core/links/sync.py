@@ -337,7 +337,8 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
     online = _library_online(lib)
     upserts: list[PlannedLink] = []
     drop: list[str] = []
-    unwanted = [r for r in scope if r["link_path"] not in want]
+    pinned = registry.pinned_paths()  # adopted links replaced a user's file: never stale
+    unwanted = [r for r in scope if r["link_path"] not in want and r["link_path"] not in pinned]
     if not incremental:  # absence from the index is not evidence: a link whose content is still there
         # stays while its model is missing from the index (an index being rebuilt, a corrupt metadata.json)
         unwanted = [r for r in unwanted if r["model_id"] in model_ids or not os.path.exists(r["link_path"])]

@@ -48,6 +48,7 @@ export function trustBadge(trust) {
 export const MATCH_LABELS = {
   hash: "matched by file hash", filename_exact: "matched by exact file name",
   filename_fuzzy: "matched by a similar file name", manual: "set by you", none: "no match found",
+  sidecar: "from another tool's sidecar file (hash checked)",
 };
 
 /** `match_source` → tooltip text ("matched by file hash"); unknown values are shown as they are. */
@@ -79,7 +80,7 @@ export function tierBadge(tier) {
 export const STAGE_LABELS = {
   queued: "Queued", copying: "Copying", hashing: "Hashing", writing_metadata: "Writing metadata",
   indexing: "Indexing", syncing: "Syncing", scanning: "Scanning", lookup: "Looking up",
-  downloading: "Downloading", verifying: "Verifying",
+  downloading: "Downloading", verifying: "Verifying", adopting: "Adopting", restoring: "Restoring",
   uploading: "Uploading", done: "Done", failed: "Failed",
 };
 
@@ -92,6 +93,10 @@ export function describeProgress(p) {
   if (p.count > 1 && p.index !== undefined) parts.push(`(${Number(p.index) + 1}/${p.count})`);
   const pct = percent(p);
   if (pct !== null) parts.push(`— ${pct}%`);
+  if (p.total_bytes > 0) {   // adoption: all files together, with an ETA in seconds
+    parts.push(`· total ${Math.min(100, Math.floor((100 * (p.total_bytes_done || 0)) / p.total_bytes))}%`);
+    if (p.eta_seconds > 0) parts.push(`· ${p.eta_seconds < 90 ? `${Math.round(p.eta_seconds)} s` : `${Math.round(p.eta_seconds / 60)} min`} left`);
+  }
   return parts.filter(Boolean).join(" ");
 }
 

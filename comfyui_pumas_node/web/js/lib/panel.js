@@ -16,7 +16,7 @@ import { importSummary } from "./import_summary.js";
 import { MODEL_ACTIONS, SECTIONS } from "./sections.js";
 
 /** Job kinds whose completion changes what ComfyUI's model dropdowns should list. */
-const COMBO_KINDS = new Set(["import", "upload", "download", "sync", "rebuild", "health"]);
+const COMBO_KINDS = new Set(["import", "upload", "download", "sync", "rebuild", "health", "adopt"]);
 /** Job kinds whose result is an import report ({imported, skipped, failed}). */
 const IMPORT_KINDS = new Set(["import", "upload", "download"]);
 
@@ -148,6 +148,7 @@ export function createPanel({ app, api }) {
     if (health) health.refresh();
     settings.load().catch(() => {});
     if (state.open.health && state.open.installs) apps.refresh();
+    if (state.open.adopt && views.adopt && views.adopt.refresh) views.adopt.refresh();
     if (!state.models.length) views.library.reload();
     if (state.selectedId) details.show(state.selectedId);
   }

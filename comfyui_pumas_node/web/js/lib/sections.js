@@ -4,6 +4,7 @@
 // an entry. To add a model action: add {id, label, icon: "pi pi-…", title?, visible?(model),
 // run(model, {client, jobs, notify, refresh})} to MODEL_ACTIONS.
 
+import { createAdoptView } from "./adopt_view.js";
 import { createImportView } from "./import_view.js";
 import { createJobsView } from "./jobs_view.js";
 import { createHealthView } from "./health_view.js";
@@ -18,6 +19,7 @@ import { createWorkflowView } from "./workflow_view.js";
 export const SECTIONS = [
   { id: "import", create: (ctx) => createImportView({ ...ctx, addImportRoot: (p) => ctx.settings.addRoot(p),
     getMode: () => (ctx.settings.get() || {}).import_mode, whenMode: (fn) => ctx.settings.subscribe((s) => fn(s && s.import_mode)) }) },
+  { id: "adopt", create: (ctx) => createAdoptView({ ...ctx, onAdopted: () => { ctx.refreshCombos(); ctx.reloadLibrary(); } }) },
   { id: "workflow", create: (ctx) => createWorkflowView(ctx) },
   { id: "activity", create: (ctx) => createJobsView(ctx.jobs, ctx.state) },
   { id: "health", create: (ctx) => createHealthView({ ...ctx, onLibraryChanged: ctx.reloadLibrary }) },

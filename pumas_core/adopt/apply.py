@@ -1,0 +1,238 @@
+"""Apply (or resume) an adoption from its journal, one content group at a time.
+
+Per group: ``import`` (the kept file is moved into the library with the importer's move mode —
+rename then hash in place, its own move journal puts the file back after a crash; across file
+systems it is copied while hashed, and at its link step the copy is re-read and verified before the
+source is replaced by the link) → ``link`` per original path (a duplicate is
+hashed again and must match before it is replaced; the swap is an atomic rename of a symlink) →
+``sidecars`` (sidecar data into metadata.json, the preview moved in as ``preview.<ext>``).
+Every step writes an intent record before and a done record after; each step checks the file
+system first, so running it again after a crash is safe.  Cancelling stops between groups.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+from .fsutil import blake3_of, clean_leftovers, same_file, swap_in_link
+from .journal import Journal, State
+from .sidecars import apply_to_model, find_preview, preview_name
+
+
+class Totals:
+    """Byte totals for progress: ``total`` bytes planned, ``done`` finished, rate-based ETA."""
+
+    def __init__(self, groups: list[dict], progress, point=None):
+        self.total = sum(p["size"] for g in groups for p in g["paths"]) or 1
+        self.done = 0
+        self.t0 = time.monotonic()
+        self.progress = progress
+        self.point = point  # the journal's kill point (test hook), also hit inside long steps
+        self.count = sum(len(g["paths"]) for g in groups)
+        self.index = 0
+
+    def emit(self, ev: dict, current: int = 0) -> None:
+        if not self.progress:
+            return
+        done = self.done + current
+        elapsed = time.monotonic() - self.t0
+        eta = (self.total - done) * elapsed / done if done and elapsed > 0 else None
+        self.progress({**ev, "index": self.index, "count": self.count, "total_bytes_done": done,
+                       "total_bytes": self.total, "eta_seconds": round(eta, 1) if eta is not None else None})
+
+    def scoped(self, path: str):
+        def cb(ev: dict) -> None:
+            if self.point is not None:
+                self.point()
+            self.emit({**ev, "file": path}, ev.get("bytes_done", 0))
+        return cb
+
+
+def find_by_source(lib, path: str) -> dict | None:
+    """The library model imported from ``path`` (its ``import_source``), rebuilding the index once
+    when a crash left a committed model folder unindexed."""
+    for attempt in (0, 1):
+        for m in lib.list_models():
+            if m.get("import_source") == path:
+                return m
+        if attempt == 0:
+            lib.rebuild()
+    return None
+
+
+def _created_here(model: dict, group: dict, started: float) -> bool:
+    """Did this adoption create ``model``? (imported from one of the group's paths, after it started)."""
+    paths = {p["path"] for p in group["paths"]}
+    added = model.get("added_date") or ""
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(started)))
+    return model.get("import_source") in paths and added >= when
+
+
+class Applier:
+    """Runs the steps of one journal (new or resumed) for a :class:`~pumas_core.facade.Library`."""
+
+    def __init__(self, lib, journal: Journal, *, accept_pickle: bool = False, progress=None, cancel=None):
+        self.lib, self.journal = lib, journal
+        self.state = State(journal.records())
+        self.accept_pickle = accept_pickle or bool(self.state.plan.get("accept_pickle"))
+        self.cancel = cancel
+        self.totals = Totals(self.state.groups, progress, journal.point)
+        self.app_ids = {i["root"]: i.get("app_id") for i in self.state.plan.get("installs", [])}
+
+    # -- steps -------------------------------------------------------------------------------------
+    def _import(self, gi: int, g: dict) -> dict | None:
+        done = self.state.result("import", gi)
+        if done is not None:
+            return None if done.get("error") else done
+        keeper = g["paths"][0]["path"]
+        if g["action"] == "link_existing":
+            model = self.lib.index.get(g["model_id"])
+            rec = self._record(gi, model, False) if model else {"error": "the library model is gone"}
+            self.journal.write({"type": "done", "step": "import", "g": gi, **rec})
+            return None if rec.get("error") else rec
+        self.journal.write({"type": "intent", "step": "import", "g": gi, "path": keeper})
+        if os.path.isfile(keeper) and not os.path.islink(keeper):
+            # across file systems: copy now; the source goes only after the copy is re-read and verified
+            mode = "copy" if g["action"] == "copy" else "move"
+            r = self.lib.import_paths([keeper], mode=mode, accept_pickle=self.accept_pickle, sync=False,
+                                      lookup=False, progress=self.totals.scoped(keeper), sidecars=False)
+            if r["imported"]:
+                model, created = r["imported"][0], True
+            elif r["skipped"] and r["skipped"][0].get("model_id"):
+                model = self.lib.index.get(r["skipped"][0]["model_id"])
+                created = bool(model) and _created_here(model, g, self.state.plan["created"])
+            else:
+                err = (r["failed"] or [{"error": f"{keeper}: not imported"}])[0]["error"]
+                self.journal.write({"type": "done", "step": "import", "g": gi, "error": err})
+                return None
+        else:
+            model = find_by_source(self.lib, keeper)
+            created = True
+            if model is None:
+                self.journal.write({"type": "done", "step": "import", "g": gi,
+                                    "error": f"{keeper}: gone before it could be adopted"})
+                return None
+        rec = self._record(gi, model, created)
+        self.journal.write({"type": "done", "step": "import", "g": gi, **rec})
+        return rec
+
+    @staticmethod
+    def _record(gi: int, model: dict, created: bool) -> dict:
+        f = model["files"][0]
+        return {"model_id": model["model_id"], "target": os.path.join(model["path"], f["name"]),
+                "blake3": f["blake3"], "sha256": f["sha256"], "created": created}
+
+    def _link(self, gi: int, g: dict, pj: int, p: dict, rec: dict) -> None:
+        if self.state.result("link", gi, pj) is not None:
+            self.totals.done += p["size"]
+            return
+        path, target = p["path"], rec["target"]
+        self.journal.write({"type": "intent", "step": "link", "g": gi, "p": pj, "path": path})
+        error = None
+        if os.path.islink(path):
+            if not same_file(path, target):
+                error = f"{path}: became a symlink to something else; left alone"
+        elif os.path.lexists(path):
+            if pj == 0 and g["action"] == "copy" and blake3_of(target) != rec["blake3"]:
+                error = f"{target}: the library copy does not verify; {path} left in place"
+            elif blake3_of(path, self.totals.scoped(path)) != rec["blake3"]:
+                error = f"{path}: content changed since the plan; left in place"
+            else:
+                swap_in_link(path, target)
+        else:
+            swap_in_link(path, target)
+        if error is None:
+            app_id = self.app_ids.get(p["app_root"])
+            if app_id:
+                self.lib.registry.upsert_links([{"link_path": path, "target_path": target, "model_id": rec["model_id"],
+                                                 "app_id": app_id, "folder_key": p["folder_key"], "kind": "file"}])
+                self.lib.registry.pin_links([path], f"adopt:{self.journal.journal_id}")
+        self.totals.done += p["size"]
+        self.journal.write({"type": "done", "step": "link", "g": gi, "p": pj, **({"error": error} if error else {})})
+
+    def _sidecars(self, gi: int, g: dict, rec: dict) -> None:
+        if self.state.result("sidecars", gi) is not None:
+            return
+        intent = self.state.intent("sidecars", gi)
+        model = self.lib.index.get(rec["model_id"])
+        if model is None:
+            return
+        model_dir = model["path"]
+        if intent is not None:
+            preview = intent.get("preview")
+        else:
+            preview = None
+            if not any(n.startswith("preview.") for n in os.listdir(model_dir)):
+                for p in g["paths"]:
+                    src = find_preview(p["path"])
+                    if src:
+                        preview = {"src": src, "dst": os.path.join(model_dir, preview_name(src))}
+                        break
+            self.journal.write({"type": "intent", "step": "sidecars", "g": gi, "preview": preview})
+        if preview and os.path.isfile(preview["src"]) and not os.path.lexists(preview["dst"]):
+            shutil.move(preview["src"], preview["dst"])
+        rels = [(p["path"], "/".join(x for x in (p["subdir"], os.path.basename(p["path"])) if x)) for p in g["paths"]]
+        info = apply_to_model(self.lib, rec["model_id"], rels)
+        self.journal.write({"type": "done", "step": "sidecars", "g": gi, **info,
+                            "preview": os.path.basename(preview["dst"]) if preview else None})
+
+    # -- driver -------------------------------------------------------------------------------------
+    def run(self) -> dict:
+        """Run every step not done yet; returns :func:`summarize` of the journal."""
+        clean_leftovers(os.path.dirname(p["path"]) for g in self.state.groups for p in g["paths"])
+        for gi, g in enumerate(self.state.groups):
+            if self.cancel is not None and self.cancel.is_set():
+                self.journal.write({"type": "cancelled"})
+                return summarize(self.journal)
+            self.totals.emit({"stage": "adopting", "file": g["paths"][0]["path"]})
+            rec = self._import(gi, g)
+            if rec is None:
+                self.totals.done += sum(p["size"] for p in g["paths"])
+                continue
+            for pj, p in enumerate(g["paths"]):
+                self.totals.index += 1
+                self._link(gi, g, pj, p, rec)
+            self._sidecars(gi, g, rec)
+        self.journal.write({"type": "complete"})
+        self.totals.emit({"stage": "done"})
+        return summarize(self.journal)
+
+
+def summarize(journal: Journal) -> dict:
+    """The adoption report from a journal: ``{"journal_id", "state", "models_created", "models_existing",
+    "linked", "duplicates_linked", "reclaimed_bytes", "sidecars", "previews", "failed": [{"path", "error"}]}``.
+    ``state`` is ``complete`` | ``cancelled`` | ``interrupted`` | ``undone``."""
+    st = State(journal.records())
+    out = {"journal_id": journal.journal_id, "models_created": [], "models_existing": [], "linked": 0,
+           "duplicates_linked": 0, "reclaimed_bytes": 0, "sidecars": 0, "previews": 0, "failed": [],
+           "sidecar_mismatches": []}
+    for gi, g in enumerate(st.groups):
+        imp = st.result("import", gi)
+        if imp is None:
+            continue
+        if imp.get("error"):
+            out["failed"].append({"path": g["paths"][0]["path"], "error": imp["error"]})
+            continue
+        out["models_created" if imp.get("created") else "models_existing"].append(imp["model_id"])
+        for pj, p in enumerate(g["paths"]):
+            r = st.result("link", gi, pj)
+            if r is None:
+                continue
+            if r.get("error"):
+                out["failed"].append({"path": p["path"], "error": r["error"]})
+                continue
+            out["linked"] += 1
+            if pj > 0 or not imp.get("created"):
+                out["duplicates_linked"] += 1
+                out["reclaimed_bytes"] += p["size"]
+        sc = st.result("sidecars", gi)
+        if sc:
+            out["sidecars"] += len(sc.get("sidecars") or [])
+            out["previews"] += 1 if sc.get("preview") else 0
+            out["sidecar_mismatches"] += sc.get("mismatches") or []
+    flags = st.flags
+    out["state"] = ("undone" if "undone" in flags else "complete" if "complete" in flags
+                    else "cancelled" if "cancelled" in flags else "interrupted")
+    return out

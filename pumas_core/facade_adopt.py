@@ -1,0 +1,172 @@
+"""The adoption half of the ``Library`` facade: bring existing ComfyUI/A1111 model trees into the library.
+
+``Library`` delegates here (see :mod:`pumas_core.adopt` for the steps).  Shapes:
+
+* :func:`plan` → the dry-run document ``{"files": [{"path", "folder_key", "size", "action",
+  "library_path"}], "duplicates": [[path, ...]], "reclaimable_bytes", "estimated_seconds", ...}``;
+* :func:`adopt` / :func:`resume` → ``{"journal_id", "state", "models_created", "models_existing", "linked",
+  "duplicates_linked", "reclaimed_bytes", "sidecars", "previews", "failed", ...}``;
+* :func:`undo` → ``{"journal_id", "restored", "models_removed", "errors"}``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .errors import BadInputError, ConflictError
+
+
+def plan(lib, directories, *, accept_pickle: bool = False, progress=None) -> dict:
+    """Scan the installs and plan their adoption; changes nothing.
+
+    Raises:
+        BadInputError: no directory given, or one is not a ComfyUI/A1111 install.
+    """
+    from .adopt.plan import build_plan
+    from .adopt.scan import scan
+
+    dirs = [os.path.abspath(os.path.expanduser(str(d))) for d in directories or []]
+    if not dirs:
+        raise BadInputError("give at least one ComfyUI (or A1111) folder to adopt")
+    return build_plan(scan(dirs, lib.root), lib, accept_pickle=accept_pickle, progress=progress)
+
+
+def _register(lib, scanned: list[dict]) -> list[dict]:
+    """Register every install (keeping folder paths ComfyUI told us before) and note its ``app_id``."""
+    out = []
+    for inst in scanned:
+        if inst["kind"] == "comfyui":
+            old = lib.registry.find_app_by_root(inst["root"])
+            fp = {k: list(v) for k, v in ((old or {}).get("folder_paths") or {}).items()}
+            for k, dirs in inst["folder_paths"].items():
+                fp.setdefault(k, [])
+                fp[k] += [d for d in dirs if d not in fp[k]]
+        else:
+            fp = {}  # an A1111 folder: links are recorded, but sync never links into it
+        app = lib.add_app(inst["root"], fp)
+        out.append({"root": inst["root"], "kind": inst["kind"], "app_id": app["app_id"]})
+    return out
+
+
+def adopt(lib, directories, *, accept_pickle: bool = False, progress=None, cancel=None) -> dict:
+    """Plan and apply the adoption of ``directories`` as one journaled transaction.
+
+    Raises:
+        BadInputError: see :func:`plan`.  ConflictError: an earlier adoption is still unfinished.
+    """
+    from .adopt.apply import Applier
+    from .adopt.journal import Journal, State
+    from .adopt.scan import install_folders
+
+    _refuse_if_unfinished(lib)
+    doc = plan(lib, directories, accept_pickle=accept_pickle, progress=progress)
+    installs = _register(lib, [install_folders(i["root"]) for i in doc["installs"]])
+    journal = Journal.create(lib.state_dir, doc, installs=installs, accept_pickle=accept_pickle,
+                             directories=[str(d) for d in directories])
+    State(journal.records())  # the plan record is readable before anything moves
+    report = Applier(lib, journal, accept_pickle=accept_pickle, progress=progress, cancel=cancel).run()
+    return _after(lib, report)
+
+
+def _refuse_if_unfinished(lib) -> None:
+    from .adopt.apply import summarize
+    from .adopt.journal import Journal
+    from .errors import NotFoundError
+
+    try:
+        j = Journal.open(lib.state_dir)
+    except NotFoundError:
+        return
+    st = summarize(j)["state"]
+    if st in ("interrupted", "cancelled"):
+        raise ConflictError(f"adoption {j.journal_id} is unfinished: run `pumas adopt --resume` "
+                            f"or `pumas adopt --undo {j.journal_id}` first")
+
+
+def resume(lib, journal_id: str | None = None, *, progress=None, cancel=None) -> dict:
+    """Continue an interrupted or cancelled adoption (default: the latest) from its journal.
+
+    Raises:
+        NotFoundError: no such journal.  ConflictError: it was undone.
+    """
+    from .adopt.apply import Applier, summarize
+    from .adopt.journal import Journal
+
+    journal = Journal.open(lib.state_dir, journal_id)
+    report = summarize(journal)
+    if report["state"] == "undone" or "undo_started" in _flags(journal):
+        raise ConflictError(f"adoption {journal.journal_id} was undone (or its undo started): nothing to resume")
+    if report["state"] == "complete":
+        return report
+    return _after(lib, Applier(lib, journal, progress=progress, cancel=cancel).run())
+
+
+def _flags(journal) -> set:
+    from .adopt.journal import State
+
+    return State(journal.records()).flags
+
+
+def undo(lib, journal_id: str | None = None, *, progress=None) -> dict:
+    """Undo an adoption (default: the latest), see :mod:`pumas_core.adopt.undo`.
+
+    Raises:
+        NotFoundError: no such journal.
+    """
+    from .adopt.journal import Journal
+    from .adopt.undo import undo as run_undo
+
+    with lib.write_lock:
+        return run_undo(lib, Journal.open(lib.state_dir, journal_id), progress=progress)
+
+
+def journals(lib) -> list[dict]:
+    """Every adoption journal, newest first: ``[{"journal_id", "state", "linked", "models_created"}]``."""
+    from .adopt.apply import summarize
+    from .adopt.journal import Journal, journal_dir
+
+    out = []
+    for p in sorted(journal_dir(lib.state_dir).glob("*.jsonl"), reverse=True):
+        try:
+            s = summarize(Journal(p))
+        except Exception:  # noqa: BLE001 - a damaged journal is listed, not fatal
+            out.append({"journal_id": p.stem, "state": "unreadable"})
+            continue
+        out.append({"journal_id": s["journal_id"], "state": s["state"], "linked": s["linked"],
+                    "models_created": len(s["models_created"]), "reclaimed_bytes": s["reclaimed_bytes"]})
+    return out
+
+
+def _after(lib, report: dict) -> dict:
+    """Queue an online lookup for adopted models no sidecar identified (background, never blocking;
+    offline — ``PUMAS_OFFLINE`` — they stay pending for ``pumas lookup``)."""
+    if os.environ.get("PUMAS_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return report
+    pending = []
+    for mid in report["models_created"]:
+        m = lib.index.get(mid)
+        if m is not None and m.get("pending_online_lookup"):
+            pending.append(mid)
+    if pending:
+        lib._lookups.enqueue(pending)
+    return report
+
+
+def import_sidecars(lib, report: dict, mode: str) -> None:
+    """After a plain import: read the sidecars next to each imported single file and bring its preview
+    (copied, or moved in ``move`` mode) into the model folder as ``preview.<ext>``."""
+    import shutil
+
+    from .adopt.sidecars import apply_to_model, find_preview, preview_name
+
+    for m in report.get("imported", []):
+        src = m.get("import_source")
+        if m.get("format") != "single-file" or not src or src == "upload":
+            continue
+        try:
+            apply_to_model(lib, m["model_id"], [(src, None)])
+            pv = find_preview(src)
+            if pv and not any(n.startswith("preview.") for n in os.listdir(m["path"])):
+                (shutil.move if mode == "move" else shutil.copy2)(pv, os.path.join(m["path"], preview_name(pv)))
+        except OSError:
+            continue  # sidecars are a bonus: never fail an import over them
