@@ -44,6 +44,8 @@ def test_pumas_alone_explains_how_to_start(tmp_path, capsys, monkeypatch):
     code, out, _ = _run(capsys)
     assert code == 0 and "pumas init" in out and "pumas import" in out and "no library at" in out
     assert not (tmp_path / "lib").exists()
+    code, out, _ = _run(capsys, "--json")
+    assert code == 0 and json.loads(out)["exists"] is False and not (tmp_path / "lib").exists()
 
 
 def test_init_creates_an_identified_library_once(tmp_path, capsys, monkeypatch):

@@ -93,13 +93,19 @@ def print_start(args) -> int:
     from ..errors import PumasError
 
     paths = resolve_paths(args.library, args.state)
+    info = {"library": str(paths.root), "exists": False, "models": 0, "error": None}
     try:
         with Library.open(args.library, args.state, read_only=True) as lib:
-            line = f"library: {lib.root} ({lib.index.count()} models, {len(lib.list_apps())} ComfyUI installs)"
+            info.update(exists=True, models=lib.index.count())
+            line = f"library: {lib.root} ({info['models']} models, {len(lib.list_apps())} ComfyUI installs)"
             first = None
     except PumasError as exc:
+        info["error"] = str(exc)
         line = f"library: {exc}"
         first = paths.root
+    if args.json:
+        output.emit_json(info)
+        return 0
     print("pumas: one canonical model library for ComfyUI")
     print(line)
     if first is not None:
