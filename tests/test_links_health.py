@@ -87,7 +87,9 @@ def test_ghost_app_fires_after_rmtree_and_clean_drops_only_its_rows(tmp_path, co
     sync_app(reg, app2, [m], library_root=lib)
     shutil.rmtree(comfy_tree)
     h = check(reg, lib)
-    assert h["ghost_apps"] == [{"app_id": app["app_id"], "root": str(comfy_tree), "link_count": 1}]
+    [ghost] = h["ghost_apps"]  # each health item also says what fixes it (issue 7)
+    assert {k: ghost[k] for k in ("app_id", "root", "link_count", "action", "fixable_by")} == {
+        "app_id": app["app_id"], "root": str(comfy_tree), "link_count": 1, "action": "remove", "fixable_by": "clean"}
     assert h["status"] == "warnings" and h["offline_volumes"] == []
     out = clean(reg, lib)
     assert out["removed_apps"] == [app["app_id"]]

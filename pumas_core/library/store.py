@@ -340,11 +340,6 @@ def _put_back(final: Path, stage: Stage) -> None:
         return  # it stays in place with its intent: the next open adopts it
 
 
-def is_model_dir(path: Path) -> bool:
-    """True when ``path`` holds a ``metadata.json``."""
-    return (Path(path) / METADATA_NAME).is_file()
-
-
 def conflict_if_links_left(model: dict, unlinked: dict) -> None:
     """Raise :class:`ConflictError` when some of a model's links could not be removed (delete aborts)."""
     if unlinked["errors"]:

@@ -110,6 +110,21 @@ def fix_for(item: dict, models_by_id: dict, moved: dict | None = None) -> dict:
             "reason": f"model {mid[:12]} content is gone from the library (no complete copy found)"}
 
 
+def _annotate(orphans: list[dict], ghosts: list[dict]) -> None:
+    """Give orphaned links and ghost installs their ``action`` / ``fixable_by`` / ``fix_reason`` too
+    (offline volumes need the drive back, nothing Pumas can do)."""
+    for o in orphans:
+        if o["dangling"]:
+            o.update(action="remove", fixable_by="clean",
+                     fix_reason="unregistered link into the library whose target is gone; clean removes it")
+        else:
+            o.update(action="none", fixable_by=None,
+                     fix_reason="unregistered link into the library that works; left alone")
+    for g in ghosts:
+        g.update(action="remove", fixable_by="clean",
+                 fix_reason="install folder is gone; clean forgets the install and its link records")
+
+
 def check(registry: Registry, library_root: str | os.PathLike, models_by_id: dict | None = None,
           phantom_models: list | None = None, moved_models: list | None = None) -> dict:
     """Inspect every registered app and link.
@@ -170,6 +185,7 @@ def check(registry: Registry, library_root: str | os.PathLike, models_by_id: dic
         if not lib_unavailable:
             orphans.extend(find_orphans(app, app_rows, lib, registered))
     phantoms = list(phantom_models or [])
+    _annotate(orphans, ghosts)
     if broken or offline:
         status = "errors"
     elif orphans or ghosts or phantoms or moved:
