@@ -30,7 +30,10 @@ class Library(LinkOps):
     """A library root + its index + this machine's state directory.
 
     Create with :meth:`open`.  Thread-safe for concurrent readers; writers (threads and processes)
-    are serialised by :attr:`store`'s library lock (see :mod:`pumas_core.library.store`).  Raises :class:`LibraryUnavailableError` when the root cannot be created or written.
+    are serialised by :attr:`store`'s library lock (see :mod:`pumas_core.library.store`).  Raises
+    :class:`LibraryUnavailableError` when the root cannot be created or written,
+    :class:`LibraryOfflineError` when a known library is not there, :class:`NoLibraryError` when there is
+    none and this open may not create one (see :meth:`open` and :mod:`pumas_core.facade_open`).
     """
 
     def __init__(self, paths: Paths, *, remote=None, read_only: bool = False, create: bool | None = None,
@@ -63,7 +66,10 @@ class Library(LinkOps):
         self._importer_obj = None
         self._lookups = LookupRunner(self.store, self.state_dir, remote)
         if not read_only:
-            facade_open.remember(self, probe)
+            try:
+                facade_open.remember(self, probe)
+            except Exception as exc:  # noqa: BLE001 - a busy registry must not make the library unusable
+                self.recovery_notes.append(f"could not record the library's location: {exc}")
 
     @classmethod
     def open(cls, library=None, state=None, *, remote=None, read_only: bool = False, create: bool | None = None,

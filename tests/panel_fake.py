@@ -64,6 +64,7 @@ class PanelTestServer:
         self.delays: dict[str, float] = {}
         self.health = {"status": "healthy", "broken_links": [], "orphaned_links": [], "ghost_apps": [], "phantom_models": []}
         self.offline = False
+        self.library_error = ""  # set: GET /pumas/status answers 503 library_offline with this message
         self.import_root = (tmp / "imports").resolve()
         self.import_root.mkdir(parents=True, exist_ok=True)
         self.upload_dir = tmp / "uploads"
@@ -225,6 +226,8 @@ class PanelTestServer:
 
     async def simple_route(self, request):
         tail = request.match_info["tail"]
+        if tail == "status" and self.library_error:
+            return web.json_response({"error": self.library_error, "code": "library_offline"}, status=503)
         if tail == "status":
             return web.json_response({"offline": self.offline, "models": len(self.models), "pending_lookups": 0,
                                       "network": {"online": not self.offline, "hosts": {}, "message": ""}})

@@ -44,6 +44,8 @@ def test_pumas_alone_explains_how_to_start(tmp_path, capsys, monkeypatch):
     code, out, _ = _run(capsys)
     assert code == 0 and "pumas init" in out and "pumas import" in out and "no library at" in out
     assert not (tmp_path / "lib").exists()
+    code, out, _ = _run(capsys, "--json")
+    assert code == 0 and json.loads(out)["exists"] is False and not (tmp_path / "lib").exists()
 
 
 def test_init_creates_an_identified_library_once(tmp_path, capsys, monkeypatch):
@@ -101,3 +103,19 @@ def test_pre_marker_library_gets_its_identity_on_first_writable_open(tmp_path, c
     assert code == 0 and len(json.loads(out)["models"]) == 1 and not (lib / MARKER_NAME).exists()
     assert _run(capsys, "--library", str(lib), "--state", str(state), "apps", "list")[0] == 0
     assert (lib / MARKER_NAME).exists()
+
+
+@pytest.mark.parametrize("cmd", [["health"], ["health", "--fix"], ["repair"], ["sync"], ["list"], ["import", "x"]])
+def test_unplugged_library_is_offline_for_every_command(tmp_path, capsys, comfy_tree, cmd):
+    lib, state = tmp_path / "usb" / "library", tmp_path / "state"
+    f = write_safetensors(tmp_path / "a.safetensors", KOHYA_LORA, metadata={"ss_network_module": "networks.lora"})
+    base = ["--library", str(lib), "--state", str(state)]
+    assert _run(capsys, *base, "import", str(f), "--no-lookup")[0] == 0
+    assert _run(capsys, *base, "sync", "--comfyui", str(comfy_tree))[0] == 0
+    link = comfy_tree / "models" / "loras" / "a.safetensors"
+    assert link.is_symlink() and link.exists()
+    os.rename(lib, tmp_path / "aside")  # unplugged
+    code, out, err = _run(capsys, *base, *cmd)
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert "offline" in err and str(lib) in err, err  # a known library: offline, not "no library"
+    assert link.is_symlink() and not lib.exists(), "the link is kept; nothing created"

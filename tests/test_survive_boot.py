@@ -202,3 +202,24 @@ def test_fast_path_notices_a_broken_probe_link(world):
     model_dir = os.path.dirname(target)
     shutil.move(model_dir, str(world.tmp / "away"))
     assert needs_sync(reg, app, gen, library_root=str(world.lib))
+
+
+def test_relocate_a_moved_library_from_the_cli_then_boot(world, capsys, monkeypatch):
+    """The drive got a new mount path; the configured location still names the old one."""
+    import json
+
+    from pumas_core.cli.main import main
+    from pumas_core.config import load_config, save_config
+
+    monkeypatch.delenv("PUMAS_LIBRARY", raising=False)
+    save_config(world.state, {**load_config(world.state), "library": str(world.lib)})
+    new_drive = world.tmp / "drive-renamed"
+    world.lib.parent.rename(new_drive)
+    code = main(["--state", str(world.state), "--json", "relocate", str(world.lib.parent), str(new_drive)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert json.loads(out)["errors"] == []
+    assert load_config(world.state)["library"] == str(new_drive / "library")
+    assert resolving(world.comfy) == 6
+    boot = run_boot(world.comfy, new_drive / "library", world.state)
+    assert boot.line.startswith("[pumas] boot sync: 0 created, 6 ok, 0 conflicts"), boot.line

@@ -33,10 +33,30 @@ def open_for(args):
     cmd = args.command
     read_only = cmd in READ_ONLY or (cmd == "health" and not getattr(args, "fix", False))
     create = True if cmd in CREATING else None  # None: only where no library was ever seen (see Library.open)
-    lib = Library.open(args.library, args.state, read_only=read_only, create=create)
+    library = _relocated_library(args) if cmd == "relocate" else args.library
+    lib = Library.open(library, args.state, read_only=read_only, create=create)
     for note in lib.recovery_notes:
         print(f"pumas: {note}", file=sys.stderr)
     return lib
+
+
+def _relocated_library(args):
+    """``pumas relocate OLD NEW`` when the library itself lies under OLD: open it at its new place
+    (and keep the configured location in step), instead of reporting it offline at the old one."""
+    from ..config import load_config, resolve_paths, save_config
+    from ..links.fsops import is_within
+
+    paths = resolve_paths(args.library, args.state)
+    old, new = os.path.normpath(os.path.abspath(args.old)), os.path.normpath(os.path.abspath(args.new))
+    root = os.path.normpath(str(paths.root))
+    if old == new or not is_within(root, old) or os.path.isdir(root):
+        return args.library
+    moved = new + root[len(old):]
+    cfg = load_config(paths.state_dir)
+    if not args.library and not os.environ.get("PUMAS_LIBRARY") and cfg.get("library"):
+        cfg["library"] = moved
+        save_config(paths.state_dir, cfg)
+    return moved
 
 
 def run_init(args) -> int:
@@ -73,13 +93,19 @@ def print_start(args) -> int:
     from ..errors import PumasError
 
     paths = resolve_paths(args.library, args.state)
+    info = {"library": str(paths.root), "exists": False, "models": 0, "error": None}
     try:
         with Library.open(args.library, args.state, read_only=True) as lib:
-            line = f"library: {lib.root} ({lib.index.count()} models, {len(lib.list_apps())} ComfyUI installs)"
+            info.update(exists=True, models=lib.index.count())
+            line = f"library: {lib.root} ({info['models']} models, {len(lib.list_apps())} ComfyUI installs)"
             first = None
     except PumasError as exc:
+        info["error"] = str(exc)
         line = f"library: {exc}"
         first = paths.root
+    if args.json:
+        output.emit_json(info)
+        return 0
     print("pumas: one canonical model library for ComfyUI")
     print(line)
     if first is not None:

@@ -226,7 +226,11 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
     online = _library_online(lib)
     upserts: list[PlannedLink] = []
     drop: list[str] = []
-    _remove_unwanted(report, [r for r in scope if r["link_path"] not in want], dry_run, online, drop)
+    unwanted = [r for r in scope if r["link_path"] not in want]
+    if not incremental:  # absence from the index is not evidence: a link whose content is still there
+        # stays while its model is missing from the index (an index being rebuilt, a corrupt metadata.json)
+        unwanted = [r for r in unwanted if r["model_id"] in model_ids or not os.path.exists(r["link_path"])]
+    _remove_unwanted(report, unwanted, dry_run, online, drop)
     for i, p in enumerate(planned):
         if progress and i % 500 == 0:
             progress({"stage": "syncing", "index": i, "count": len(planned), "file": p.link_path})
