@@ -79,3 +79,10 @@ def _no_real_network(request, monkeypatch):
     if not name.startswith(NETWORK_TEST_MODULES):
         monkeypatch.setenv("PUMAS_OFFLINE", "1")
     monkeypatch.delenv("HF_ENDPOINT", raising=False)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the crash harness's one-line tally (kills per phase, violations) when it ran."""
+    cases = sys.modules.get("crash_cases")
+    if cases is not None and cases.TALLY["cases"]:
+        terminalreporter.write_line(cases.summary())

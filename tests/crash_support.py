@@ -156,9 +156,11 @@ def symlinks_into(models_dir: Path, root: Path) -> dict[str, str]:
     return out
 
 
-def check_links(root: Path, state: Path, models_dir: Path, models: list[dict], *, exact: bool) -> list[str]:
+def check_links(root: Path, state: Path, models_dir: Path, models: list[dict], *, exact: bool,
+                unmapped: set[str] = frozenset()) -> list[str]:
     """Registry vs disk: every registered link exists and points at an indexed model's file;
-    with ``exact`` (after a sync) every symlink into the library is registered and every model linked."""
+    with ``exact`` (after a sync) every symlink into the library is registered and every model linked
+    (except ``unmapped`` ones, whose type maps to no ComfyUI folder)."""
     bad = []
     rows = registered_links(state)
     on_disk = symlinks_into(models_dir, root)
@@ -175,7 +177,7 @@ def check_links(root: Path, state: Path, models_dir: Path, models: list[dict], *
     if exact:
         bad += [f"symlink {lp} is not registered" for lp in on_disk if lp not in rows]
         linked = {mid for _t, mid in rows.values()}
-        bad += [f"model {mid[:12]} has no link" for mid in paths if mid not in linked]
+        bad += [f"model {mid[:12]} has no link" for mid in paths if mid not in linked and mid not in unmapped]
     return bad
 
 
