@@ -11,12 +11,13 @@ import { createSettingsView } from "./settings_view.js";
 
 /**
  * Sections in display order. `create(ctx)` gets the panel context: {client, jobs, notify, state,
- * settings (lib/settings_view.js store), apps, refreshCombos, reloadLibrary, openHealth, app}.
+ * settings (lib/settings_view.js store), apps, refreshCombos, reloadLibrary, openSection(id), app}.
  * @type {{id: string, create: (ctx: object) => {el: HTMLElement, refresh?: () => any, destroy: () => void}}[]}
  */
 export const SECTIONS = [
   { id: "import", create: (ctx) => createImportView({ ...ctx, addImportRoot: (p) => ctx.settings.addRoot(p),
-    getMode: () => (ctx.settings.get() || {}).import_mode, whenMode: (fn) => ctx.settings.subscribe((s) => fn(s && s.import_mode)) }) },
+    getMode: () => (ctx.settings.get() || {}).import_mode, whenMode: (fn) => ctx.settings.subscribe((s) => fn(s && s.import_mode)),
+    whenSettings: (fn) => ctx.settings.subscribe(fn), openSettings: () => ctx.openSection("settings") }) },
   { id: "activity", create: (ctx) => createJobsView(ctx.jobs, ctx.state) },
   { id: "health", create: (ctx) => createHealthView({ ...ctx, onLibraryChanged: ctx.reloadLibrary }) },
   { id: "settings", create: (ctx) => createSettingsView({ ...ctx, onLibraryChanged: ctx.libraryMoved }) },
