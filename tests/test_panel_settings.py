@@ -18,7 +18,12 @@ def _open_settings(page):
 
 def test_settings_show_roots_and_save_mode_and_lookups(open_panel, server, tmp_path):
     page = open_panel()
-    _open_settings(page)
+    line = page.locator(".pumas-import .pumas-roots-line")
+    line.locator(".pumas-roots-list", has_text=str(server.import_root)).wait_for()
+    assert line.locator(".pumas-roots-heading").inner_text() == "Import roots"
+    line.get_by_role("button", name="Edit…").click()
+    page.locator(".pumas-roots-title").wait_for()
+    assert page.locator(".pumas-settings").get_attribute("open") is not None
     assert page.locator(".pumas-roots-title").inner_text().lower() == "import roots"
     assert page.locator(".pumas-root").inner_text().startswith(str(server.import_root))
     page.locator(".pumas-default-mode").select_option("copy")

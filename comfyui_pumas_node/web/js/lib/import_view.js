@@ -175,6 +175,16 @@ export function createImportView(ctx) {
 
   const fold = createFold({ key: "import", title: "Import", open: state.open || (state.open = {}), defaultOpen: true,
     cls: "pumas-import pumas-section", label: "Import models" });
+  // Where path imports may come from (the settings' import roots), with a way to change them.
+  const rootsLine = h("div", { class: "pumas-roots-line pumas-note" });
+  const paintRoots = (st) => {
+    const roots = (st && Array.isArray(st.import_roots)) ? st.import_roots : [];
+    setChildren(rootsLine, h("strong", { class: "pumas-roots-heading" }, "Import roots"), ": ",
+      h("span", { class: "pumas-roots-list", title: roots.join("\n") }, roots.length ? roots.join(", ") : "none yet"),
+      ctx.openSettings ? h("button", { type: "button", class: "pumas-btn pumas-small pumas-edit-roots", onclick: () => ctx.openSettings() }, "Edit…") : null);
+  };
+  const unsubscribe = ctx.whenSettings ? ctx.whenSettings(paintRoots) : () => {};
+  paintRoots(null);
   fold.body.append(
     h("div", { class: "pumas-bar" }, pathInput),
     h("div", { class: "pumas-bar" },
@@ -184,11 +194,12 @@ export function createImportView(ctx) {
       h("i", { class: "pi pi-folder-open", "aria-hidden": "true" }), " Browse…"),
       h("button", { type: "button", class: "pumas-btn pumas-primary pumas-import-btn", onclick: importPath },
         h("i", { class: "pi pi-download", "aria-hidden": "true" }), " Import")),
+    rootsLine,
     browser,
     rootOffer,
     warning,
     h("div", { class: "pumas-drop", "aria-label": "Drop model files here to upload them" }, "Drop model files here"));
   const el = fold.el;
   renderWarning();
-  return { el, handleFiles, destroy() {} };
+  return { el, handleFiles, destroy() { unsubscribe(); } };
 }

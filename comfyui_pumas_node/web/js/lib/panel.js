@@ -106,6 +106,7 @@ export function createPanel({ app, api }) {
         return true;
       },
       onHealth: () => { if (views.library) views.library.repaint(); },
+      openSection: (id) => { const v = views[id]; if (v && v.open) v.open(); },
     };
     views.library = createLibraryView({ client, state, notify, onSelect: (m) => details.show(m.model_id),
       problemIds: () => modelIdsWithProblems(state.health) });

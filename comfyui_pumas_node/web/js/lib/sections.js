@@ -13,12 +13,13 @@ import { createWorkflowView } from "./workflow_view.js";
 
 /**
  * Sections in display order. `create(ctx)` gets the panel context: {client, jobs, notify, state,
- * settings (lib/settings_view.js store), apps, refreshCombos, reloadLibrary, openHealth, app}.
+ * settings (lib/settings_view.js store), apps, refreshCombos, reloadLibrary, openSection(id), app}.
  * @type {{id: string, create: (ctx: object) => {el: HTMLElement, refresh?: () => any, destroy: () => void}}[]}
  */
 export const SECTIONS = [
   { id: "import", create: (ctx) => createImportView({ ...ctx, addImportRoot: (p) => ctx.settings.addRoot(p),
-    getMode: () => (ctx.settings.get() || {}).import_mode, whenMode: (fn) => ctx.settings.subscribe((s) => fn(s && s.import_mode)) }) },
+    getMode: () => (ctx.settings.get() || {}).import_mode, whenMode: (fn) => ctx.settings.subscribe((s) => fn(s && s.import_mode)),
+    whenSettings: (fn) => ctx.settings.subscribe(fn), openSettings: () => ctx.openSection("settings") }) },
   { id: "adopt", create: (ctx) => createAdoptView({ ...ctx, onAdopted: () => { ctx.refreshCombos(); ctx.reloadLibrary(); } }) },
   { id: "workflow", create: (ctx) => createWorkflowView(ctx) },
   { id: "activity", create: (ctx) => createJobsView(ctx.jobs, ctx.state) },

@@ -39,7 +39,7 @@ export function createSettingsStore(client) {
 /**
  * Build the settings section.
  * @param {{client, jobs, notify, state, settings: ReturnType<typeof createSettingsStore>, onLibraryChanged: () => void}} ctx
- * @returns {{el: HTMLElement, refresh(): Promise<void>, destroy(): void}}
+ * @returns {{el: HTMLElement, open(): void, refresh(): Promise<void>, destroy(): void}}
  */
 export function createSettingsView(ctx) {
   const { client, settings, state } = ctx;
@@ -145,5 +145,5 @@ export function createSettingsView(ctx) {
 
   const unsubscribe = settings.subscribe(paint);
   paint(settings.get());
-  return { el: fold.el, async refresh() { try { await settings.load(); } catch (err) { setChildren(fold.body, h("span", { class: "pumas-job-failed" }, `Settings unavailable: ${err.message}`)); } }, destroy() { unsubscribe(); } };
+  return { el: fold.el, open() { fold.setOpen(true); fold.el.scrollIntoView({ block: "nearest" }); }, async refresh() { try { await settings.load(); } catch (err) { setChildren(fold.body, h("span", { class: "pumas-job-failed" }, `Settings unavailable: ${err.message}`)); } }, destroy() { unsubscribe(); } };
 }

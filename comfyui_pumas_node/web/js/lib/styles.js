@@ -179,6 +179,8 @@ const CSS = `
 .pumas-root .pumas-mono{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .pumas-settings label{font-size:12px}
 .pumas-add-root{flex-direction:row;flex-wrap:wrap;align-items:center}
+.pumas-roots-line{display:flex;align-items:center;gap:4px;min-width:0;white-space:nowrap}
+.pumas-roots-list{flex:1 1 auto;min-width:0;overflow:hidden;text-overflow:ellipsis}
 .pumas-btn .pi{font-size:11px}
 .pumas-no-icons .pi{display:none}
 .p-toast-detail{white-space:pre-line}
