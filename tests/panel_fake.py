@@ -66,6 +66,8 @@ class PanelTestServer:
         self.health = {"status": "healthy", "broken_links": [], "orphaned_links": [], "ghost_apps": [], "phantom_models": []}
         self.offline = False
         self.library_error = ""  # set: GET /pumas/status answers 503 library_offline with this message
+        self.sync_preview = {"dry_run": True, "created": 1, "already_correct": 0, "removed_broken": 0, "removed_stale": 0,
+                             "conflicts": [], "planned": [], "warnings": [], "errors": []}  # POST /pumas/sync/preview
         self.import_root = (tmp / "imports").resolve()
         self.import_root.mkdir(parents=True, exist_ok=True)
         self.upload_dir = tmp / "uploads"
@@ -266,6 +268,8 @@ class PanelTestServer:
                                  huggingface={"repo_id": "org/found", "url": None})
             return self._job_response("lookup", {"updated": ids, "pending": [], "unchanged": [], "missing": []},
                                       found_it, stage="lookup")
+        if tail == "sync/preview":
+            return web.json_response(self.sync_preview)
         if tail == "sync":
             return self._job_response("sync", {"created": 1, "unchanged": 0, "errors": []})
         if tail in ("health/clean", "health/repair"):

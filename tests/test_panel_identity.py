@@ -182,8 +182,12 @@ def test_register_install_and_sync_now(open_panel, server, tmp_path):
     page.wait_for_selector(".pumas-app")
     assert str(comfy) in page.locator(".pumas-app").inner_text() and "0.3.64" in page.locator(".pumas-app").inner_text()
     page.locator(".pumas-sync-btn").click()
+    page.locator(".pumas-sync-preview [data-card='to create'] b").wait_for()
+    assert page.locator(".pumas-sync-preview [data-card='to create'] b").inner_text() == "1"
+    assert ("sync/preview", None, {}) in server.bodies and not any(t == "sync" for t, _, _ in server.bodies)
+    page.locator(".pumas-sync-apply").click()
     page.wait_for_function("window.__app.toasts.some(t => t.detail === 'Sync finished')")
-    assert ("sync", None, {}) in server.bodies
+    assert ("sync", None, {"resolutions": {}}) in server.bodies
     wait_until(lambda: page.evaluate("window.__app.refreshCount") >= 1)
     shot(page, "installs")
 

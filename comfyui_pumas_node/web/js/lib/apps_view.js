@@ -2,9 +2,9 @@
 // `pumas serve`, registering an install by folder path (POST /pumas/apps {path}).
 
 import { h, setChildren } from "./dom.js";
-import { jobIdOf } from "./client.js";
 import { createFold } from "./fold.js";
 import { localTime } from "./format.js";
+import { openSyncPreview } from "./sync_preview.js";
 
 function appLine(a) {
   const version = a.version ? ` (ComfyUI ${a.version})` : "";
@@ -72,13 +72,8 @@ export function createAppsView(ctx) {
   }
 
   async function sync() {
-    const job = jobs.add("Sync", "sync", null, { onDone: () => { refresh(); ctx.onSynced(); } });
-    try {
-      const body = await client.post("/pumas/sync", {});
-      jobs.settle(job, body, jobIdOf(body));
-    } catch (err) {
-      jobs.finish(job, "failed", err);
-    }
+    // preview first (nothing changes), then apply with the user's choice per conflict
+    await openSyncPreview({ client, jobs, notify: ctx.notify }, { onApplied: () => { refresh(); ctx.onSynced(); } });
   }
 
   return { el, refresh, destroy() { seq += 1; } };
