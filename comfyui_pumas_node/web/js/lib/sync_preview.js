@@ -113,16 +113,16 @@ export async function openSyncPreview(ctx, opts = {}) {
       card("stale to remove", preview.removed_stale || 0)),
     (preview.warnings || []).length ? h("div", { class: "pumas-note pumas-sync-warnings" },
       cappedList(preview.warnings, (w) => w, 5)) : null,
-    by("create").length ? [h("div", null, "New links"), cappedList(by("create"), (p) => shortPath(p.link_path))] : null,
-    by("remove_stale").concat(by("remove_broken")).length
-      ? [h("div", null, "Links to remove"), cappedList(by("remove_stale").concat(by("remove_broken")),
-        (p) => `${shortPath(p.link_path)} (${p.action === "remove_stale" ? "no rule matches any more" : "broken"})`)] : null,
     conflicts.length ? [
       h("div", { class: "pumas-bar" }, h("span", null, "Conflicts — apply to all: "), all),
       h("table", { class: "pumas-conflicts" }, h("thead", null, h("tr", null, h("th", null, "Link"), h("th", null, "In the way"),
         h("th", null, "Choice"))), h("tbody", null, rows.slice(0, 200))),
       rows.length > 200 ? h("div", { class: "pumas-note" }, `… and ${rows.length - 200} more (they follow “apply to all”)`) : null,
     ] : null,
+    by("create").length ? [h("div", null, "New links"), cappedList(by("create"), (p) => shortPath(p.link_path), 10)] : null,
+    by("remove_stale").concat(by("remove_broken")).length
+      ? [h("div", null, "Links to remove"), cappedList(by("remove_stale").concat(by("remove_broken")),
+        (p) => `${shortPath(p.link_path)} (${p.action === "remove_stale" ? "no rule matches any more" : "broken"})`)] : null,
     (preview.errors || []).length ? cappedList(preview.errors, (e) => (typeof e === "string" ? e : e.error), 10) : null);
   apply.disabled = false;
   return new Promise((resolve) => {
