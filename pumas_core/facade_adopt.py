@@ -116,7 +116,7 @@ def undo(lib, journal_id: str | None = None, *, progress=None) -> dict:
     from .adopt.journal import Journal
     from .adopt.undo import undo as run_undo
 
-    with lib.write_lock:
+    with lib.store.lock():
         return run_undo(lib, Journal.open(lib.state_dir, journal_id), progress=progress)
 
 

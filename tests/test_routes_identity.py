@@ -122,8 +122,13 @@ async def test_download_bad_bodies(client, body):
 async def test_confirm_reject_and_mark_manual(client, env, real):
     model = await import_one(client, env, real=real)
     mid = model["model_id"]
+    from comfyui_pumas_node.standalone import CTX_KEY
     from pumas_core.facade import Library
     from pumas_core.remote import LookupResult
+
+    # the server looks the import up in the background: let that finish first, or its (offline) answer
+    # could land after the fuzzy match recorded below and race the assertions
+    assert await client.server.app[CTX_KEY].call(lambda lib: lib.wait_for_lookups(30))
 
     with Library.open() as lib:  # what a fuzzy filename lookup records
         lib._lookups.apply(mid, LookupResult(match_source="filename_fuzzy", trust="low",

@@ -206,14 +206,9 @@ def apply_to_model(lib, model_id: str, paths: list[tuple[str, str | None]]) -> d
 
     Returns ``{"sidecars": [sources], "mismatches": [...], "civitai": bool}``.
     """
-    from ..library.metadata import now_iso, read_metadata, write_metadata
+    out: dict = {"sidecars": {}, "mismatches": [], "civitai_version": None}
 
-    with lib.write_lock:
-        model = lib.index.get(model_id)
-        if model is None:
-            return {"sidecars": [], "mismatches": [], "civitai": False}
-        model_dir = Path(model["path"])
-        meta = read_metadata(model_dir)
+    def change(meta: dict) -> dict | None:
         sha = meta["files"][0]["sha256"]
         merged: dict = {"sidecars": {}, "mismatches": [], "civitai_version": None, "user": None, "lora_manager": None}
         for path, rel in paths:
@@ -223,11 +218,16 @@ def apply_to_model(lib, model_id: str, paths: list[tuple[str, str | None]]) -> d
             for k, v in f["sidecars"].items():
                 merged["sidecars"].setdefault(k, v)
             merged["mismatches"] += f["mismatches"]
+        out.update(merged)
         patch = metadata_patch(meta, merged)
-        if patch:
-            meta.update(patch)
-            meta["updated_date"] = now_iso()
-            write_metadata(model_dir, meta)
-            lib.index.upsert(meta, model_dir)
+        if not patch:
+            return None
+        meta.update(patch)
+        return meta
+
+    if lib.index.get(model_id) is None:
+        return {"sidecars": [], "mismatches": [], "civitai": False}
+    lib.store.update(model_id, change)  # the ModelStore writes metadata.json, then the index, under its lock
+    merged = out
     return {"sidecars": sorted(merged["sidecars"]), "mismatches": merged["mismatches"],
             "civitai": bool(merged["civitai_version"])}
