@@ -122,9 +122,12 @@ async def test_download_bad_bodies(client, body):
 async def test_confirm_reject_and_mark_manual(client, env, real):
     model = await import_one(client, env, real=real)
     mid = model["model_id"]
+    from comfyui_pumas_node.standalone import CTX_KEY
     from pumas_core.facade import Library
     from pumas_core.remote import LookupResult
 
+    # the server's own background lookup of the import (offline: "none") must not land after ours
+    assert client.app[CTX_KEY].library().wait_for_lookups(30)
     with Library.open() as lib:  # what a fuzzy filename lookup records
         lib._lookups.apply(mid, LookupResult(match_source="filename_fuzzy", trust="low",
                                              huggingface={"repo_id": "snakers4/silero-vad", "path": "x.safetensors"}))
