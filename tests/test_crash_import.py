@@ -26,13 +26,14 @@ def base(tmp_path_factory):
 # phases of one import, in order (testhooks names); ``name:n`` = the n-th time it is announced
 SINGLE_COPY = ["import.staged", "import.read_chunk:1", "import.copy_chunk:1", "import.read_chunk:3",
                "import.copy_chunk:2", "import.copy_chunk:3", "import.hashed", "import.metadata_written",
-               "import.renamed", "index.commit", "import.indexed", "sync.link", "sync.registered", "import.linked"]
+               "import.intent_written", "import.renamed", "index.commit", "import.indexed", "sync.link", "sync.registered", "import.linked"]
 SINGLE_MOVE = ["import.staged", "import.journaled", "import.moved", "import.read_chunk:1", "import.read_chunk:3",
-               "import.hashed", "import.metadata_written", "import.renamed", "index.commit", "import.indexed",
-               "sync.link", "sync.registered", "import.linked"]
+               "import.hashed", "import.metadata_written", "import.intent_written", "import.renamed", "index.commit",
+               "import.indexed", "sync.link", "sync.registered", "import.linked"]
 SHARDED_MOVE = ["import.moved:1", "import.hashed:1", "import.moved:2", "import.hashed:2", "import.renamed",
                 "import.indexed"]
-SHARDED_COPY = ["import.copy_chunk:2", "import.hashed:2", "import.renamed"]
+SHARDED_COPY = ["import.staged", "import.copy_chunk:2", "import.hashed:2", "import.metadata_written", "import.renamed",
+                "index.commit"]
 
 CASES = ([("copy", "big" if "chunk" in k else "single", k) for k in SINGLE_COPY]
          + [("move", "big" if "chunk" in k else "single", k) for k in SINGLE_MOVE]

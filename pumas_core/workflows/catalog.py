@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-from ..links.mapping import Mapping, resolve_target
+from ..links.mapping import DEFAULT_TYPES, Mapping
 from ..links.models import LinkableModel
 from .loaders import LEGACY_KEYS
 
@@ -120,18 +120,19 @@ def same_key(a: str | None, b: str | None) -> bool:
 
 
 def compatible(entry: Entry, key: str, app: dict | None, mapping: Mapping) -> bool:
-    """Whether a model of this type may answer a reference in folder ``key`` (unknown types may)."""
+    """Whether a model of this type may answer a reference in folder ``key`` (unknown types may): ``key``
+    is a folder that an enabled mapping rule for the model's type and kind, or the built-in table, names."""
     if entry.format == "diffusion-folder":
         return same_key(key, "diffusers")
-    if entry.model_type == "unknown" or entry.model_type not in mapping.types:
+    if entry.model_type == "unknown":
         return True
-    wanted = mapping.types.get(entry.model_type)
-    if wanted is None:
-        return True
-    if app is not None:
-        got, _ = resolve_target(entry, app, mapping)  # reads .format / .model_type only
-        wanted = got or wanted
-    return same_key(wanted, key)
+    wanted = {r.folder for r in mapping.rules
+              if r.enabled and r.folder and (not r.model_type or entry.model_type in r.model_type)
+              and (not r.kind or entry.format in r.kind)}
+    default = DEFAULT_TYPES.get(entry.model_type)
+    if default:
+        wanted.add(default)
+    return not wanted or any(same_key(w, key) for w in wanted)
 
 
 def fuzzy_best(entries: list[Entry], name: str, threshold: float = 0.8) -> tuple[Entry | None, float]:
