@@ -250,7 +250,11 @@ def test_symlink_refused_falls_back_to_a_hard_link(tmp_path, comfy_tree, monkeyp
     assert reg.get_link(str(link))["strategy"] == "hardlink"
     again = sync_app(reg, app, [m], library_root=lib, force=True)
     assert again.already_correct == 1 and again.created == 0 and not again.conflicts
-    gone = sync_app(reg, app, [], library_root=lib, force=True)  # model no longer wanted: our hard link goes
+    from pumas_core.links.mapping import Mapping
+    from pumas_core.links.rules import parse_rules
+
+    never = Mapping(rules=tuple(parse_rules([{"folder": None}], "test", rank=4, source="test")))
+    gone = sync_app(reg, app, [m], library_root=lib, force=True, mapping=never)  # no rule wants it: our hard link goes
     assert gone.removed_stale == 1 and not os.path.lexists(link) and (m.model_dir / m.files[0]).exists()
 
 

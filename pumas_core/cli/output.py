@@ -237,6 +237,8 @@ def print_fix(h: dict) -> None:
     """``health --fix``: what repair and clean fixed and did not fix (with reasons), then the health after."""
     for m in (h.get("repair") or {}).get("reindexed") or []:
         print(f"moved: {m['old_path']} -> {m['path']}")
+    for r in (h.get("clean") or {}).get("removed") or []:
+        print(f"removed {r['link_path']}: {r.get('reason', '')}")
     for label in ("repair", "clean"):
         print(f"{label}:")
         print("\n".join("  " + line for line in repair_lines(h.get(label) or {})))
