@@ -10,7 +10,7 @@ from pathlib import Path
 import blake3 as _blake3
 
 from ..atomic import fsync_dir
-from ..links.fsops import rel_target
+from ..links.fsops import replace_link
 
 TMP_PREFIX = ".pumas-adopt-"
 
@@ -36,20 +36,12 @@ def same_file(path: str, target: str) -> bool:
 
 
 def swap_in_link(path: str, target: str) -> None:
-    """Atomically replace whatever is at ``path`` (a verified duplicate, or nothing) by a relative
-    symlink to ``target``: symlink under a hidden temp name in the same folder, then ``os.replace``."""
+    """Atomically replace whatever is at ``path`` (a verified duplicate, or nothing) by a link to
+    ``target`` made by the one link layer (:func:`pumas_core.links.fsops.replace_link`: a link under a
+    hidden ``.pumas-adopt-*`` temp name in the same folder, then ``os.replace``)."""
     d = os.path.dirname(path)
     os.makedirs(d, exist_ok=True)
-    tmp = os.path.join(d, f"{TMP_PREFIX}{secrets.token_hex(6)}")
-    os.symlink(rel_target(path, target), tmp)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    replace_link(path, target, False, tmp_prefix=TMP_PREFIX)
     fsync_dir(Path(d))
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from pathlib import Path
 
 MAX_SIDECAR_BYTES = 4 << 20
 PREVIEW_SUFFIXES = (".preview.png", ".preview.jpg", ".preview.jpeg", ".preview.webp", ".png", ".jpg", ".jpeg",

@@ -57,14 +57,14 @@ def create_link(link_path: str, target: str, is_dir: bool) -> tuple[str, str | N
     return how, warning
 
 
-def replace_link(link_path: str, target: str, is_dir: bool) -> tuple[str, str | None]:
+def replace_link(link_path: str, target: str, is_dir: bool, *, tmp_prefix: str = ".pumas-tmp-") -> tuple[str, str | None]:
     """Atomically re-point our link at ``link_path``: a new link under a temp name, then ``os.replace``.
 
     Only call this for a link that is ours (the caller checked).  Returns ``(strategy, warning)``.
     Raises OSError.
     """
     d = os.path.dirname(link_path)
-    tmp = os.path.join(d, f".pumas-tmp-{secrets.token_hex(6)}")
+    tmp = os.path.join(d, f"{tmp_prefix}{secrets.token_hex(6)}")
     how, warning = strategies.choose(link_path, target, is_dir)
     strategies.make(tmp, target, is_dir, how)
     try:
