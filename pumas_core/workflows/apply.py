@@ -48,7 +48,8 @@ def apply_links(lib, app: dict, resolutions: list[Resolution], *, dry_run: bool 
         elif rep.already_correct:
             res.status = "present"
         elif rep.conflicts:
-            res.status, res.note = "conflict", f"{planned.link_path}: {rep.conflicts[0].get('message') or rep.conflicts[0]['reason']} ({rep.conflicts[0]['reason']})"
+            c = rep.conflicts[0]
+            res.status, res.note = "conflict", f"{planned.link_path}: {c.get('message') or c['reason']} ({c['reason']})"
         elif rep.skipped:
             res.status, res.note = "conflict", f"{planned.link_path}: skipped (something else is in the way)"
         elif rep.errors:
