@@ -316,8 +316,8 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
     if blocked:  # say it once, before anything is written
         report.errors.append({"link_path": None, "model_id": None, "error": blocked})
         return report
-    note = preflight.sandbox_warning(preflight.sandbox(), lib)
-    if note:
+    note = preflight.sandbox_warning(preflight.sandbox(), lib) if dry_run else None
+    if note:  # in the preview only: a sync inside the same container as ComfyUI needs no reminder each time
         report.warnings.append(note)
     if incremental:
         wanted = set(only_model_ids)
