@@ -32,13 +32,15 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from pumas_core.ingest.shards import (
     ShardSet, find_sets, incomplete_warning, is_model_name, is_shard_name, read_json_manifest,
 )
 from pumas_core.ingest.skip_reasons import skip_reason as _skip_reason
+from pumas_core.ingest.units import ImportPlan, ImportUnit
+
+__all__ = ["ImportPlan", "ImportUnit", "plan_import"]
 
 SKIP_DIRS = frozenset({".git", ".cache", ".huggingface", "__pycache__", ".ipynb_checkpoints"})
 KEEP_HIDDEN = frozenset({".gitattributes"})
@@ -48,50 +50,6 @@ UNFINISHED = (".incomplete", ".crdownload", ".aria2", ".part", ".download", ".pa
 _MAGIC = (b"GGUF", b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 _CONFIG_KEYS = ("architectures", "model_type", "_class_name", "_diffusers_version")
 _FOLDER_MANIFESTS = ("model_index.json", "modules.json")
-
-
-@dataclass
-class ImportUnit:
-    """One model to import.
-
-    Attributes:
-        kind: ``"single-file"`` | ``"diffusion-folder"`` | ``"sharded-set"``.
-        name: official name — the file name for single files, the folder name for folders, the joined
-            file name for sets (``"llama-q4.gguf"``; the folder name when the stem is generic like ``model``).
-        source_root: folder the relative names are taken from.
-        files: absolute source paths; the primary first (first shard, or the folder's manifest), the
-            rest sorted by relative path.
-        complete: False when shards or weight files are known to be missing.
-        missing: names (relative to ``source_root``) of missing shards / files.
-        warnings: one-line remarks for the user.
-        manifest: for folders, the file that made it a folder model (``"model_index.json"``,
-            ``"modules.json"``, ``"config.json"``); for sets with an index, the index name; else ``None``.
-    """
-
-    kind: str
-    name: str
-    source_root: Path
-    files: list[Path]
-    complete: bool = True
-    missing: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    manifest: str | None = None
-
-    def relative_names(self) -> list[str]:
-        """``files`` as POSIX paths relative to ``source_root`` (single-file units: ``[name]``)."""
-        if self.kind == "single-file":
-            return [self.name]
-        return [p.relative_to(self.source_root).as_posix() for p in self.files]
-
-
-@dataclass
-class ImportPlan:
-    """The result of :func:`plan_import`: units to import, ``(path, reason)`` errors, and
-    ``(path, reason)`` files met while walking a plain folder that are not models (``skipped``)."""
-
-    units: list[ImportUnit] = field(default_factory=list)
-    errors: list[tuple[Path, str]] = field(default_factory=list)
-    skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def plan_import(paths: list[Path]) -> ImportPlan:
