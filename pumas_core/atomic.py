@@ -33,6 +33,14 @@ def file_mode() -> int:
     return 0o666 & ~current_umask()
 
 
+def discard(path: str | os.PathLike) -> None:
+    """Remove a temp file left by a failed write; a missing file or a failed unlink is not an error."""
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
 def fsync_dir(path: Path) -> None:
     """fsync a directory so a rename inside it is durable (no-op where unsupported)."""
     try:
@@ -67,10 +75,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        discard(tmp)
         raise
     fsync_dir(path.parent)
 

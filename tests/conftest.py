@@ -55,6 +55,17 @@ def lib_dirs(tmp_path):
 
 
 @pytest.fixture
+def lib(lib_dirs, monkeypatch):
+    """An offline :class:`~pumas_core.facade.Library` over :func:`lib_dirs` (closed after the test)."""
+    from pumas_core.facade import Library
+
+    monkeypatch.setenv("PUMAS_OFFLINE", "1")
+    library = Library.open(*lib_dirs)
+    yield library
+    library.close()
+
+
+@pytest.fixture
 def comfy_tree(tmp_path):
     """A minimal ComfyUI install tree with the default model folders of ComfyUI 0.3.x."""
     base = tmp_path / "ComfyUI"

@@ -9,17 +9,8 @@ import pytest
 from fixture_builders import build_diffusion_folder
 
 from pumas_core.errors import BadInputError
-from pumas_core.facade import Library
 
 SILERO = "silero/silero_vad_16k.safetensors"
-
-
-@pytest.fixture
-def lib(lib_dirs, monkeypatch):
-    monkeypatch.setenv("PUMAS_OFFLINE", "1")
-    library = Library.open(*lib_dirs)
-    yield library
-    library.close()
 
 
 @pytest.fixture

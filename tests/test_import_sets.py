@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import os
 
-import pytest
 
 from fixture_builders import (  # noqa: F401  (session fixtures are used by name)
     clone_tree, diffusion_folder, minilm_sharded_set, split_gguf_set,
 )
-from pumas_core.facade import Library
 from pumas_core.ingest.records import composite_ids
 from pumas_core.library.metadata import read_metadata
-
-
-@pytest.fixture
-def lib(lib_dirs, monkeypatch):
-    monkeypatch.setenv("PUMAS_OFFLINE", "1")
-    library = Library.open(*lib_dirs)
-    yield library
-    library.close()
 
 
 def test_sharded_set_is_one_complete_model(lib, minilm_sharded_set, tmp_path):

@@ -9,7 +9,6 @@ import pytest
 from pickle_craft import ATTACKS, legacy_file, state_dict, torch_zip
 from realdata import PICKLE_SAMPLES
 
-from pumas_core.facade import Library
 from pumas_core.library.metadata import read_metadata
 from pumas_core.security.pickle_gate import check_pickle_file
 
@@ -21,14 +20,6 @@ NOT_MODELS = {"bad_pytorch.pt", "not_a_pickle.bin", "benign_password_protected.z
 def _expected() -> dict:
     p = PICKLE_SAMPLES / "expected.json"
     return json.loads(p.read_text()) if p.exists() else {}
-
-
-@pytest.fixture
-def lib(lib_dirs, monkeypatch):
-    monkeypatch.setenv("PUMAS_OFFLINE", "1")
-    library = Library.open(*lib_dirs)
-    yield library
-    library.close()
 
 
 def _placeholder(name: str) -> bool:

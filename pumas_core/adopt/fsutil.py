@@ -9,7 +9,7 @@ from pathlib import Path
 
 import blake3 as _blake3
 
-from ..atomic import fsync_dir
+from ..atomic import discard, fsync_dir
 from ..links.fsops import replace_link
 
 TMP_PREFIX = ".pumas-adopt-"
@@ -62,10 +62,7 @@ def copy_verified(src: str, dst: str, blake3: str, progress=None) -> None:
         os.replace(tmp, dst)
         fsync_dir(Path(d))
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        discard(tmp)
         raise
 
 

@@ -6,6 +6,7 @@ import errno
 import os
 import secrets
 
+from ..atomic import discard
 from ..errors import ConflictError
 from . import strategy as strategies
 
@@ -72,10 +73,7 @@ def replace_link(link_path: str, target: str, is_dir: bool, *, tmp_prefix: str =
             raise ConflictError(f"{link_path}: became a real folder; not replaced")
         os.replace(tmp, link_path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        discard(tmp)
         raise
     return how, warning
 
