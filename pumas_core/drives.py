@@ -119,17 +119,22 @@ def drive_of(path: str | os.PathLike, overrides: dict | None = None) -> Drive:
     return Drive(os.sep, "", "", (overrides or {}).get(os.sep, "unknown"))
 
 
-def plan_reads(paths, overrides: dict | None = None) -> list[tuple[Drive, list[str]]]:
-    """Group ``paths`` by the drive they are read from: ``[(drive, [paths in the given order])]``.
+def group_by_drive(items, path_of, overrides: dict | None = None) -> list[tuple[Drive, list]]:
+    """Group ``items`` by the drive ``path_of(item)`` is read from: ``[(drive, [items in the given order])]``.
 
     The caller runs the groups side by side (different drives do not compete) and each group with
     ``drive.workers`` workers.  Never raises for a path that does not exist (it goes to its ancestor's drive).
     """
-    groups: dict[str, list[str]] = defaultdict(list)
+    groups: dict[str, list] = defaultdict(list)
     drives: dict[str, Drive] = {}
-    for path in paths:
-        d = drive_of(path, overrides)
+    for item in items:
+        d = drive_of(path_of(item), overrides)
         key = d.device or d.mount
         drives.setdefault(key, d)
-        groups[key].append(str(path))
+        groups[key].append(item)
     return [(drives[k], groups[k]) for k in groups]
+
+
+def plan_reads(paths, overrides: dict | None = None) -> list[tuple[Drive, list[str]]]:
+    """:func:`group_by_drive` for plain paths: ``[(drive, [paths as str])]``."""
+    return group_by_drive([str(p) for p in paths], lambda p: p, overrides)

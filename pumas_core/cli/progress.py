@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import sys
+import threading
 
 
 class ProgressBars:
     """A ``progress(event)`` callable that shows one tqdm bar per file being copied/hashed.
 
-    Events follow docs/internal-api.md (``stage``, ``file``, ``bytes_done``, ``bytes_total``).
+    Events follow docs/internal-api.md (``stage``, ``file``, ``bytes_done``, ``bytes_total``).  Several
+    files may be in flight at once (imports run one worker per SSD, see :mod:`pumas_core.drives`): each
+    ``(stage, file)`` gets its own bar, closed when it is complete or its file reaches indexing.
+    Thread-safe.
     """
 
     def __init__(self, enabled: bool | None = None):
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self._bar = None
-        self._key = None
+        self._bars: dict = {}
+        self._lock = threading.Lock()
 
     def __call__(self, ev: dict) -> None:
         if not self.enabled:
@@ -23,20 +27,28 @@ class ProgressBars:
 
         total = ev.get("bytes_total")
         key = (ev.get("stage"), ev.get("file"))
-        if total and "bytes_done" in ev:
-            if key != self._key:
-                self.close()
-                label = f"{ev.get('stage', '')} {ev.get('file', '')}".strip()
-                self._bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label[:48],
-                                 file=sys.stderr, leave=False)
-                self._key = key
-            self._bar.update(ev["bytes_done"] - self._bar.n)
-        elif ev.get("stage") in ("indexing", "syncing", "scanning"):
-            self.close()
+        with self._lock:
+            if total and "bytes_done" in ev:
+                bar = self._bars.get(key)
+                if bar is None:
+                    label = f"{ev.get('stage', '')} {ev.get('file', '')}".strip()
+                    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label[:48],
+                               file=sys.stderr, leave=False, position=len(self._bars))
+                    self._bars[key] = bar
+                bar.update(ev["bytes_done"] - bar.n)
+                if ev["bytes_done"] >= total:
+                    self._close(key)
+            elif ev.get("stage") in ("indexing", "syncing", "scanning"):
+                for k in [k for k in self._bars if not ev.get("file") or k[1] == ev.get("file")]:
+                    self._close(k)
+
+    def _close(self, key) -> None:
+        bar = self._bars.pop(key, None)
+        if bar is not None:
+            bar.close()
 
     def close(self) -> None:
-        """Finish the current bar."""
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
-            self._key = None
+        """Finish every open bar."""
+        with self._lock:
+            for k in list(self._bars):
+                self._close(k)
