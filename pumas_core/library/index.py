@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -27,6 +26,9 @@ from pathlib import Path
 
 from ..testhooks import phase
 from . import diskfull
+from .fts import fts_query
+
+__all__ = ["ModelIndex", "fts_query"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -90,7 +92,6 @@ COLUMNS = (
     "file_format", "base_model", "sha256", "blake3", "size_bytes", "security_tier", "match_source", "trust",
     "pending_online_lookup", "tags", "description", "added_date", "updated_date", "meta_json",
 )
-TOKEN = re.compile(r"\w+", re.UNICODE)
 RANK_LIMIT = 1000  # at most this many matches are ranked by BM25 (bounded search cost)
 
 
@@ -117,17 +118,6 @@ class _BulkLoad:
             self.index._conn.execute("PRAGMA wal_autocheckpoint = 1000")
             self.index._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return False
-
-
-def fts_query(text: str) -> str | None:
-    """Turn user text into an FTS5 MATCH expression: every word must match as a prefix.
-
-    ``"sd xl-base"`` → ``"sd"* AND "xl"* AND "base"*``.  Returns ``None`` when the text has no word.
-    """
-    words = TOKEN.findall(text.replace("_", " "))
-    if not words:
-        return None
-    return " AND ".join('"' + w.replace('"', '""') + '"*' for w in words)
 
 
 class ModelIndex:

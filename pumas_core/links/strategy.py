@@ -101,10 +101,14 @@ def make(link_path: str, target: str, is_dir: bool, strategy: str) -> None:
         os.symlink(link_text(strategy, link_path, target), link_path, target_is_directory=is_dir)
 
 
-def is_hardlink_of(path: str, target: str) -> bool:
-    """True when ``path`` is a regular file that is the same inode as ``target`` (proof the content stays)."""
+def same_file(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` (symlinks followed) are the same inode; False when either is missing."""
     try:
-        a, b = os.lstat(path), os.stat(target)
+        return os.path.samefile(a, b)
     except OSError:
         return False
-    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino) and not os.path.islink(path)
+
+
+def is_hardlink_of(path: str, target: str) -> bool:
+    """True when ``path`` is a regular file that is the same inode as ``target`` (proof the content stays)."""
+    return not os.path.islink(path) and same_file(path, target)

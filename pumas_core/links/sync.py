@@ -224,17 +224,9 @@ def _warn_cross_fs(report: SyncReport, lp: str, target: str) -> None:
             report.warnings.append(w)
 
 
-def _same_file(a: str, b: str) -> bool:
-    try:
-        sa, sb = os.stat(a), os.stat(b)
-    except OSError:
-        return False
-    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
-
-
 def _symlink_conflict(lp: str, dest: str, target: str) -> tuple[str, str]:
     """Reason code + message for a foreign symlink at ``lp`` (pointing to ``dest``)."""
-    if _same_file(lp, target):
+    if strategies.same_file(lp, target):
         return "already_linked", f"a link that is not Pumas' already points to this model ({dest})"
     return "linked_to_different_source", f"another symlink is in the way (points to {dest})"
 
@@ -243,7 +235,7 @@ def _file_conflict(lp: str, st: os.stat_result, target: str) -> tuple[str, str]:
     """Reason code + message for a real file or folder at ``lp``."""
     if stat.S_ISDIR(st.st_mode):
         return "file_exists", "a real folder is in the way"
-    if _same_file(lp, target):
+    if strategies.same_file(lp, target):
         return "already_linked", "a hard link to this model's file is already there"
     return "file_exists", "a real file is in the way"
 
