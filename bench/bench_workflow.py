@@ -26,8 +26,9 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from bench_library import make_library  # noqa: E402
 import realdata  # noqa: E402
+from bench_library import make_library  # noqa: E402
+
 from pumas_core.facade import Library  # noqa: E402
 from pumas_core.library import deepscan  # noqa: E402
 from pumas_core.library.index import ModelIndex  # noqa: E402

@@ -19,9 +19,18 @@ class PumasError(Exception):
     code = "error"
     http_status = 500
 
+    def __init__(self, message: str = "", *, path: object = None) -> None:
+        """``message`` is the one line shown to the user; ``path`` (any path-like) the file or folder the
+        error is about, kept as ``str`` in :attr:`path` (``None`` when the error is not about a path)."""
+        super().__init__(message)
+        self.path: str | None = None if path is None else str(path)
 
-class BadInputError(PumasError):
-    """The input (a file, a path, a request body) is not acceptable."""
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class BadInputError(PumasError, ValueError):
+    """The input (a file, a path, a request body) is not acceptable.  Also a :class:`ValueError`."""
 
     code = "bad_input"
     http_status = 400
@@ -78,11 +87,42 @@ class UploadTooSlowError(BadInputError):
     http_status = 408
 
 
-class NotFoundError(PumasError):
-    """A model, an app, a job or a file does not exist."""
+class NotFoundError(PumasError, LookupError):
+    """A model, an app, a job or a file does not exist.  Also a :class:`LookupError`."""
 
     code = "not_found"
     http_status = 404
+
+
+class FileMissingError(NotFoundError, FileNotFoundError):
+    """A file or folder the operation needs is not there.  Also a :class:`FileNotFoundError`;
+    :attr:`path` (and ``filename``) name it."""
+
+    code = "not_found"
+    http_status = 404
+
+    def __init__(self, message: str = "", *, path: object = None) -> None:
+        super().__init__(message, path=path)
+        self.filename = self.path
+
+
+class SchemaTooNewError(PumasError):
+    """A state file (``registry.db``, ``models.db``, ``metadata.json``) was written by a newer Pumas;
+    it is left untouched.  Upgrade Pumas to use it."""
+
+    code = "schema_too_new"
+    http_status = 409
+
+
+class WriteFailedError(PumasError, OSError):
+    """Writing to the library or an install failed for a reason other than free space (permissions,
+    I/O error, read-only remount).  Also an :class:`OSError`; :attr:`path` names the file."""
+
+    code = "write_failed"
+    http_status = 500
+
+    def __init__(self, message: str = "", *, path: object = None) -> None:
+        PumasError.__init__(self, message, path=path)
 
 
 class ConflictError(PumasError):
@@ -132,10 +172,9 @@ class LibraryOfflineError(LibraryUnavailableError):
     code = "library_offline"
     http_status = 503
 
-    def __init__(self, path, reason: str = ""):
-        self.path = str(path)
+    def __init__(self, path: object, reason: str = "") -> None:
         self.reason = reason
-        super().__init__(f"library offline ({self.path} not mounted?)" + (f": {reason}" if reason else ""))
+        super().__init__(f"library offline ({path} not mounted?)" + (f": {reason}" if reason else ""), path=path)
 
 
 class NoLibraryError(LibraryUnavailableError):
@@ -148,6 +187,5 @@ class NoLibraryError(LibraryUnavailableError):
     code = "no_library"
     http_status = 503
 
-    def __init__(self, path):
-        self.path = str(path)
-        super().__init__(f"no library at {self.path} (run `pumas init` or import to create one)")
+    def __init__(self, path: object) -> None:
+        super().__init__(f"no library at {path} (run `pumas init` or import to create one)", path=path)

@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import facade_open
+from . import facade_adopt, facade_import, facade_open
 from .config import Paths, resolve_paths
-from . import facade_adopt, facade_import
 from .errors import BadInputError, LibraryUnavailableError, NotFoundError
 from .facade_links import LinkOps
 from .library import deepscan

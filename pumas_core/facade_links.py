@@ -220,7 +220,6 @@ class LinkOps:
         volumes.  Every broken link carries ``action`` / ``fixable_by`` / ``fix_reason`` (see
         :func:`pumas_core.links.health.fix_for`)."""
         from .links import health
-
         from .links.shadow import shadowed_links
 
         self.check_available()

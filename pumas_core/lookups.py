@@ -41,7 +41,6 @@ class LookupRunner:
         with self._lock:
             if self._remote is None:
                 from .remote import RemoteLookup
-
                 from .settings import lookups_enabled
 
                 self._remote = RemoteLookup(self.state_dir, offline=not lookups_enabled(self.state_dir))

@@ -13,8 +13,17 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-from crash_support import (check_links, check_models, cli_args, digest, last_phase, lora_file, mount_tmpfs,
-                           run_cli, umount)
+from crash_support import (
+    check_links,
+    check_models,
+    cli_args,
+    digest,
+    last_phase,
+    lora_file,
+    mount_tmpfs,
+    run_cli,
+    umount,
+)
 from st_writer import write_safetensors
 
 MiB = 1 << 20

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from conftest import real_file
 
 #: The ``model_index.json`` of ``runwayml/stable-diffusion-v1-5`` as quoted in diffusers'

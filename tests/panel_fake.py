@@ -19,9 +19,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import unquote
 
-from aiohttp import WSMsgType, web
-
 import panel_fake_extra as extra
+from aiohttp import WSMsgType, web
 from browser_support import API_SHIM, APP_SHIM, HOST_PAGE, WEB_JS
 
 PICKLE_EXT = (".pt", ".pth", ".ckpt", ".bin", ".pkl")

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import pytest
-
 from browser_support import LAUNCH_ARGS, chromium_path
 from panel_fake import PanelTestServer, make_model
 from panel_real import RealServe

@@ -7,10 +7,10 @@ import json
 import os
 
 import pytest
-
 from adopt_checks import check_adopted, comfy_names
-from pumas_core.adopt.scan import install_folders
 from adopt_fixtures import build, tree_state
+
+from pumas_core.adopt.scan import install_folders
 from pumas_core.errors import ConflictError
 from pumas_core.facade import Library
 

@@ -14,9 +14,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from adopt_checks import check_adopted
 from adopt_fixtures import build, tree_state
+
 from pumas_core.facade import Library
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")

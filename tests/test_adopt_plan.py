@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from adopt_fixtures import build, tree_state
+
 from pumas_core.adopt.scan import install_folders, read_extra_model_paths
 from pumas_core.cli.main import main
 from pumas_core.errors import BadInputError

@@ -6,6 +6,7 @@ import json
 import shutil
 
 from adopt_fixtures import PNG, sha256
+
 from pumas_core.adopt.journal import Journal, State
 from pumas_core.adopt.sidecars import find_preview, metadata_patch, preview_name, read_sidecars
 

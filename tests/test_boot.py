@@ -10,10 +10,10 @@ import subprocess
 import sys
 
 import pytest
+from test_routes_support import REPO, env, folder_paths_module, stage  # noqa: F401
 
 from comfyui_pumas_node.boot import boot_sync, summary_line
 from pumas_core.facade import Library
-from test_routes_support import REPO, env, folder_paths_module, stage  # noqa: F401
 
 
 def _fp(comfy):

@@ -8,11 +8,11 @@ import re
 from pathlib import Path
 
 import blake3
+from st_writer import write_safetensors
 
 from pumas_core.cli import output
 from pumas_core.cli.main import build_parser, main
 from pumas_core.settings import IMPORT_MODE_HELP
-from st_writer import write_safetensors
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -7,11 +7,11 @@ import json
 import os
 
 import pytest
-
 from model_shapes import KOHYA_LORA
+from st_writer import write_safetensors
+
 from pumas_core.cli.main import main
 from pumas_core.library.identity import MARKER_NAME
-from st_writer import write_safetensors
 
 
 def _run(capsys, *argv):

@@ -14,7 +14,6 @@ import os
 import subprocess
 
 import pytest
-
 from comfyui_runner import ComfyUI
 from model_shapes import SD15_CHECKPOINT
 from st_writer import write_safetensors

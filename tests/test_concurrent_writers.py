@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from st_writer import write_safetensors
+
 from pumas_core.facade import Library
 from pumas_core.library.deepscan import iter_model_dirs
 

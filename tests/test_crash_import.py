@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import random
 
-import pytest
-
 import crash_cases
+import pytest
 from crash_cases import import_case, scratch
 
 

@@ -14,11 +14,11 @@ import json
 import random
 import shutil
 
-import pytest
-
 import crash_cases
+import pytest
 from crash_cases import TALLY, comfy_tree, list_models, scratch
 from crash_support import build_library, check_links, check_models, cli_args, last_phase, run_cli
+
 from pumas_core.facade import Library
 
 N_MODELS = 2000

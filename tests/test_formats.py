@@ -11,7 +11,6 @@ from st_writer import write_safetensors
 from pumas_core.errors import BadInputError, CorruptFileError, CorruptHeaderError, NotFoundError, UnsupportedFormatError
 from pumas_core.ingest.formats import sniff
 
-
 # ---------------------------------------------------------------- safetensors
 
 def test_minilm_safetensors(real):

@@ -18,9 +18,19 @@ import os
 import shutil
 
 import pytest
+from crash_support import (
+    check_links,
+    check_models,
+    digest,
+    fill_disk,
+    lora_file,
+    mount_tmpfs,
+    pumas,
+    pumas_json,
+    staging_leftovers,
+    umount,
+)
 
-from crash_support import (check_links, check_models, digest, fill_disk, lora_file, mount_tmpfs, pumas,
-                           pumas_json, staging_leftovers, umount)
 from pumas_core import testhooks
 from pumas_core.facade import Library
 

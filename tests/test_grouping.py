@@ -7,11 +7,16 @@ import os
 from pathlib import Path
 
 import pytest
-
 from fixture_builders import (  # noqa: F401  (session fixtures are used by name)
-    clone_tree, diffusion_folder, link_or_copy, minilm_sharded_set, read_gguf_header,
-    read_safetensors_header, split_gguf_set,
+    clone_tree,
+    diffusion_folder,
+    link_or_copy,
+    minilm_sharded_set,
+    read_gguf_header,
+    read_safetensors_header,
+    split_gguf_set,
 )
+
 from pumas_core.ingest.grouping import ImportPlan, ImportUnit, plan_import
 
 

@@ -11,10 +11,10 @@ import statistics
 
 import pytest
 import pytest_asyncio
-
-from comfyui_pumas_node import upload as upload_mod
 from test_routes_support import env, stage  # noqa: F401
 from test_security import client as both_servers  # noqa: F401  (standalone and ComfyUI-shaped apps)
+
+from comfyui_pumas_node import upload as upload_mod
 
 SILERO = "silero/silero_vad_16k.safetensors"
 
@@ -43,7 +43,7 @@ async def raw_request(port: int, head: str, body: bytes = b"") -> tuple[int, dic
 
 
 def upload_head(port: int, name: str, length: int, ctype: str | None = "application/octet-stream") -> str:
-    lines = [f"POST /pumas/upload HTTP/1.1", f"Host: 127.0.0.1:{port}", f"X-Pumas-Filename: {name}",
+    lines = ["POST /pumas/upload HTTP/1.1", f"Host: 127.0.0.1:{port}", f"X-Pumas-Filename: {name}",
              f"Content-Length: {length}", "Connection: close"]
     if ctype is not None:
         lines.append(f"Content-Type: {ctype}")

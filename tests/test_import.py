@@ -11,9 +11,9 @@ import sys
 import time
 
 import pytest
-
 from model_shapes import SD15_CHECKPOINT
 from st_writer import write_safetensors
+
 from pumas_core.facade import Library
 from pumas_core.library.metadata import read_metadata
 

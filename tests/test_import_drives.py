@@ -9,9 +9,9 @@ import subprocess
 import threading
 
 import pytest
-
 from model_shapes import SD15_CHECKPOINT
 from st_writer import write_safetensors
+
 from pumas_core import testhooks
 
 pytestmark = pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0,

@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 
 from model_shapes import KOHYA_LORA
-from pumas_core.facade import Library
 from st_writer import write_safetensors
+
+from pumas_core.facade import Library
 
 
 def _library_with_links(tmp_path, comfy_tree, n=3):

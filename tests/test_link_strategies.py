@@ -11,8 +11,8 @@ import os
 import subprocess
 
 import pytest
-
 from test_links_helpers import make_model
+
 from pumas_core.links import Registry, sync_app
 from pumas_core.links.apps import register_app
 

@@ -6,8 +6,8 @@ import os
 import shutil
 
 import pytest
-
 from test_links_helpers import make_model, setup
+
 from pumas_core.errors import BadInputError
 from pumas_core.links import LinkableModel, sync_app
 from pumas_core.links.apps import register_app

@@ -41,6 +41,7 @@ def setup(tmp_path: Path, comfy_tree: Path):
 
 def test_safe_link_name_rules():
     import pytest
+
     from pumas_core.errors import BadInputError
     from pumas_core.links.names import safe_link_name, suffixed
 

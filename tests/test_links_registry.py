@@ -8,8 +8,8 @@ import sqlite3
 import threading
 
 import pytest
-
 from test_links_helpers import make_model, setup
+
 from pumas_core.errors import BadInputError, NotFoundError
 from pumas_core.links import Registry, detect_install, install_info, needs_sync, sync_app
 from pumas_core.links.mapping import config_path, load_mapping, resolve_target

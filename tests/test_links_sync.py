@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from test_links_helpers import make_model, mid, setup
+
 from pumas_core.errors import BadInputError, NotFoundError
 from pumas_core.links import LinkableModel, sync_app
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from fakes.fixtures import civitai, closed_port_url, hub, minilm_hub  # noqa: F401  (fixtures used by name)
 from fixture_builders import minilm_sharded_set  # noqa: F401
+
 from pumas_core.facade import Library
 from pumas_core.library.metadata import read_metadata
 from pumas_core.remote import RemoteLookup

@@ -7,8 +7,8 @@ import json
 import os
 
 import pytest
-
 from test_links_helpers import make_model, setup
+
 from pumas_core.errors import BadInputError
 from pumas_core.links import sync_app
 from pumas_core.links.mapping import load_mapping, resolve_placement

@@ -6,7 +6,6 @@ the real ``pumas serve`` with a real library and a loopback fake Hub. Screenshot
 from __future__ import annotations
 
 import pytest
-
 from browser_support import copy_real, shot, toasts, wait_until
 from fakes.fixtures import civitai, hub  # noqa: F401  (fixtures)
 from fixture_builders import minilm_sharded_set  # noqa: F401  (fixture)
@@ -201,6 +200,7 @@ def seeded_serve(tmp_path, hub, civitai, minilm_sharded_set, real):  # noqa: F81
     from fakes.hub import FakeRepo, file_from_path
     from fixture_builders import clone_tree
     from panel_real import RealServe
+
     from pumas_core.facade import Library
     from pumas_core.remote import LookupResult
 

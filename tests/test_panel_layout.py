@@ -5,7 +5,6 @@ its own name. Screenshots go to ``test-artifacts/`` (CI keeps them)."""
 from __future__ import annotations
 
 import pytest
-
 from browser_support import shot
 from panel_fake import make_model
 from panel_fake_extra import png_bytes

@@ -4,7 +4,6 @@ capped lists; nothing is sent to ``POST /pumas/sync`` until Apply."""
 from __future__ import annotations
 
 import pytest
-
 from browser_support import shot
 from panel_fixtures import browser, open_panel, server  # noqa: F401  (fixtures)
 

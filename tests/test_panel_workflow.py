@@ -8,7 +8,6 @@ import json
 import os
 
 import pytest
-
 from browser_support import shot
 from panel_fixtures import browser  # noqa: F401  (fixture)
 from panel_real import RealServe

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-
 from fakes.fixtures import closed_port_url, hub, minilm_hub  # noqa: F401
 from fakes.hub import MINILM_REPO, FakeRepo, file_from_path
+
 from pumas_core.errors import CorruptFileError, NotFoundError
 from pumas_core.remote import download_from_hub
 from pumas_core.remote.download import RemoteUnavailableError

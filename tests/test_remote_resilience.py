@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 from fakes.fixtures import civitai, closed_port_url, hub, minilm_hub  # noqa: F401
+from test_remote_lookup import MINILM_SHA, make, minilm_query
+
 from pumas_core.remote import LookupQuery, RemoteLookup, ResiliencePolicy
 from pumas_core.remote.resilience import HostGuard, HostUnavailable, parse_rate_headers
-
-from test_remote_lookup import MINILM_SHA, make, minilm_query
 
 
 def q(i: int) -> LookupQuery:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 
 import pytest
-
+from conftest import real_file
 from fakes.fixtures import civitai, hub  # noqa: F401  (fixtures used by name)
 from fakes.hub import FakeRepo, file_from_path
+from workflow_support import SILERO, load_template, set_model_hash, sha256_file, template
+
 from pumas_core.facade import Library
 from pumas_core.library.metadata import read_metadata
 from pumas_core.remote import RemoteLookup
 from pumas_core.workflows.fetch import hf_parts
-from workflow_support import SILERO, load_template, set_model_hash, sha256_file, template
-from conftest import real_file
 
 VAE_REPO = "Comfy-Org/Lumina_Image_2.0_Repackaged"
 VAE_PATH = "split_files/vae/ae.safetensors"
@@ -109,6 +109,7 @@ def test_civitai_download_url_verified_imported_and_linked(lib, comfy_tree, civi
 
 def test_civitai_resume_and_corrupt(tmp_path, civitai):  # noqa: F811
     from fakes.civitai import version_object
+
     from pumas_core.errors import CorruptFileError
     from pumas_core.remote.civitai_download import download_from_civitai
 

@@ -10,9 +10,9 @@ from urllib.parse import quote
 
 import pytest
 import pytest_asyncio
+from test_routes_support import env, stage  # noqa: F401
 
 from pumas_core.facade import Library
-from test_routes_support import env, stage  # noqa: F401
 
 JSON_CT = {"Content-Type": "application/json"}
 SILERO = "silero/silero_vad_16k.safetensors"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 import pytest_asyncio
-
 from adopt_fixtures import build, tree_state
 from test_routes import post, wait_job
 from test_routes_support import env  # noqa: F401

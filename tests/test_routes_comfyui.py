@@ -13,7 +13,6 @@ import textwrap
 
 import aiohttp
 import pytest
-
 from test_routes_support import REPO, FakePromptServer, comfy_app, env, load_pack  # noqa: F401
 
 ROUTES = {

@@ -9,12 +9,12 @@ import json
 
 import pytest
 import pytest_asyncio
-
 from fakes.fixtures import civitai, hub  # noqa: F401  (fixtures used by name)
 from fixture_builders import clone_tree, minilm_sharded_set  # noqa: F401
-from pumas_core.library.metadata import read_metadata
-from test_routes import JSON_CT, SILERO, import_one, post, wait_job
+from test_routes import JSON_CT, import_one, post, wait_job
 from test_routes_support import env  # noqa: F401
+
+from pumas_core.library.metadata import read_metadata
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 POSTS = ["/pumas/download", "/pumas/apps", "/pumas/models/{mid}/download-missing"]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_routes_support import env  # noqa: F401
 
 from pumas_core.facade import Library
-from test_routes_support import env  # noqa: F401
 
 JSON_CT = {"Content-Type": "application/json"}
 

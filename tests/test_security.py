@@ -9,10 +9,10 @@ import os
 import pytest
 import pytest_asyncio
 from aiohttp import WSServerHandshakeError
+from test_routes_support import FakePromptServer, comfy_app, env, load_pack  # noqa: F401
 
 from comfyui_pumas_node.security import HostPolicy, confine, split_host
 from pumas_core.errors import BadInputError, PathNotAllowedError
-from test_routes_support import FakePromptServer, comfy_app, env, load_pack  # noqa: F401
 
 JSON_CT = {"Content-Type": "application/json"}
 

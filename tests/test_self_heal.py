@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from model_shapes import KOHYA_LORA, SD15_CHECKPOINT
 from st_writer import write_safetensors
+
 from pumas_core.facade import Library
 
 

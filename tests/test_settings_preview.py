@@ -8,12 +8,12 @@ import os
 
 import pytest
 import pytest_asyncio
+from panel_fake_extra import png_bytes
+from test_routes_support import env, stage  # noqa: F401
 
 from pumas_core.errors import BadInputError
 from pumas_core.facade import Library
 from pumas_core.settings import validate_changes
-from panel_fake_extra import png_bytes
-from test_routes_support import env, stage  # noqa: F401
 
 JSON_CT = {"Content-Type": "application/json"}
 

@@ -13,9 +13,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from model_shapes import KOHYA_LORA, SD15_CHECKPOINT
 from st_writer import write_safetensors
+
 from pumas_core.facade import Library
 
 ENV = {**os.environ, "PUMAS_OFFLINE": "1"}
@@ -138,12 +138,11 @@ def test_lock_is_reentrant_and_serialises_threads(lib_dirs):
             with lib.store.lock():
                 order.append("other")
 
-        with lib.store.lock():
-            with lib.store.lock():  # re-entrant
-                t = threading.Thread(target=other)
-                t.start()
-                time.sleep(0.2)
-                order.append("first")
+        with lib.store.lock(), lib.store.lock():  # re-entrant
+            t = threading.Thread(target=other)
+            t.start()
+            time.sleep(0.2)
+            order.append("first")
         t.join(5)
         assert order == ["first", "other"]
 

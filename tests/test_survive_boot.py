@@ -9,8 +9,8 @@ import shutil
 import subprocess
 
 import pytest
-
 from boot_harness import links, make_comfyui, populate, resolving, run_boot
+
 from pumas_core.facade import Library
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0

@@ -7,9 +7,9 @@ import os
 import shutil
 
 import pytest
-
 from model_shapes import KOHYA_LORA, SD15_CHECKPOINT
 from st_writer import write_safetensors
+
 from pumas_core.cli.main import main
 
 

@@ -7,11 +7,11 @@ import struct
 import zlib
 
 import pytest
+from workflow_support import load_template, template, to_api
 
 from pumas_core.errors import BadInputError
 from pumas_core.workflows.extract import extract_refs, load_workflow, workflow_format
 from pumas_core.workflows.loaders import folder_key
-from workflow_support import load_template, template, to_api
 
 
 def _by_key(refs):

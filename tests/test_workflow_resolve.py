@@ -6,10 +6,19 @@ import json
 import os
 
 import pytest
+from workflow_support import (
+    MINILM,
+    SILERO,
+    comfy_lists,
+    load_template,
+    set_model_hash,
+    sha256_file,
+    staged,
+    template,
+    to_api,
+)
 
 from pumas_core.facade import Library
-from workflow_support import (MINILM, SILERO, comfy_lists, load_template, set_model_hash, sha256_file, staged,
-                              template, to_api)
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ import os
 
 import pytest
 import pytest_asyncio
-
-from pumas_core.facade import Library
 from test_routes_support import FakePromptServer, comfy_app, env, load_pack  # noqa: F401
 from workflow_support import SILERO, load_template, staged
+
+from pumas_core.facade import Library
 
 JSON_CT = {"Content-Type": "application/json"}
 

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 from conftest import real_file
+
 from pumas_core.workflows.loaders import CORE_LOADERS
 
 MINILM = "minilm/model.safetensors"            # identified as a text encoder

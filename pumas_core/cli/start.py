@@ -61,7 +61,7 @@ def _relocated_library(args):
 
 def run_init(args) -> int:
     """``pumas init``: create the library (or say where the existing one is); exit 0."""
-    from ..config import load_config, save_config, resolve_paths
+    from ..config import load_config, resolve_paths, save_config
     from ..facade import Library
 
     target = args.dir or args.library
@@ -89,8 +89,8 @@ def run_init(args) -> int:
 def print_start(args) -> int:
     """``pumas`` with no command: where the library is (or is not yet) and how to start; exit 0."""
     from ..config import resolve_paths
-    from ..facade import Library
     from ..errors import PumasError
+    from ..facade import Library
 
     paths = resolve_paths(args.library, args.state)
     info = {"library": str(paths.root), "exists": False, "models": 0, "error": None}

@@ -35,7 +35,12 @@ import stat
 from pathlib import Path
 
 from pumas_core.ingest.shards import (
-    ShardSet, find_sets, incomplete_warning, is_model_name, is_shard_name, read_json_manifest,
+    ShardSet,
+    find_sets,
+    incomplete_warning,
+    is_model_name,
+    is_shard_name,
+    read_json_manifest,
 )
 from pumas_core.ingest.skip_reasons import skip_reason as _skip_reason
 from pumas_core.ingest.units import ImportPlan, ImportUnit

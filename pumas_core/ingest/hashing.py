@@ -28,9 +28,10 @@ from typing import Callable, Optional
 
 import blake3
 
-from ..errors import BadInputError, InsufficientSpaceError, OperationCancelledError, PumasError
 from pumas_core.ingest.hash_pipeline import Cancelled, Pipeline
 from pumas_core.testhooks import phase
+
+from ..errors import BadInputError, InsufficientSpaceError, OperationCancelledError, PumasError
 
 MiB = 1024 * 1024
 DEFAULT_CHUNK = 8 * MiB

@@ -3,9 +3,8 @@ an install that moved (same install, new root) so it is relocated instead of reg
 
 from __future__ import annotations
 
-import os
-
 import logging
+import os
 
 from ..errors import PumasError
 from . import fsops
