@@ -16,8 +16,11 @@ decides something appends a human-readable reason to ``evidence``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ..vocab import FileFormat, UnitKind
 from .facts import Facts, facts_from
 from .probe_adapters import probe_controlnet, probe_embedding, probe_lora
 from .probe_components import probe_extras, probe_llm, probe_text_encoders, probe_upscaler, probe_vae
@@ -27,10 +30,14 @@ from .probe_gguf import probe_gguf
 from .probe_metadata import probe_filename, probe_kohya, probe_modelspec
 from .result import Draft, Identification
 
+if TYPE_CHECKING:
+    from ..ingest.formats.info import FormatInfo
+    from ..ingest.units import ImportUnit
+
 __all__ = ["Identification", "identify_file", "identify_folder", "identify_unit", "TENSOR_PROBES"]
 
 #: Probes over tensor names/shapes and safetensors metadata, most specific first.
-TENSOR_PROBES = (
+TENSOR_PROBES: tuple[Callable[[Facts, Draft], None], ...] = (
     probe_extras,           # style_model / gligen / photomaker: tiny, distinctive
     probe_lora,             # before anything else: LoRA names embed UNet/TE block names
     probe_controlnet,       # before the UNet probe: ControlNets contain input_blocks too
@@ -46,7 +53,7 @@ TENSOR_PROBES = (
 )
 
 
-def identify_file(path: str | Path, fmt) -> Identification:
+def identify_file(path: str | Path, fmt: FormatInfo) -> Identification:
     """Identify one model file from its content.
 
     Args:
@@ -54,7 +61,7 @@ def identify_file(path: str | Path, fmt) -> Identification:
         fmt: its :class:`~pumas_core.ingest.formats.FormatInfo`.
 
     Returns:
-        :class:`Identification`; ``model_type`` ``"unknown"`` with evidence when nothing matched.
+        :class:`Identification`; ``model_type`` ``ModelType.UNKNOWN`` with evidence when nothing matched.
     """
     d = Draft()
     facts = facts_from(Path(path), fmt)
@@ -62,7 +69,7 @@ def identify_file(path: str | Path, fmt) -> Identification:
     return d.result()
 
 
-def identify_folder(folder: str | Path, files: list[Path], fmts: dict) -> Identification:
+def identify_folder(folder: str | Path, files: list[Path], fmts: Mapping[Path, FormatInfo]) -> Identification:
     """Identify a multi-file model: manifests first, then the merged tensors of its model files.
 
     Args:
@@ -74,26 +81,26 @@ def identify_folder(folder: str | Path, files: list[Path], fmts: dict) -> Identi
     d = Draft()
     probe_manifests(folder, [Path(p) for p in files], d)
     merged = Facts(paths=[folder])
-    fmts = {Path(p): f for p, f in fmts.items()}
-    for p in sorted(fmts, key=lambda q: str(q)):
-        merged.merge(facts_from(p, fmts[p]))
-    _run(merged, fmts, d, per_file_params=True)
+    by_path = {Path(p): f for p, f in fmts.items()}
+    for p in sorted(by_path, key=lambda q: str(q)):
+        merged.merge(facts_from(p, by_path[p]))
+    _run(merged, by_path, d, per_file_params=True)
     return d.result()
 
 
-def identify_unit(unit, fmts: dict) -> Identification:
+def identify_unit(unit: ImportUnit, fmts: Mapping[Path, FormatInfo]) -> Identification:
     """Identify an ImportUnit (``kind``, ``source_root``, ``files``): single files go to
     :func:`identify_file`, folders and sharded sets to :func:`identify_folder`."""
     files = [Path(p) for p in unit.files]
-    fmts = {Path(p): f for p, f in fmts.items()}
-    if unit.kind == "single-file" and len(files) == 1 and files[0] in fmts:
-        return identify_file(files[0], fmts[files[0]])
-    return identify_folder(Path(unit.source_root), files, fmts)
+    by_path = {Path(p): f for p, f in fmts.items()}
+    if unit.kind == UnitKind.SINGLE_FILE and len(files) == 1 and files[0] in by_path:
+        return identify_file(files[0], by_path[files[0]])
+    return identify_folder(Path(unit.source_root), files, by_path)
 
 
-def _run(facts: Facts, fmts: dict, d: Draft, per_file_params: bool = False) -> None:
+def _run(facts: Facts, fmts: Mapping[Path, FormatInfo], d: Draft, per_file_params: bool = False) -> None:
     kinds = {f.file_format for f in fmts.values()}
-    ggufs = [f for f in fmts.values() if f.file_format == "gguf"]
+    ggufs = [f for f in fmts.values() if f.file_format == FileFormat.GGUF]
     if ggufs:
         probe_gguf(ggufs[0].details, d)
         if len(ggufs) > 1:
@@ -107,15 +114,15 @@ def _run(facts: Facts, fmts: dict, d: Draft, per_file_params: bool = False) -> N
         params = facts.parameter_count()
         if params is not None:
             d.set(f"{len(facts.tensors)} tensors, {params:,} weights", parameter_count=params)
-        if kinds & {"pickle"} and "safetensors" not in kinds:
+        if FileFormat.PICKLE in kinds and FileFormat.SAFETENSORS not in kinds:
             d.note(f"{len(facts.tensors)} state-dict names read from pickle opcodes (nothing unpickled)")
-    if "onnx" in kinds:
-        o = next(f.details for f in fmts.values() if f.file_format == "onnx")
+    if FileFormat.ONNX in kinds:
+        o = next(f.details for f in fmts.values() if f.file_format == FileFormat.ONNX)
         d.note(f"ONNX model (ir_version {o.get('ir_version')}, producer {o.get('producer_name')} "
                f"{o.get('producer_version') or ''}, opset {o.get('opset')}); type not inferable from the header")
-    if kinds & {"pickle", "torchscript"} and not facts.tensors:
-        d.note(f"{'/'.join(sorted(kinds & {'pickle', 'torchscript'}))} file: tensor names are not read "
-               "(that would need unpickling)")
+    unread = sorted(str(k) for k in kinds & {FileFormat.PICKLE, FileFormat.TORCHSCRIPT})
+    if unread and not facts.tensors:
+        d.note(f"{'/'.join(unread)} file: tensor names are not read (that would need unpickling)")
     probe_filename(facts, d)
     if d.model_type is None:
         n = len(facts.tensors)

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..vocab import FileFormat
+
+if TYPE_CHECKING:
+    from ..ingest.formats.info import FormatInfo
 
 _FLOAT_PRECISION = {"F32": "fp32", "F16": "fp16", "BF16": "bf16", "F8_E4M3": "fp8", "F8_E5M2": "fp8",
                     "F64": "fp64"}
@@ -22,10 +28,10 @@ class Facts:
         tensors: ``{name: {"dtype": str, "shape": [int]}}``.
         metadata: safetensors ``__metadata__`` (str -> str).
         paths: the files these facts come from.
-        formats: the file formats seen (``{"safetensors"}``...).
+        formats: the file formats seen (``{FileFormat.SAFETENSORS}``...).
     """
 
-    tensors: dict[str, dict] = field(default_factory=dict)
+    tensors: dict[str, dict[str, Any]] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
     paths: list[Path] = field(default_factory=list)
     formats: set[str] = field(default_factory=set)
@@ -54,6 +60,11 @@ class Facts:
         t = self.tensors.get(name) if name else None
         return t.get("shape") if t else None
 
+    def dim(self, name: str | None, index: int) -> int | None:
+        """Entry ``index`` (0 first, -1 last) of the shape of tensor ``name``; None if absent or shapeless."""
+        shape = self.shape(name)
+        return shape[index] if shape else None
+
     def count(self, prefix: str) -> int:
         """How many tensor names start with ``prefix``."""
         return sum(1 for n in self.tensors if n.startswith(prefix))
@@ -62,12 +73,12 @@ class Facts:
         """True if there are tensors and every name starts with ``prefix``."""
         return bool(self.tensors) and all(n.startswith(prefix) for n in self.tensors)
 
-    def strip(self, prefix: str) -> "Facts":
+    def under(self, prefix: str) -> Facts:
         """Facts of the tensors under ``prefix`` with the prefix removed."""
         sub = {n[len(prefix):]: t for n, t in self.tensors.items() if n.startswith(prefix)}
         return Facts(sub, self.metadata, self.paths, self.formats)
 
-    def merge(self, other: "Facts") -> None:
+    def merge(self, other: Facts) -> None:
         """Add another file's tensors and metadata (later files do not override earlier values)."""
         for n, t in other.tensors.items():
             self.tensors.setdefault(n, t)
@@ -100,25 +111,25 @@ class Facts:
         for t in self.tensors.values():
             p = _FLOAT_PRECISION.get(t.get("dtype", ""))
             if p:
-                n = 1
+                elements = 1
                 for d in t.get("shape") or []:
-                    n *= d
-                weights[p] = weights.get(p, 0) + n
+                    elements *= d
+                weights[p] = weights.get(p, 0) + elements
         if not weights:
             return None, None
-        best = max(weights, key=weights.get)
+        best = max(weights, key=lambda k: weights[k])
         total = sum(weights.values()) or 1
         return best, f"{100 * weights[best] / total:.0f}% of float weights are {best}"
 
 
-def facts_from(path: Path, fmt) -> Facts:
+def facts_from(path: Path, fmt: FormatInfo) -> Facts:
     """Facts of one sniffed file: safetensors names/dtypes/shapes/metadata; for ``torch.save`` pickles
     the state-dict names only (read from opcodes, see :mod:`.pickle_names`); else an empty layout."""
     f = Facts(paths=[Path(path)], formats={fmt.file_format})
-    if fmt.file_format == "safetensors":
+    if fmt.file_format == FileFormat.SAFETENSORS:
         f.tensors = dict(fmt.details.get("tensors") or {})
         f.metadata = dict(fmt.details.get("metadata") or {})
-    elif fmt.file_format == "pickle":
+    elif fmt.file_format == FileFormat.PICKLE:
         from .pickle_names import tensor_names
 
         f.tensors = {n: {"dtype": None, "shape": None} for n in tensor_names(Path(path), fmt.details)}
@@ -129,10 +140,11 @@ def context_dim(facts: Facts) -> int | None:
     """Cross-attention context width of an SD UNet (768 SD1.x, 1024 SD2.x, 2048 SDXL) from the first
     ``attn2`` key projection found (full weights or a LoRA's down/A matrix), else None."""
     for n, t in facts.tensors.items():
-        if ("attn2.to_k" in n or "attn2_to_k" in n) and (n.endswith(("to_k.weight", "lora_down.weight", "lora_A.weight"))):
+        if ("attn2.to_k" in n or "attn2_to_k" in n) and n.endswith(("to_k.weight", "lora_down.weight",
+                                                                     "lora_A.weight")):
             shape = t.get("shape") or []
             if len(shape) == 2:
-                return shape[1]
+                return int(shape[1])
     return None
 
 

@@ -14,6 +14,7 @@ import pickletools
 import re
 import zipfile
 from pathlib import Path
+from typing import IO, Any
 
 MAX_PICKLE = 64 << 20
 _NAME = re.compile(r"^[A-Za-z_][\w\-]*(\.[\w\-]+)+$")
@@ -21,10 +22,10 @@ _BARE_NAMES = {"string_to_param", "emb_params", "clip_l", "clip_g"}
 _STRING_OPS = {"BINUNICODE", "SHORT_BINUNICODE", "UNICODE", "BINUNICODE8", "SHORT_BINSTRING", "BINSTRING"}
 
 
-def _strings(stream, limit: int) -> list[str]:
+def _strings(stream: IO[bytes], limit: int) -> list[str]:
     out: list[str] = []
     for op, arg, pos in pickletools.genops(stream):
-        if pos > limit:
+        if pos is not None and pos > limit:  # always an int when reading a seekable stream
             break
         if op.name in _STRING_OPS and isinstance(arg, (str, bytes)):
             s = arg if isinstance(arg, str) else arg.decode("latin-1")
@@ -35,7 +36,7 @@ def _strings(stream, limit: int) -> list[str]:
     return out
 
 
-def tensor_names(path: Path, details: dict) -> list[str]:
+def tensor_names(path: Path, details: dict[str, Any]) -> list[str]:
     """Likely state-dict keys of the legacy or zip ``torch.save`` file ``path`` (``details`` from sniff).
 
     Returns an empty list for other pickles, unreadable data or files whose pickle does not parse.
@@ -54,7 +55,7 @@ def tensor_names(path: Path, details: dict) -> list[str]:
                 data = f.read(MAX_PICKLE)
             stream = io.BytesIO(data)
             for _ in range(3):  # magic number, protocol version, sys info
-                for op, _a, _p in pickletools.genops(stream):
+                for _op, _a, _p in pickletools.genops(stream):
                     pass
             names = _strings(stream, MAX_PICKLE)
         else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from ..vocab import ModelType
 from .facts import CONTEXT_BASE, Facts, context_dim
 from .result import Draft
 
@@ -29,8 +30,9 @@ def probe_lora(facts: Facts, d: Draft) -> None:
     if marker is None:
         return
     base, why = _lora_base(facts)
-    d.claim("lora", f"tensor {marker!r} => lora" + (f"; {why}" if why else ""), base=base,
-            architecture="lycoris" if facts.contains(".hada_") or facts.contains(".lokr_") else "lora")
+    lycoris = facts.contains(".hada_") or facts.contains(".lokr_")
+    d.claim(ModelType.LORA, f"tensor {marker!r} => lora" + (f"; {why}" if why else ""), base=base,
+            architecture="lycoris" if lycoris else "lora")  # not-vocab: architecture name, not the model type
 
 
 def _lora_base(f: Facts) -> tuple[str | None, str | None]:
@@ -57,7 +59,7 @@ def probe_controlnet(facts: Facts, d: Draft) -> None:
     """ControlNet / T2I-Adapter layouts => controlnet."""
     if d.model_type:
         return
-    f = facts.strip("control_model.") if facts.has("control_model.") else facts
+    f = facts.under("control_model.") if facts.has("control_model.") else facts
     marker = next((m for m in ("control_model.", "input_hint_block.", "controlnet_cond_embedding.",
                                "controlnet_down_blocks.", "controlnet_blocks.", "controlnet_x_embedder.",
                                "adapter.body.") if facts.has(m)), None)
@@ -65,6 +67,8 @@ def probe_controlnet(facts: Facts, d: Draft) -> None:
         marker = "body.N.resnets (T2I-Adapter)"
     if marker is None:
         return
+    base: str | None
+    why: str | None
     if f.has("double_blocks.") or f.has("single_transformer_blocks.") or f.has("controlnet_single_blocks."):
         base, why = "Flux", "Flux blocks"
     elif f.has("joint_blocks.") or (f.has("transformer_blocks.") and f.has("pos_embed.")):
@@ -75,7 +79,7 @@ def probe_controlnet(facts: Facts, d: Draft) -> None:
         dim = context_dim(f)
         base = CONTEXT_BASE.get(dim or 0)
         why = f"cross-attention width {dim}" if base else None
-    d.claim("controlnet", f"'{marker.rstrip('.')}' => controlnet" + (f"; {why} => {base}" if why else ""),
+    d.claim(ModelType.CONTROLNET, f"'{marker.rstrip('.')}' => controlnet" + (f"; {why} => {base}" if why else ""),
             base=base, architecture="t2i-adapter" if "adapter" in marker or "T2I" in marker else "controlnet")
 
 
@@ -87,9 +91,9 @@ def probe_embedding(facts: Facts, d: Draft) -> None:
         shape = facts.shape("emb_params") or []
         width = shape[-1] if shape else None
         base = {768: "SD1.x", 1024: "SD2.x"}.get(width or 0)
-        d.claim("embedding", f"tensor 'emb_params' width {width} => textual-inversion embedding", base=base,
+        d.claim(ModelType.EMBEDDING, f"tensor 'emb_params' width {width} => textual-inversion embedding", base=base,
                 variant=f"{shape[0]} vectors" if len(shape) == 2 else None)
     elif "clip_l" in facts.tensors and "clip_g" in facts.tensors:
-        d.claim("embedding", "tensors 'clip_l' + 'clip_g' => SDXL textual-inversion embedding", base="SDXL")
+        d.claim(ModelType.EMBEDDING, "tensors 'clip_l' + 'clip_g' => SDXL textual-inversion embedding", base="SDXL")
     elif facts.has("string_to_param"):
-        d.claim("embedding", "'string_to_param' => textual-inversion embedding")
+        d.claim(ModelType.EMBEDDING, "'string_to_param' => textual-inversion embedding")

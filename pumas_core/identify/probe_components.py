@@ -12,6 +12,7 @@ OpenCLIP ``transformer.resblocks``/``visual.``; T5 ``encoder.block.N.layer``; BE
 
 from __future__ import annotations
 
+from ..vocab import ModelType
 from .facts import Facts
 from .result import Draft
 
@@ -26,7 +27,7 @@ def probe_vae(facts: Facts, d: Draft) -> None:
     f = facts
     for prefix in ("first_stage_model.", "vae."):
         if facts.all_start(prefix):
-            f = facts.strip(prefix)
+            f = facts.under(prefix)
     if not (f.has("encoder.") and f.has("decoder.")):
         return
     shape = f.shape("decoder.conv_in.weight")
@@ -34,45 +35,49 @@ def probe_vae(facts: Facts, d: Draft) -> None:
         return
     z = shape[1] if shape and len(shape) >= 2 else None
     if shape and len(shape) == 5:
-        d.claim("vae", f"3D encoder/decoder convolutions, {z} latent channels => video VAE", family="video_vae",
-                base="other", architecture="vae-3d")
+        d.claim(ModelType.VAE, f"3D encoder/decoder convolutions, {z} latent channels => video VAE",
+                family="video_vae", base="other", architecture="vae-3d")
         return
     family = {4: "sd", 16: "flux"}.get(z or 0, "unknown")
     why = f"'encoder.*' + 'decoder.*' with {z} latent channels => vae" + \
         (" (SD1.x/SDXL style)" if z == 4 else " (SD3/Flux style)" if z == 16 else "")
-    d.claim("vae", why, family=family, architecture="autoencoder-kl")
+    d.claim(ModelType.VAE, why, family=family, architecture="autoencoder-kl")
 
 
 def probe_text_encoders(facts: Facts, d: Draft) -> None:
     """CLIP text / vision towers, T5, BERT-style encoders."""
     if d.model_type:
         return
-    f = facts.strip("transformer.") if facts.all_start("transformer.") else facts
+    f = facts.under("transformer.") if facts.all_start("transformer.") else facts
     if f.has("vision_model.encoder.layers.") or (f.has("visual.transformer.") and f.has("visual.proj")):
-        width = (f.shape("vision_model.post_layernorm.weight") or f.shape("visual.ln_post.weight") or [None])[0]
+        width = f.dim("vision_model.post_layernorm.weight", 0) if f.shape("vision_model.post_layernorm.weight") \
+            else f.dim("visual.ln_post.weight", 0)
         family = "siglip" if f.has("vision_model.head.") else _VISION_WIDTH.get(width or 0, "clip_vision")
-        d.claim("clip_vision", f"vision tower 'vision_model.encoder.layers' width {width} => clip_vision",
+        d.claim(ModelType.CLIP_VISION, f"vision tower 'vision_model.encoder.layers' width {width} => clip_vision",
                 family=family, architecture="clip-vision")
     elif f.has("text_model.encoder.layers."):
-        width = (f.shape("text_model.final_layer_norm.weight") or [None])[0]
+        width = f.dim("text_model.final_layer_norm.weight", 0)
         family = _CLIP_WIDTH.get(width or 0, "clip")
-        d.claim("text_encoder", f"'text_model.encoder.layers' (CLIP text) width {width} => text_encoder {family}",
+        d.claim(ModelType.TEXT_ENCODER,
+                f"'text_model.encoder.layers' (CLIP text) width {width} => text_encoder {family}",
                 family=family, architecture="clip-text")
     elif f.has("encoder.block.0.layer.0.SelfAttention."):
         umt5 = f.has("encoder.block.1.layer.0.SelfAttention.relative_attention_bias")
-        width = (f.shape("encoder.block.0.layer.0.SelfAttention.q.weight") or [None, None])[-1]
+        width = f.dim("encoder.block.0.layer.0.SelfAttention.q.weight", -1)
         size = {4096: "xxl", 2048: "xl", 1024: "large", 768: "base", 512: "small"}.get(width or 0)
         family = "umt5" if umt5 else "t5"
-        d.claim("text_encoder", f"'encoder.block.N.layer' T5 encoder width {width} => text_encoder {family}",
+        d.claim(ModelType.TEXT_ENCODER,
+                f"'encoder.block.N.layer' T5 encoder width {width} => text_encoder {family}",
                 family=family, variant=size, architecture=family)
     elif f.contains("encoder.layer.0.attention.self.query.") and f.contains("embeddings.word_embeddings."):
-        hidden = (f.shape(f.first(part="embeddings.word_embeddings.")) or [None, None])[-1]
-        d.claim("text_encoder", f"BERT layout 'encoder.layer.N.attention.self' hidden {hidden} => text_encoder",
+        hidden = f.dim(f.first(part="embeddings.word_embeddings."), -1)
+        d.claim(ModelType.TEXT_ENCODER,
+                f"BERT layout 'encoder.layer.N.attention.self' hidden {hidden} => text_encoder",
                 family="bert", base="other", architecture="bert")
     elif f.has("transformer.resblocks.") and f.has("token_embedding.") and not f.has("visual."):
-        width = (f.shape("token_embedding.weight") or [None, None])[-1]
+        width = f.dim("token_embedding.weight", -1)
         family = _CLIP_WIDTH.get(width or 0, "clip")
-        d.claim("text_encoder", f"OpenCLIP text transformer width {width} => text_encoder {family}",
+        d.claim(ModelType.TEXT_ENCODER, f"OpenCLIP text transformer width {width} => text_encoder {family}",
                 family=family, architecture="openclip-text")
 
 
@@ -83,7 +88,7 @@ def probe_llm(facts: Facts, d: Draft) -> None:
     f = facts
     for p in ("model.language_model.", "language_model.model.", "model."):
         if facts.has(p + "layers.0."):
-            f = facts.strip(p)
+            f = facts.under(p)
             break
     if not (f.has("layers.0.self_attn.q_proj.") or f.has("layers.0.attention.wq.")):
         return
@@ -95,7 +100,7 @@ def probe_llm(facts: Facts, d: Draft) -> None:
         family = "qwen2"
     else:
         family = "llama"
-    d.claim("llm", f"decoder layers 'layers.N.self_attn.q_proj' => llm ({family}-like)", family=family,
+    d.claim(ModelType.LLM, f"decoder layers 'layers.N.self_attn.q_proj' => llm ({family}-like)", family=family,
             base="other", architecture=family)
 
 
@@ -103,7 +108,7 @@ def probe_upscaler(facts: Facts, d: Draft) -> None:
     """Super-resolution networks (ESRGAN, Real-ESRGAN, SwinIR/HAT, compact) => upscale_model."""
     if d.model_type:
         return
-    f = facts.strip("params_ema.") if facts.all_start("params_ema.") else facts
+    f = facts.under("params_ema.") if facts.all_start("params_ema.") else facts
     family = None
     if f.has("conv_first.") and (f.has("RRDB_trunk.") or f.has("body.0.rdb1.")):
         family, why = "esrgan", "'conv_first' + RRDB trunk (ESRGAN)"
@@ -115,7 +120,8 @@ def probe_upscaler(facts: Facts, d: Draft) -> None:
     elif f.all_start("body.") and f.has("body.0.weight") and len(f.tensors) >= 6:
         family, why = "compact", "only 'body.N' convolutions (Real-ESRGAN compact)"
     if family:
-        d.claim("upscale_model", f"{why} => upscale_model", family=family, base="other", architecture=family)
+        d.claim(ModelType.UPSCALE_MODEL, f"{why} => upscale_model", family=family, base="other",
+                architecture=family)
 
 
 def probe_extras(facts: Facts, d: Draft) -> None:
@@ -123,8 +129,8 @@ def probe_extras(facts: Facts, d: Draft) -> None:
     if d.model_type:
         return
     if facts.has("redux_up.") or (facts.has("style_in.") and len(facts.tensors) < 16):
-        d.claim("style_model", "'redux_up'/'style_in' => style_model", base="Flux")
+        d.claim(ModelType.STYLE_MODEL, "'redux_up'/'style_in' => style_model", base="Flux")
     elif facts.has("position_net."):
-        d.claim("gligen", "'position_net' => gligen", base="SD1.x")
-    elif facts.has("id_encoder.") and facts.contains("lora"):
-        d.claim("photomaker", "'id_encoder' + LoRA weights => photomaker", base="SDXL")
+        d.claim(ModelType.GLIGEN, "'position_net' => gligen", base="SD1.x")
+    elif facts.has("id_encoder.") and facts.contains("lora"):  # not-vocab: tensor-name substring
+        d.claim(ModelType.PHOTOMAKER, "'id_encoder' + LoRA weights => photomaker", base="SDXL")

@@ -11,8 +11,12 @@ and SDXL adds ``label_emb``; Flux has ``double_blocks``/``single_blocks``/``img_
 
 from __future__ import annotations
 
+from ..vocab import ModelType
 from .facts import CONTEXT_BASE, Facts, context_dim
 from .result import Draft
+
+#: ``(base, family, variant, reason)`` of a denoiser layout.
+Denoiser = tuple[str | None, str | None, str | None, str]
 
 _TE_PREFIXES = ("cond_stage_model.", "conditioner.embedders.", "text_encoders.", "text_encoder.")
 _VAE_PREFIXES = ("first_stage_model.", "vae.")
@@ -25,11 +29,11 @@ def probe_checkpoint(facts: Facts, d: Draft) -> None:
     parts = [p.rstrip(".") for p in _TE_PREFIXES + _VAE_PREFIXES if facts.has(p)]
     if not parts:
         return
-    unet = facts.strip("model.diffusion_model.")
+    unet = facts.under("model.diffusion_model.")
     base, family, variant, why = _denoiser(unet, facts)
     if base is None:
         base, family, why = "other", None, "unrecognised denoiser layout"
-    d.claim("checkpoint", f"'model.diffusion_model.*' with {', '.join(parts)} => checkpoint; {why}",
+    d.claim(ModelType.CHECKPOINT, f"'model.diffusion_model.*' with {', '.join(parts)} => checkpoint; {why}",
             base=base, family=family, variant=variant, architecture="ldm-checkpoint")
 
 
@@ -40,18 +44,18 @@ def probe_diffusion_model(facts: Facts, d: Draft) -> None:
     unet = facts
     for prefix in ("model.diffusion_model.", "diffusion_model."):
         if facts.all_start(prefix):
-            unet = facts.strip(prefix)
+            unet = facts.under(prefix)
             break
     base, family, variant, why = _denoiser(unet, facts)
     if base is not None:
-        d.claim("diffusion_model", f"{why} => diffusion_model", base=base, family=family, variant=variant,
+        d.claim(ModelType.DIFFUSION_MODEL, f"{why} => diffusion_model", base=base, family=family, variant=variant,
                 architecture=_ARCH.get(family or "", family))
 
 
 _ARCH = {"sd15": "ldm-unet", "sd2": "ldm-unet", "sdxl": "ldm-unet", "flux": "flux", "sd3": "mmdit"}
 
 
-def _denoiser(u: Facts, whole: Facts) -> tuple[str | None, str | None, str | None, str]:
+def _denoiser(u: Facts, whole: Facts) -> Denoiser:
     """(base, family, variant, reason) of a denoiser's tensors ``u`` (prefix stripped)."""
     if u.has("double_blocks.") and u.has("single_blocks."):
         if u.has("txt_in.individual_token_refiner."):
@@ -59,7 +63,8 @@ def _denoiser(u: Facts, whole: Facts) -> tuple[str | None, str | None, str | Non
         if u.has("distilled_guidance_layer."):
             return "other", "chroma", None, "'double_blocks' + 'distilled_guidance_layer' (Chroma)"
         variant = "dev" if u.has("guidance_in.") else "schnell"
-        return "Flux", "flux", variant, f"'double_blocks'/'single_blocks' (Flux; {'with' if variant == 'dev' else 'no'} guidance_in => {variant})"
+        guidance = "with" if variant == "dev" else "no"
+        return "Flux", "flux", variant, f"'double_blocks'/'single_blocks' (Flux; {guidance} guidance_in => {variant})"
     if u.has("joint_blocks.") and u.has("x_embedder."):
         depth = len({n.split(".")[1] for n in u.names if n.startswith("joint_blocks.")})
         return "SD3", "sd3", f"{depth} blocks", f"'joint_blocks' MMDiT with {depth} blocks (SD3)"
@@ -67,7 +72,8 @@ def _denoiser(u: Facts, whole: Facts) -> tuple[str | None, str | None, str | Non
         return "Flux", "flux", ("dev" if u.has("time_text_embed.guidance_embedder.") else "schnell"), \
             "diffusers 'single_transformer_blocks' + 'x_embedder' (Flux transformer)"
     if u.has("transformer_blocks.") and u.has("context_embedder.") and u.has("pos_embed."):
-        return "SD3", "sd3", None, "diffusers 'transformer_blocks' + 'context_embedder' + 'pos_embed' (SD3 transformer)"
+        return "SD3", "sd3", None, \
+            "diffusers 'transformer_blocks' + 'context_embedder' + 'pos_embed' (SD3 transformer)"
     if u.has("patch_embedding.") and u.has("blocks.0.self_attn.") and u.has("text_embedding."):
         return "other", "wan", None, "'patch_embedding' + 'blocks.N.self_attn' + 'text_embedding' (Wan)"
     if u.has("input_blocks.") and u.has("middle_block.") and u.has("out."):
@@ -77,8 +83,8 @@ def _denoiser(u: Facts, whole: Facts) -> tuple[str | None, str | None, str | Non
     return None, None, None, ""
 
 
-def _sd_unet(u: Facts, whole: Facts, xl_marker: str, conv_in: str, what: str):
-    variant = None
+def _sd_unet(u: Facts, whole: Facts, xl_marker: str, conv_in: str, what: str) -> Denoiser:
+    variant: str | None = None
     shape = u.shape(conv_in)
     if shape and len(shape) == 4 and shape[1] == 9:
         variant = "inpaint"

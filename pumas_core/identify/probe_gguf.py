@@ -7,6 +7,9 @@ architecture names used by ComfyUI-GGUF for image models (``flux``, ``sd1``, ``s
 
 from __future__ import annotations
 
+from typing import Any
+
+from ..vocab import ModelType
 from .result import Draft
 
 FILE_TYPES = {0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K",
@@ -23,7 +26,7 @@ ENCODER_ARCHS = {"bert", "nomic-bert", "nomic-bert-moe", "jina-bert-v2", "t5enco
                  "neo-bert", "roberta", "xlm-roberta"}
 
 
-def probe_gguf(details: dict, d: Draft) -> None:
+def probe_gguf(details: dict[str, Any], d: Draft) -> None:
     """Type, family, precision, size and parameter count of a GGUF from its parsed header ``details``."""
     kv = details.get("kv") or {}
     arch = kv.get("general.architecture")
@@ -33,24 +36,25 @@ def probe_gguf(details: dict, d: Draft) -> None:
     arch_l = arch.lower()
     if arch_l in IMAGE_ARCHS:
         base, family = IMAGE_ARCHS[arch_l]
-        d.claim("diffusion_model", f"GGUF general.architecture {arch!r} => image diffusion_model", base=base,
+        d.claim(ModelType.DIFFUSION_MODEL, f"GGUF general.architecture {arch!r} => image diffusion_model", base=base,
                 family=family, architecture=arch)
     elif arch_l in ENCODER_ARCHS:
-        d.claim("text_encoder", f"GGUF general.architecture {arch!r} => text/embedding encoder", base="other",
+        d.claim(ModelType.TEXT_ENCODER, f"GGUF general.architecture {arch!r} => text/embedding encoder", base="other",
                 family=arch_l, architecture=arch)
     elif arch_l == "clip":
-        d.claim("clip_vision", "GGUF general.architecture 'clip' => vision projector (mmproj)", base="other",
+        d.claim(ModelType.CLIP_VISION, "GGUF general.architecture 'clip' => vision projector (mmproj)", base="other",
                 family="clip", architecture=arch)
     else:
-        d.claim("llm", f"GGUF general.architecture {arch!r} => llm", base="other", family=arch_l, architecture=arch)
+        d.claim(ModelType.LLM, f"GGUF general.architecture {arch!r} => llm", base="other", family=arch_l,
+                architecture=arch)
     ft = kv.get("general.file_type")
     if isinstance(ft, int) and ft in FILE_TYPES:
         name = FILE_TYPES[ft]
         d.set(f"general.file_type {ft} => {name}", precision=_PLAIN.get(name, name))
-    types = details.get("tensor_types") or {}
+    types: dict[str, int] = details.get("tensor_types") or {}
     if d.precision is None and types:
         quant = {k: v for k, v in types.items() if k != "F32"} or types
-        top = max(quant, key=quant.get)
+        top = max(quant, key=lambda k: quant[k])
         d.set(f"most tensors are {top}", precision=_PLAIN.get(top, top))
     label = kv.get("general.size_label")
     if isinstance(label, str):

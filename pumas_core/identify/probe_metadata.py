@@ -10,23 +10,34 @@ from __future__ import annotations
 
 import re
 
+from ..vocab import ModelType
 from .facts import Facts
 from .result import Draft
 
 # modelspec.architecture prefix -> base model (longest first)
 _SPEC_BASE = (("stable-diffusion-xl", "SDXL"), ("stable-diffusion-v3", "SD3"), ("stable-diffusion-3", "SD3"),
               ("stable-diffusion-v2", "SD2.x"), ("stable-diffusion-v1", "SD1.x"), ("flux", "Flux"))
-_SPEC_TYPE = {"lora": "lora", "lycoris": "lora", "textual-inversion": "embedding", "controlnet": "controlnet",
-              "vae": "vae", "hypernetwork": "hypernetwork", "clip-vision": "clip_vision"}
+# modelspec.architecture kind (after "/") -> model type; the keys are ModelSpec's words
+_SPEC_TYPE = {
+    "lora": ModelType.LORA,  # not-vocab: ModelSpec's kind word (the key)
+    "lycoris": ModelType.LORA,
+    "textual-inversion": ModelType.EMBEDDING,
+    "controlnet": ModelType.CONTROLNET,
+    "vae": ModelType.VAE,
+    "hypernetwork": ModelType.HYPERNETWORK,  # not-vocab: ModelSpec's kind word (the key)
+    "clip-vision": ModelType.CLIP_VISION,
+}
 _KOHYA_BASE = (("sdxl", "SDXL"), ("sd3", "SD3"), ("flux", "Flux"), ("sd_v2", "SD2.x"), ("v2", "SD2.x"),
                ("sd_v1", "SD1.x"), ("v1", "SD1.x"))
 _NAME_HINTS = ((r"sd[_-]?xl|sdxl|pony|illustrious", "SDXL"), (r"flux", "Flux"), (r"sd[_-]?3|sd3\.5", "SD3"),
                (r"sd[_-]?2|v2[-_.]1|sd21", "SD2.x"), (r"sd[_-]?1[._-]?5|sd15|v1[-_.]5", "SD1.x"))
-_GENERIC = {"model", "models", "pytorch", "diffusion", "weights", "checkpoint", "unet", "vae", "lora", "final",
-            "model_final", "best", "last", "latest", "ema", "pruned", "fp16", "fp32", "bf16", "the", "new"}
+# first words of file names that say nothing about the family
+_GENERIC = {"model", "models", "pytorch", "diffusion", "weights", "unet", "vae", "final", "model_final", "best",
+            "last", "latest", "ema", "pruned", "fp16", "fp32", "bf16", "the", "new",
+            "checkpoint", "lora"}  # not-vocab: words of file names
 
 
-def _base_from(value: str, table) -> str | None:
+def _base_from(value: str, table: tuple[tuple[str, str], ...]) -> str | None:
     v = value.lower()
     return next((base for prefix, base in table if v.startswith(prefix) or prefix in v), None)
 
@@ -49,7 +60,7 @@ def probe_kohya(facts: Facts, d: Draft) -> None:
     md = facts.metadata
     module = md.get("ss_network_module")
     if module and d.model_type is None:
-        d.claim("lora", f"ss_network_module {module!r} => lora")
+        d.claim(ModelType.LORA, f"ss_network_module {module!r} => lora")
     version = md.get("ss_base_model_version")
     if version:
         d.set(f"ss_base_model_version {version!r}", base_model=_base_from(version, _KOHYA_BASE))
@@ -64,19 +75,23 @@ def _hint(text: str) -> str | None:
     return next((base for pattern, base in _NAME_HINTS if re.search(pattern, t)), None)
 
 
+#: model types whose missing base model the file name may fill
+_BASE_HINTED = (ModelType.VAE, ModelType.LORA, ModelType.CONTROLNET, ModelType.EMBEDDING, ModelType.CHECKPOINT,
+                ModelType.DIFFUSION_MODEL)
+
+
 def probe_filename(facts: Facts, d: Draft) -> None:
     """Weakest hint: the file name (``...sdxl...``) fills a missing base for typed models, and a
     distinctive first word becomes the family of an otherwise unknown model."""
     if not facts.paths:
         return
     name = facts.paths[0].name
-    if d.model_type and d.base_model is None and d.model_type in ("vae", "lora", "controlnet", "embedding",
-                                                                   "checkpoint", "diffusion_model"):
+    if d.model_type and d.base_model is None and d.model_type in _BASE_HINTED:
         base = _hint(name)
         if base:
             d.set(f"file name {name!r} mentions {base} (weak hint)", base_model=base)
-            if d.model_type == "vae" and d.family in ("sd", "flux"):
-                d.values["family"] = {"SD1.x": "sd15", "SD2.x": "sd2", "SDXL": "sdxl", "SD3": "sd3"}.get(base, d.family)
+            if d.model_type == ModelType.VAE and d.family in ("sd", "flux"):
+                d.family = {"SD1.x": "sd15", "SD2.x": "sd2", "SDXL": "sdxl", "SD3": "sd3"}.get(base, d.family)
     if d.model_type is None and d.family is None:
         m = re.match(r"[A-Za-z][A-Za-z0-9]{2,}", name)
         word = m.group(0).lower() if m else None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..vocab import ModelType
+
 #: base model -> library family slug (docs/internal-api.md, DESIGN.md folder layout).
 BASE_FAMILY = {"SD1.x": "sd15", "SD2.x": "sd2", "SDXL": "sdxl", "SD3": "sd3", "Flux": "flux"}
 
@@ -13,9 +15,10 @@ class Identification:
     """What a model is (docs/internal-api.md).
 
     Attributes:
-        model_type: ComfyUI vocabulary (``checkpoint``, ``diffusion_model``, ``lora``, ``vae``,
-            ``text_encoder``, ``clip_vision``, ``controlnet``, ``upscale_model``, ``embedding``,
-            ``style_model``, ``gligen``, ``photomaker``, ``llm``, ``unknown``, ...).
+        model_type: a :class:`~pumas_core.vocab.ModelType` (ComfyUI vocabulary: ``checkpoint``,
+            ``diffusion_model``, ``lora``, ``vae``, ``text_encoder``, ``clip_vision``, ``controlnet``,
+            ``upscale_model``, ``embedding``, ``style_model``, ``gligen``, ``photomaker``, ``llm``,
+            ``unknown``, ...); a str enum, so it equals the plain value.
         family: short slug used in the library layout (``sd15``, ``sdxl``, ``flux``, ``llama``,
             ``bert``, ``unknown``...).
         base_model: ``"SD1.x" | "SD2.x" | "SDXL" | "SD3" | "Flux" | "other"`` or None.
@@ -26,7 +29,7 @@ class Identification:
         evidence: human-readable reasons, in probe order.
     """
 
-    model_type: str = "unknown"
+    model_type: ModelType = ModelType.UNKNOWN
     family: str | None = "unknown"
     base_model: str | None = None
     precision: str | None = None
@@ -37,27 +40,39 @@ class Identification:
 
 
 class Draft:
-    """Mutable result shared by the probes: the first probe to set a field wins."""
+    """Mutable result shared by the probes: the first probe to set a field wins.
+
+    Every field of :class:`Identification` except ``evidence`` is an attribute here that starts as
+    None; :meth:`set` and :meth:`claim` only fill attributes that are still None.
+    """
 
     FIELDS = ("model_type", "family", "base_model", "precision", "variant", "parameter_count", "architecture")
 
     def __init__(self) -> None:
-        self.values: dict = {k: None for k in self.FIELDS}
+        self.model_type: ModelType | None = None
+        self.family: str | None = None
+        self.base_model: str | None = None
+        self.precision: str | None = None
+        self.variant: str | None = None
+        self.parameter_count: int | None = None
+        self.architecture: str | None = None
         self.evidence: list[str] = []
 
-    def __getattr__(self, name: str):
-        if name in Draft.FIELDS:
-            return self.values[name]
-        raise AttributeError(name)
+    def set(self, why: str | None = None, *, model_type: ModelType | None = None, family: str | None = None,
+            base_model: str | None = None, precision: str | None = None, variant: str | None = None,
+            parameter_count: int | None = None, architecture: str | None = None) -> bool:
+        """Fill the given fields that are still empty (None); record ``why`` if anything was filled.
 
-    def set(self, why: str | None = None, **fields) -> bool:
-        """Fill the given fields that are still empty; record ``why`` if anything was filled."""
+        Returns:
+            True when at least one field was filled.
+        """
+        given: dict[str, object] = {"model_type": model_type, "family": family, "base_model": base_model,
+                                    "precision": precision, "variant": variant,
+                                    "parameter_count": parameter_count, "architecture": architecture}
         changed = False
-        for k, v in fields.items():
-            if k not in self.values:
-                raise KeyError(k)
-            if v is not None and self.values[k] is None:
-                self.values[k] = v
+        for k, v in given.items():
+            if v is not None and getattr(self, k) is None:
+                setattr(self, k, v)
                 changed = True
         if why and changed:
             self.evidence.append(why)
@@ -67,18 +82,24 @@ class Draft:
         """Record evidence without setting anything."""
         self.evidence.append(why)
 
-    def claim(self, model_type: str, why: str, base: str | None = None, family: str | None = None, **more) -> bool:
-        """Set the type (only if none is set yet) with base model and family; return False if already typed."""
-        if self.values["model_type"] is not None:
+    def claim(self, model_type: ModelType, why: str, base: str | None = None, family: str | None = None, *,
+              variant: str | None = None, architecture: str | None = None) -> bool:
+        """Set the type (only if none is set yet) with base model and family (default: the base's family).
+
+        Returns:
+            False if a type was already set (nothing changes), else True.
+        """
+        if self.model_type is not None:
             return False
         family = family or BASE_FAMILY.get(base or "")
-        self.set(why, model_type=model_type, base_model=base, family=family, **more)
+        self.set(why, model_type=model_type, base_model=base, family=family, variant=variant,
+                 architecture=architecture)
         return True
 
     def result(self) -> Identification:
         """Freeze into an :class:`Identification` (type ``unknown`` and family ``unknown`` if unset)."""
-        v = dict(self.values)
-        v["model_type"] = v["model_type"] or "unknown"
-        if not v["family"]:
-            v["family"] = BASE_FAMILY.get(v["base_model"] or "", "unknown")
-        return Identification(evidence=list(self.evidence), **v)
+        family = self.family or BASE_FAMILY.get(self.base_model or "", "unknown")
+        return Identification(model_type=self.model_type or ModelType.UNKNOWN, family=family,
+                              base_model=self.base_model, precision=self.precision, variant=self.variant,
+                              parameter_count=self.parameter_count, architecture=self.architecture,
+                              evidence=list(self.evidence))
