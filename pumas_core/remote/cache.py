@@ -11,11 +11,13 @@ The cache is disposable: an unreadable or corrupt database file is moved aside
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,7 @@ class RemoteCache:
         clock: returns epoch seconds (tests pass a fake clock to age entries).
     """
 
-    def __init__(self, path: Path, clock=time.time) -> None:
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
         self._clock = clock
         self._lock = threading.Lock()
@@ -50,10 +52,8 @@ class RemoteCache:
         except sqlite3.DatabaseError as exc:
             aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
             log.warning("%s: unreadable remote cache (%s); moved to %s and starting empty", self.path, exc, aside)
-            try:
+            with contextlib.suppress(OSError):
                 self.path.replace(aside)
-            except OSError:
-                pass
             for suffix in ("-wal", "-shm"):
                 Path(str(self.path) + suffix).unlink(missing_ok=True)
             return self._connect()
@@ -73,7 +73,7 @@ class RemoteCache:
             return default
         try:
             return json.loads(row[0])
-        except ValueError:
+        except json.JSONDecodeError:  # a damaged row reads as absent
             return default
 
     def put(self, key: str, value: Any, ttl: float) -> None:

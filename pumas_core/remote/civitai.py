@@ -15,9 +15,12 @@ files[{hashes{SHA256 (upper-case hex), …}}], images[{url, type}]``.  Hits are 
 from __future__ import annotations
 
 import time
-from typing import Iterable
+from collections.abc import Iterable, Mapping
+from functools import partial
+from typing import Any
 from urllib.parse import quote
 
+from ..vocab import ModelType
 from .cache import DAY, RemoteCache
 from .httpjson import request_json
 from .resilience import HostGuard, HostUnavailable, RateLimited, parse_rate_headers
@@ -26,27 +29,27 @@ BATCH_MAX = 100
 HIT_TTL = DAY
 MISS_TTL = 7 * DAY
 
-# CivitAI ``model.type`` → our ComfyUI model_type vocabulary (DESIGN.md).
+# CivitAI ``model.type`` (lower case, spaces removed; the keys are CivitAI's words) → our ModelType (DESIGN.md).
 CIVITAI_TYPES = {
-    "checkpoint": "checkpoint",
-    "lora": "lora",
-    "locon": "lora",
-    "dora": "lora",
-    "lycoris": "lora",
-    "textualinversion": "embedding",
-    "vae": "vae",
-    "controlnet": "controlnet",
-    "upscaler": "upscale_model",
-    "hypernetwork": "hypernetwork",
+    "checkpoint": ModelType.CHECKPOINT,  # not-vocab: CivitAI's type word (the key)
+    "lora": ModelType.LORA,  # not-vocab: CivitAI's type word (the key)
+    "locon": ModelType.LORA,
+    "dora": ModelType.LORA,
+    "lycoris": ModelType.LORA,
+    "textualinversion": ModelType.EMBEDDING,
+    "vae": ModelType.VAE,
+    "controlnet": ModelType.CONTROLNET,
+    "upscaler": ModelType.UPSCALE_MODEL,
+    "hypernetwork": ModelType.HYPERNETWORK,  # not-vocab: CivitAI's type word (the key)
 }
 
 
-def map_type(civitai_type: str | None) -> str:
-    """Map a CivitAI ``model.type`` (e.g. "LORA", "TextualInversion") to our model_type ("unknown" if none)."""
-    return CIVITAI_TYPES.get((civitai_type or "").replace(" ", "").lower(), "unknown")
+def map_type(civitai_type: str | None) -> ModelType:
+    """Map a CivitAI ``model.type`` (e.g. "LORA", "TextualInversion") to our ModelType (``UNKNOWN`` if none)."""
+    return CIVITAI_TYPES.get((civitai_type or "").replace(" ", "").lower(), ModelType.UNKNOWN)
 
 
-def summarize(version: dict, base_url: str) -> dict:
+def summarize(version: dict[str, Any], base_url: str) -> dict[str, Any]:
     """Reduce a CivitAI model-version object to the ``civitai`` dict stored in metadata.json."""
     model = version.get("model") or {}
     preview = None
@@ -68,8 +71,8 @@ def summarize(version: dict, base_url: str) -> dict:
     }
 
 
-def _file_sha256s(version: dict) -> set[str]:
-    out = set()
+def _file_sha256s(version: dict[str, Any]) -> set[str]:
+    out: set[str] = set()
     for f in version.get("files") or []:
         h = (f.get("hashes") or {}).get("SHA256") if isinstance(f, dict) else None
         if isinstance(h, str):
@@ -88,22 +91,22 @@ class CivitaiClient:
         self.base_url = base_url.rstrip("/")
         self.guard, self.cache, self.timeout = guard, cache, timeout
 
-    def cached(self, sha256: str) -> tuple[bool, dict | None]:
+    def cached(self, sha256: str) -> tuple[bool, dict[str, Any] | None]:
         """Return ``(True, summary or None)`` when the cache knows the answer, else ``(False, None)``."""
         entry = self.cache.get(f"civitai:sha256:{sha256.lower()}")
         if entry is None:
             return False, None
         return True, entry.get("hit")
 
-    def _remember(self, sha256: str, summary: dict | None) -> None:
+    def _remember(self, sha256: str, summary: dict[str, Any] | None) -> None:
         self.cache.put(f"civitai:sha256:{sha256.lower()}", {"hit": summary}, HIT_TTL if summary else MISS_TTL)
 
-    def _headers(self, headers) -> None:
+    def _headers(self, headers: Mapping[str, str]) -> None:
         wait = parse_rate_headers(headers, time.time())
         if wait:
             self.guard.note_backoff(wait)
 
-    def by_hash(self, sha256: str, max_wait: float = 1.0) -> dict | None:
+    def by_hash(self, sha256: str, max_wait: float = 1.0) -> dict[str, Any] | None:
         """Look one SHA-256 up (cache first). Returns the summary dict or None (not on CivitAI)."""
         known, value = self.cached(sha256)
         if known:
@@ -116,15 +119,15 @@ class CivitaiClient:
             self._remember(sha256, summary)
         return summary
 
-    def by_hashes(self, sha256s: Iterable[str], max_wait: float = 60.0) -> dict[str, dict | None]:
+    def by_hashes(self, sha256s: Iterable[str], max_wait: float = 60.0) -> dict[str, dict[str, Any] | None]:
         """Look many SHA-256 up with the batch POST (≤100 per call); cached ones cost nothing.
 
         Returns ``{sha256: summary or None}`` for every hash that got an answer; hashes whose
         batch could not be sent are absent (their host was unavailable). Raises
         :class:`HostUnavailable` only when no batch at all could be sent.
         """
-        out: dict[str, dict | None] = {}
-        todo = []
+        out: dict[str, dict[str, Any] | None] = {}
+        todo: list[str] = []
         for sha in dict.fromkeys(s.lower() for s in sha256s):
             known, value = self.cached(sha)
             if known:
@@ -136,14 +139,14 @@ class CivitaiClient:
         for i in range(0, len(todo), BATCH_MAX):
             chunk = todo[i:i + BATCH_MAX]
             try:
-                status, body = self.guard.call(lambda: request_json(
-                    "POST", url, body=chunk, timeout=self.timeout, on_headers=self._headers), max_wait)
+                post = partial(request_json, "POST", url, body=chunk, timeout=self.timeout, on_headers=self._headers)
+                status, body = self.guard.call(post, max_wait)
             except (HostUnavailable, RateLimited) as exc:
                 failure = exc if isinstance(exc, HostUnavailable) else HostUnavailable(str(exc))
                 break
             if status != 200 or not isinstance(body, list):
                 continue  # a 4xx for the batch: leave these for single lookups
-            found: dict[str, dict] = {}
+            found: dict[str, dict[str, Any]] = {}
             for version in body:
                 if isinstance(version, dict):
                     for h in _file_sha256s(version) & set(chunk):

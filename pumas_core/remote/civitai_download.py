@@ -14,18 +14,20 @@ import hashlib
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 from ..errors import CorruptFileError, NotFoundError, RemoteUnavailableError
 from ..naming import clean_name
+from ..vocab import Stage
 from .httpjson import USER_AGENT, request_json
 from .resilience import RateLimited, TransientError
 
 CHUNK = 1 << 20
 
 
-def _headers() -> dict:
+def _headers() -> dict[str, str]:
     h = {"User-Agent": USER_AGENT}
     token = os.environ.get("CIVITAI_API_TOKEN")
     if token:
@@ -33,7 +35,7 @@ def _headers() -> dict:
     return h
 
 
-def primary_file(version: dict) -> dict:
+def primary_file(version: dict[str, Any]) -> dict[str, Any]:
     """The version's primary model file (else its first file).  Raises NotFoundError when it has none."""
     files = [f for f in version.get("files") or [] if isinstance(f, dict) and f.get("name")]
     if not files:
@@ -42,7 +44,7 @@ def primary_file(version: dict) -> dict:
 
 
 def download_from_civitai(version_id: int, dest_dir: Path, *, base_url: str, timeout: float = 10.0,
-                          progress: Callable[[dict], None] | None = None) -> tuple[Path, dict]:
+                          progress: Callable[[dict[str, Any]], None] | None = None) -> tuple[Path, dict[str, Any]]:
     """Download the primary file of CivitAI model version ``version_id``; return ``(path, version object)``.
 
     Raises:
@@ -79,7 +81,8 @@ def download_from_civitai(version_id: int, dest_dir: Path, *, base_url: str, tim
                     out.write(chunk)
                     done += len(chunk)
                     if progress:
-                        progress({"stage": "downloading", "file": final.name, "bytes_done": done, "bytes_total": total})
+                        progress({"stage": Stage.DOWNLOADING, "file": final.name, "bytes_done": done,
+                                  "bytes_total": total})
     except urllib.error.HTTPError as exc:
         if exc.code in (401, 403):
             raise RemoteUnavailableError(f"CivitAI version {version_id}: download refused (HTTP {exc.code}); "
@@ -95,6 +98,7 @@ def download_from_civitai(version_id: int, dest_dir: Path, *, base_url: str, tim
             h.update(chunk)
     if h.hexdigest() != expected:
         part.unlink(missing_ok=True)
-        raise CorruptFileError(f"{final}: downloaded file's sha256 {h.hexdigest()} does not match CivitAI's {expected}; deleted")
+        raise CorruptFileError(f"{final}: downloaded file's sha256 {h.hexdigest()} does not match CivitAI's "
+                               f"{expected}; deleted", path=final)
     os.replace(part, final)
     return final, version

@@ -13,31 +13,35 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
-from huggingface_hub.utils import tqdm as hf_tqdm
+from huggingface_hub.utils.tqdm import tqdm as hf_tqdm
 
 from ..errors import CorruptFileError, NotFoundError, RemoteUnavailableError
+from ..vocab import Stage
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 CHUNK = 1 << 20
 
 
+def _progress_class(progress: Callable[[dict[str, Any]], None], name: str) -> type[hf_tqdm]:
+    """A silent huggingface_hub progress bar class that reports ``downloading`` events to ``progress``."""
 
-def _progress_class(progress: Callable[[dict], None], name: str):
     class _Bar(hf_tqdm):
-        def __init__(self, *args, **kwargs):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs["disable"] = True
-            super().__init__(*args, **kwargs)
-            self._done, self._total = 0, kwargs.get("total") or 0
+            super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]  # huggingface_hub's tqdm is unannotated
+            self._done: float = 0
+            self._total = kwargs.get("total") or 0
 
-        def update(self, n=1):
+        def update(self, n: float | None = 1) -> bool | None:
             self._done += n or 0
-            progress({"stage": "downloading", "file": name, "bytes_done": self._done,
+            progress({"stage": Stage.DOWNLOADING, "file": name, "bytes_done": self._done,
                       "bytes_total": self._total})
             return super().update(n)
     return _Bar
@@ -56,7 +60,7 @@ def _digest(path: Path, kind: str) -> str:
 
 
 def download_from_hub(repo_id: str, filename: str, dest_dir: Path, *, revision: str | None = None,
-                      endpoint: str | None = None, progress: Callable[[dict], None] | None = None,
+                      endpoint: str | None = None, progress: Callable[[dict[str, Any]], None] | None = None,
                       timeout: float = 10.0) -> Path:
     """Download ``repo_id``/``filename`` into ``dest_dir`` and verify its hash; return the file path.
 
@@ -100,12 +104,15 @@ def download_from_hub(repo_id: str, filename: str, dest_dir: Path, *, revision: 
         kind = "git-blob-sha1"
     else:
         path.unlink(missing_ok=True)
-        raise CorruptFileError(f"{path}: cannot verify download, the Hub gave no usable hash (ETag {meta.etag!r})")
+        raise CorruptFileError(f"{path}: cannot verify download, the Hub gave no usable hash (ETag {meta.etag!r})",
+                               path=path)
     actual = _digest(path, kind)
     if actual != expected:
         path.unlink(missing_ok=True)
-        raise CorruptFileError(f"{path}: downloaded file's {kind} {actual} does not match the Hub's {expected}; deleted")
-    if meta.size is not None and path.stat().st_size != meta.size:  # pragma: no cover - hash already differs
+        raise CorruptFileError(f"{path}: downloaded file's {kind} {actual} does not match the Hub's {expected}; "
+                               "deleted", path=path)
+    size = path.stat().st_size
+    if meta.size is not None and size != meta.size:  # pragma: no cover - hash already differs
         path.unlink(missing_ok=True)
-        raise CorruptFileError(f"{path}: size {path.stat().st_size} differs from the Hub's {meta.size}; deleted")
+        raise CorruptFileError(f"{path}: size {size} differs from the Hub's {meta.size}; deleted", path=path)
     return path

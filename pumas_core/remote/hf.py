@@ -11,22 +11,29 @@ Budget: at most 4 HTTP calls per file (1 + 3), fewer when cached or matched earl
 
 Timeouts: huggingface_hub 2.4 uses a shared httpx2 client with ``timeout=None``; ``model_info``
 takes ``timeout=`` but ``list_models`` does not, so the search goes through the same shared
-session (``get_session().get(..., timeout=)``, ``build_hf_headers``, ``hf_raise_for_status``) and
-its items are parsed with ``ModelInfo`` — the very request ``list_models(search=…)`` sends.
+session (``get_session().get(..., timeout=)``, ``build_hf_headers``, ``hf_raise_for_status``) — the
+very request ``list_models(search=…)`` sends — and only the ``id`` of its items is kept.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+import time
+from collections.abc import Callable
 from pathlib import PurePosixPath
+from typing import Any, TypeVar
 
-from huggingface_hub import HfApi
+from huggingface_hub import HfApi, get_session, hf_raise_for_status
+from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled, RepositoryNotFoundError
 from huggingface_hub.hf_api import ModelInfo
-from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]  # utils.__all__ is built at run time
 
+from ..vocab import MatchSource, Trust
 from .cache import DAY, RemoteCache
 from .resilience import HostGuard, RateLimited, TransientError, parse_rate_headers
+
+T = TypeVar("T")
 
 SEARCH_TTL = DAY
 REPO_TTL = DAY
@@ -34,7 +41,8 @@ MAX_CANDIDATES = 3
 SEARCH_LIMIT = 5
 
 GENERIC_STEMS = {"model", "pytorch_model", "diffusion_pytorch_model", "adapter_model", "tf_model",
-                 "flax_model", "model_index", "weights", "checkpoint", "last", "best", "final"}
+                 "flax_model", "model_index", "weights", "last", "best", "final",
+                 "checkpoint"}  # not-vocab: a file-name stem
 _SUFFIX_RE = re.compile(
     r"([-_.](fp16|fp32|bf16|fp8(_e4m3fn|_e5m2)?|f16|f32|q\d(_k)?(_[sml])?|q\d_\d|iq\d_\w+|pruned|"
     r"emaonly|ema|safetensors|\d{5}-of-\d{5}))+$", re.IGNORECASE)
@@ -43,9 +51,11 @@ try:  # availability errors of huggingface_hub's HTTP stack (httpx2 in 2.x, requ
     import httpx2 as _httpx
     _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (_httpx.TransportError,)
 except ImportError:  # pragma: no cover - older huggingface_hub
-    import requests as _requests  # type: ignore
+    import requests as _requests
     _TRANSPORT_ERRORS = (_requests.ConnectionError, _requests.Timeout)
-from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled, RepositoryNotFoundError  # noqa: E402
+
+#: ``(match_source, trust, huggingface dict or None)`` of one file.
+HubMatch = tuple[MatchSource, Trust, dict[str, Any] | None]
 
 
 def search_term(filename: str, hint: str | None = None) -> str | None:
@@ -87,7 +97,6 @@ def _translate(exc: BaseException, what: str, timeout: float) -> BaseException:
     if isinstance(exc, HfHubHTTPError) and exc.response is not None:
         status = exc.response.status_code
         if status == 429:
-            import time
             return RateLimited(f"429 Too Many Requests ({what})", parse_rate_headers(exc.response.headers, time.time()))
         if status >= 500:
             return TransientError(f"HTTP {status} ({what})")
@@ -111,11 +120,11 @@ class HubClient:
         self.api = HfApi(endpoint=self.endpoint)
         self.guard, self.cache, self.timeout = guard, cache, timeout
 
-    def _run(self, fn, what: str, max_wait: float):
-        def wrapped():
+    def _run(self, fn: Callable[[], T], what: str, max_wait: float) -> T:
+        def wrapped() -> T:
             try:
                 return fn()
-            except Exception as exc:  # noqa: BLE001 - translated, re-raised
+            except Exception as exc:  # broad on purpose: translated or re-raised unchanged
                 new = _translate(exc, what, self.timeout)
                 if new is exc:
                     raise
@@ -125,27 +134,31 @@ class HubClient:
     def search(self, term: str, max_wait: float = 1.0) -> list[str]:
         """Repo ids whose id contains ``term`` (≤5, Hub order). One call unless cached."""
         key = f"hf:search:{term.lower()}"
-        hit = self.cache.get(key)
+        hit: list[str] | None = self.cache.get(key)
         if hit is not None:
             return hit
 
-        def call():
+        def call() -> list[str]:
             r = get_session().get(f"{self.endpoint}/api/models", params={"search": term, "limit": SEARCH_LIMIT},
                                   headers=build_hf_headers(), timeout=self.timeout)
             hf_raise_for_status(r)
-            return [ModelInfo(**item).id for item in r.json()]
+            return [str(item["id"]) for item in r.json()]
         ids = self._run(call, f"search {term!r}", max_wait)
         self.cache.put(key, ids, SEARCH_TTL)
         return ids
 
-    def repo(self, repo_id: str, max_wait: float = 1.0) -> dict | None:
-        """``{id, sha, tags, pipeline_tag, license, files:[{path,size,sha256,blob_id}]}`` or None (no such repo)."""
+    def repo(self, repo_id: str, max_wait: float = 1.0) -> dict[str, Any] | None:
+        """``{id, sha, tags, pipeline_tag, license, files:[{path,size,sha256,blob_id}]}`` or None (no such repo).
+
+        Raises :class:`~pumas_core.remote.resilience.HostUnavailable` when the Hub cannot be asked.
+        """
         key = f"hf:repo:{repo_id}"
         hit = self.cache.get(key)
         if hit is not None:
-            return hit.get("repo")
+            cached: dict[str, Any] | None = hit.get("repo")
+            return cached
 
-        def call():
+        def call() -> dict[str, Any] | None:
             try:
                 info = self.api.model_info(repo_id, files_metadata=True, timeout=self.timeout)
             except RepositoryNotFoundError:
@@ -160,7 +173,7 @@ class HubClient:
             self.cache.put(f"hf:repo:{repo['id']}", {"repo": repo}, REPO_TTL)
         return repo
 
-    def describe(self, repo: dict, path: str) -> dict:
+    def describe(self, repo: dict[str, Any], path: str) -> dict[str, Any]:
         """The ``huggingface`` dict for ``path`` in ``repo`` (metadata.json shape)."""
         rev = repo.get("sha") or "main"
         return {"repo_id": repo["id"], "revision": repo.get("sha"), "path": path,
@@ -169,22 +182,22 @@ class HubClient:
                 "pipeline_tag": repo.get("pipeline_tag")}
 
     def match(self, filename: str, size: int, sha256: str, hint: str | None = None,
-              max_wait: float = 1.0) -> tuple[str, str, dict | None]:
+              max_wait: float = 1.0) -> HubMatch:
         """Return ``(match_source, trust, huggingface dict or None)`` for one file.
 
         Raises :class:`~pumas_core.remote.resilience.HostUnavailable` when the Hub cannot be asked.
         """
         known = self.cache.get(f"hf:sha256:{sha256.lower()}")
         if known:
-            return "hash", "verified", known
+            return MatchSource.HASH, Trust.VERIFIED, known
         term = search_term(filename, hint)
         if not term:
-            return "none", "none", None
+            return MatchSource.NONE, Trust.NONE, None
         ids = self.search(term, max_wait)
         ranked = sorted(ids, key=lambda rid: (rid.split("/")[-1].lower() != term.lower(),
                                               term.lower() not in rid.lower(), ids.index(rid)))
         base, ext = PurePosixPath(filename).name, PurePosixPath(filename).suffix.lower()
-        best: tuple[int, str, str, dict] | None = None
+        best: tuple[int, MatchSource, Trust, dict[str, Any]] | None = None
         for rid in ranked[:MAX_CANDIDATES]:
             repo = self.repo(rid, max_wait)
             if not repo:
@@ -194,16 +207,16 @@ class HubClient:
                 if f.get("sha256") and f["sha256"].lower() == sha256.lower():
                     hit = self.describe(repo, f["path"])
                     self.cache.put(f"hf:sha256:{sha256.lower()}", hit, 7 * DAY)
-                    return "hash", "verified", hit
+                    return MatchSource.HASH, Trust.VERIFIED, hit
             for f in same_ext:
-                score = None
+                score: tuple[int, MatchSource, Trust] | None = None
                 if PurePosixPath(f["path"]).name == base and f.get("size") == size:
-                    score = (2, "filename_exact", "high")
+                    score = (2, MatchSource.FILENAME_EXACT, Trust.HIGH)
                 elif max(_similar(f["path"], base),
                          _similar(repo["id"].split("/")[-1], base) if len(same_ext) == 1 else 0.0) >= 0.75:
-                    score = (1, "filename_fuzzy", "low")
+                    score = (1, MatchSource.FILENAME_FUZZY, Trust.LOW)
                 if score and (best is None or score[0] > best[0]):
                     best = (score[0], score[1], score[2], self.describe(repo, f["path"]))
         if best is None:
-            return "none", "none", None
+            return MatchSource.NONE, Trust.NONE, None
         return best[1], best[2], best[3]

@@ -13,7 +13,8 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from .resilience import RateLimited, TransientError, parse_rate_headers
 
@@ -65,7 +66,7 @@ def request_json(method: str, url: str, *, body: Any = None, timeout: float = 7.
         raise TransientError(f"HTTP {status} ({url})")
     try:
         parsed = json.loads(raw.decode("utf-8")) if raw else None
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         if 200 <= status < 300:
             raise TransientError(f"HTTP {status} with a body that is not JSON ({url})") from exc
         parsed = None

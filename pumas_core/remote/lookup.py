@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+from ..vocab import MatchSource, Trust
 from .cache import RemoteCache
 from .civitai import CivitaiClient
-from .hf import HubClient
+from .hf import HubClient, HubMatch
 from .resilience import HostUnavailable, ResiliencePolicy, guard_for
 from .types import LookupQuery, LookupResult
 
 DEFAULT_HF = "https://huggingface.co"
 DEFAULT_CIVITAI = "https://civitai.com"
-_RANK = {"verified": 3, "high": 2, "low": 1, "none": 0}
+_RANK = {Trust.VERIFIED: 3, Trust.HIGH: 2, Trust.LOW: 1, Trust.NONE: 0}
 
 
 def _host(url: str) -> str:
@@ -61,7 +63,8 @@ class RemoteLookup:
         """Identify one file (cache first, then the hosts). Never raises for remote problems."""
         return self._lookup(q, self.interactive_wait, civitai_known=None)
 
-    def _lookup(self, q: LookupQuery, max_wait: float, civitai_known: tuple[bool, dict | None] | None) -> LookupResult:
+    def _lookup(self, q: LookupQuery, max_wait: float,
+                civitai_known: tuple[bool, dict[str, Any] | None] | None) -> LookupResult:
         res = LookupResult()
         # CivitAI (hash lookup: a hit is verified)
         if civitai_known is None:
@@ -75,14 +78,14 @@ class RemoteLookup:
                     except HostUnavailable as exc:
                         res.pending = True
                         res.errors.append(f"{q.filename}: CivitAI lookup deferred: {exc}")
-                    except Exception as exc:  # noqa: BLE001 - a malformed answer must not break imports
+                    except Exception as exc:  # broad on purpose: a malformed answer must not break imports
                         res.errors.append(f"{q.filename}: CivitAI answer not understood: {exc}")
         elif not civitai_known[0]:
             res.pending = True
             res.errors.append(f"{q.filename}: CivitAI lookup deferred: host unavailable")
         if civitai_known[0] and civitai_known[1]:
             res.civitai = civitai_known[1]
-            res.match_source, res.trust = "hash", "verified"
+            res.match_source, res.trust = MatchSource.HASH, Trust.VERIFIED
         # HuggingFace
         try:
             if self.offline:
@@ -92,23 +95,23 @@ class RemoteLookup:
         except HostUnavailable as exc:
             res.pending = True
             res.errors.append(f"{q.filename}: HuggingFace lookup deferred: {exc}")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # broad on purpose: a malformed Hub answer must not break imports
             res.errors.append(f"{q.filename}: HuggingFace answer not understood: {type(exc).__name__}: {exc}")
         else:
             if hub is not None:
                 res.huggingface = hub
                 if _RANK[trust] > _RANK[res.trust]:
                     res.match_source, res.trust = source, trust
-            if self.offline and source == "none":
+            if self.offline and source == MatchSource.NONE:
                 res.pending = True
         if self.offline and res.pending and "offline" not in " ".join(res.errors):
             res.errors.append(f"{q.filename}: offline; lookup deferred")
         return res
 
-    def _hf_offline(self, q: LookupQuery) -> tuple[str, str, dict | None]:
+    def _hf_offline(self, q: LookupQuery) -> HubMatch:
         """Answer from cached Hub data only; raise nothing, send nothing."""
         known = self.cache.get(f"hf:sha256:{q.sha256.lower()}")
-        return ("hash", "verified", known) if known else ("none", "none", None)
+        return (MatchSource.HASH, Trust.VERIFIED, known) if known else (MatchSource.NONE, Trust.NONE, None)
 
     # -- batches ------------------------------------------------------------------------------
     def lookup_many(self, qs: list[LookupQuery]) -> list[LookupResult]:
@@ -117,13 +120,13 @@ class RemoteLookup:
         Meant for background jobs: waits up to one throttle window for a slot. Results are in
         the order of ``qs``.
         """
-        answers: dict[str, dict | None] = {}
+        answers: dict[str, dict[str, Any] | None] = {}
         if qs and not self.offline:
             try:
                 answers = self.civitai.by_hashes([q.sha256 for q in qs], max_wait=self.policy.window)
             except HostUnavailable:
                 answers = {}
-        out = []
+        out: list[LookupResult] = []
         for q in qs:
             known = self.civitai.cached(q.sha256)
             if not known[0] and q.sha256.lower() in answers:
@@ -132,7 +135,7 @@ class RemoteLookup:
         return out
 
     # -- status -------------------------------------------------------------------------------
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         """``{"online": bool, "hosts": {host: guard status}, "message": str|None}``."""
         hosts = {self.hf_guard.host: self.hf_guard.status(), self.civitai_guard.host: self.civitai_guard.status()}
         degraded = self.offline or any(h["circuit"] == "open" for h in hosts.values())
@@ -144,7 +147,7 @@ class RemoteLookup:
         self.cache.close()
 
 
-def to_metadata_patch(result: LookupResult) -> dict:
+def to_metadata_patch(result: LookupResult) -> dict[str, Any]:
     """Keys to merge into metadata.json (the caller never applies this over ``match_source: manual``).
 
     Returns ``{"pending_online_lookup", "lookup_errors", ...}`` plus, when something was found or
@@ -153,8 +156,8 @@ def to_metadata_patch(result: LookupResult) -> dict:
     ``source_url`` / ``preview_url`` when known.  A pending lookup that found nothing leaves
     the identity keys alone.
     """
-    patch: dict = {"pending_online_lookup": bool(result.pending), "lookup_errors": list(result.errors)}
-    if result.pending and result.match_source == "none":
+    patch: dict[str, Any] = {"pending_online_lookup": bool(result.pending), "lookup_errors": list(result.errors)}
+    if result.pending and result.match_source == MatchSource.NONE:
         return patch
     patch.update({"match_source": result.match_source, "trust": result.trust,
                   "huggingface": result.huggingface, "civitai": result.civitai})

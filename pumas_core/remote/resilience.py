@@ -22,8 +22,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -123,8 +124,9 @@ class HostGuard:
             return "closed"
         return "open" if now < self._open_until else "half_open"
 
-    def status(self) -> dict:
-        """``{"circuit": "closed"|"open"|"half_open", "failures": n, "retry_at": epoch s|None, "calls_last_minute": n}``."""
+    def status(self) -> dict[str, Any]:
+        """``{"circuit": "closed"|"open"|"half_open", "failures": n, "retry_at": epoch s|None,
+        "calls_last_minute": n}``."""
         with self._lock:
             now = self._clock()
             state = self._state(now)
@@ -152,8 +154,9 @@ class HostGuard:
                 now = self._clock()
                 state = self._state(now)
                 if state == "open":
+                    left = (self._open_until or now) - now  # "open" means _open_until is set
                     raise HostUnavailable(f"{self.host}: circuit open after {self._failures} failures, "
-                                          f"retry in {self._open_until - now:.0f}s")
+                                          f"retry in {left:.0f}s")
                 if state == "half_open" and self._probe_in_flight:
                     raise HostUnavailable(f"{self.host}: circuit half-open, probe in flight")
                 wait = 0.0
@@ -209,7 +212,8 @@ class HostGuard:
             try:
                 value = fn()
             except RateLimited as exc:
-                self._success() if probe else None  # the host answered
+                if probe:
+                    self._success()  # the host answered
                 wait = exc.retry_after if exc.retry_after is not None else self.policy.default_backoff
                 self.note_backoff(wait)
                 if attempt == 0 and wait <= self.policy.max_retry_after:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from ..vocab import MatchSource, Trust
 
 
 @dataclass
@@ -12,8 +15,8 @@ class LookupQuery:
     Attributes:
         filename: the file's name (a path is reduced to its last part).
         size: bytes.  sha256 / blake3: lowercase hex of the whole file.
-        file_format: "safetensors" | "gguf" | "pickle" | "onnx" | "torchscript" | "other".
-        model_type: our ComfyUI vocabulary, when known.
+        file_format: a :class:`~pumas_core.vocab.FileFormat` value (``"safetensors"``, ``"gguf"``...).
+        model_type: a :class:`~pumas_core.vocab.ModelType` value (our ComfyUI vocabulary), when known.
         name: optional search hint (official name / folder name) used when the file name is
             generic, e.g. ``model.safetensors`` inside ``all-MiniLM-L6-v2/`` (extension of the
             documented contract; defaults to None).
@@ -33,8 +36,9 @@ class LookupResult:
     """The outcome of a lookup.
 
     Attributes:
-        match_source: "hash" | "filename_exact" | "filename_fuzzy" | "none".
-        trust: "verified" | "high" | "low" | "none".
+        match_source: :class:`~pumas_core.vocab.MatchSource` (``hash``, ``filename_exact``,
+            ``filename_fuzzy``, ``none``).
+        trust: :class:`~pumas_core.vocab.Trust` (``verified``, ``high``, ``low``, ``none``).
         huggingface: ``{repo_id, revision, path, url, license, tags, pipeline_tag}`` or None.
         civitai: ``{model_id, version_id, name, base_model, trained_words, type, page_url,
             preview_url}`` (``type`` in our model_type vocabulary) or None.
@@ -43,9 +47,9 @@ class LookupResult:
         errors: one-line messages, one per problem.
     """
 
-    match_source: str = "none"
-    trust: str = "none"
-    huggingface: dict | None = None
-    civitai: dict | None = None
+    match_source: MatchSource = MatchSource.NONE
+    trust: Trust = Trust.NONE
+    huggingface: dict[str, Any] | None = None
+    civitai: dict[str, Any] | None = None
     pending: bool = False
     errors: list[str] = field(default_factory=list)
