@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from typing import TYPE_CHECKING, Any
 
 from .errors import BadInputError, NotFoundError, RemoteUnavailableError
-from .ingest.importer import WEIGHT_SUFFIXES
+from .vocab import WEIGHT_SUFFIXES, MatchSource, Trust, UnitKind
+
+if TYPE_CHECKING:
+    from .library.store import ModelStore
+    from .lookups import LookupRunner
+    from .remote import RemoteLookup
+
+#: A progress callback: gets ``{"stage", "file", "bytes_done", "bytes_total", ...}`` events.
+Progress = Callable[[dict[str, Any]], None]
 
 COMPANION_NAMES = {"model_index.json", "config.json", "modules.json", "sentence_bert_config.json"}
 
@@ -29,11 +38,11 @@ class DownloadClients:
     ``get_model(id) -> dict`` and ``delete_model(id) -> dict`` are the facade's public methods.
     """
 
-    store: object
-    lookups: object
-    import_paths: Callable[..., dict]
-    get_model: Callable[[str], dict]
-    delete_model: Callable[[str], dict]
+    store: ModelStore
+    lookups: LookupRunner
+    import_paths: Callable[..., dict[str, Any]]
+    get_model: Callable[[str], dict[str, Any]]
+    delete_model: Callable[[str], dict[str, Any]]
 
     @property
     def root(self) -> Path:
@@ -48,7 +57,7 @@ def download_dir(root: Path, repo_id: str) -> Path:
     return d
 
 
-def choose_files(repo: dict, wanted: list[str]) -> list[str]:
+def choose_files(repo: dict[str, Any], wanted: list[str]) -> list[str]:
     """The repo files to fetch: ``wanted`` (checked to exist), else every weight file plus index/manifest files.
 
     Raises:
@@ -68,7 +77,8 @@ def choose_files(repo: dict, wanted: list[str]) -> list[str]:
     return sorted(set(weights) | set(extra))
 
 
-def _record_identity(lib: DownloadClients, remote, repo: dict, report: dict, repo_path_by_local: dict) -> None:
+def _record_identity(lib: DownloadClients, remote: RemoteLookup, repo: dict[str, Any], report: dict[str, Any],
+                     repo_path_by_local: dict[str, str]) -> None:
     """Downloaded files were verified against the Hub's SHA-256: record that identity (verified)."""
     from .remote import LookupResult
 
@@ -76,13 +86,14 @@ def _record_identity(lib: DownloadClients, remote, repo: dict, report: dict, rep
         path = repo_path_by_local.get(model.get("import_source", ""))
         if path is None:  # a set or folder: name the repo, not one file
             path = PurePosixPath(next(iter(repo_path_by_local.values()))).parent.as_posix()
-        result = LookupResult(match_source="hash", trust="verified", huggingface=remote.hf.describe(repo, path))
+        result = LookupResult(match_source=MatchSource.HASH, trust=Trust.VERIFIED,
+                              huggingface=remote.hf.describe(repo, path))
         lib.lookups.apply(model["model_id"], result)
         report["imported"][i] = lib.get_model(model["model_id"])
 
 
-def download(lib: DownloadClients, repo_id: str, files: list[str], *, revision: str | None = None, accept_pickle: bool = False,
-             progress=None) -> dict:
+def download(lib: DownloadClients, repo_id: str, files: list[str], *, revision: str | None = None,
+             accept_pickle: bool = False, progress: Progress | None = None) -> dict[str, Any]:
     """Download ``files`` (default: the repo's weights) of ``repo_id`` and import them.
 
     Returns the import report shape plus ``downloaded`` (repo paths).  Raises
@@ -104,13 +115,13 @@ def download(lib: DownloadClients, repo_id: str, files: list[str], *, revision: 
              for f in chosen]
     report = lib.import_paths(local, mode="move", accept_pickle=accept_pickle, progress=progress, lookup=False)
     report["downloaded"] = chosen
-    _record_identity(lib, remote, repo, report, {str(p): f for p, f in zip(local, chosen)})
+    _record_identity(lib, remote, repo, report, {str(p): f for p, f in zip(local, chosen, strict=True)})
     if not report["failed"]:
         shutil.rmtree(dest, ignore_errors=True)
     return report
 
 
-def download_missing(lib: DownloadClients, model_id: str, *, progress=None) -> dict:
+def download_missing(lib: DownloadClients, model_id: str, *, progress: Progress | None = None) -> dict[str, Any]:
     """Complete an incomplete Sharded Set from its matched HuggingFace repo.
 
     The missing shards are downloaded and verified, the set is re-assembled in staging (the
@@ -125,7 +136,7 @@ def download_missing(lib: DownloadClients, model_id: str, *, progress=None) -> d
 
     model = lib.get_model(model_id)
     missing = model.get("missing_files") or []
-    if model["format"] != "sharded-set" or model.get("complete", True) or not missing:
+    if model["format"] != UnitKind.SHARDED_SET or model.get("complete", True) or not missing:
         raise BadInputError(f"{model['official_name']}: not an incomplete Sharded Set")
     hub = model.get("huggingface") or {}
     if not hub.get("repo_id"):
@@ -135,8 +146,8 @@ def download_missing(lib: DownloadClients, model_id: str, *, progress=None) -> d
     prefix = "" if prefix == "." else prefix + "/"
     remote = lib.lookups.remote
     dest = download_dir(lib.root, hub["repo_id"])
-    fetched = [download_from_hub_verified(hub["repo_id"], prefix + name, dest, hub.get("revision"), remote, progress)
-               for name in missing]
+    fetched = [download_from_hub_verified(hub["repo_id"], prefix + name, dest, hub.get("revision"), remote,
+                                          progress) for name in missing]
     stage = new_stage(lib.root)
     assembled = stage / model["cleaned_name"]
     assembled.mkdir()
@@ -144,7 +155,7 @@ def download_missing(lib: DownloadClients, model_id: str, *, progress=None) -> d
         target = assembled / f["name"]
         target.parent.mkdir(parents=True, exist_ok=True)
         os.link(Path(model["path"]) / f["name"], target)
-    for name, path in zip(missing, fetched):
+    for name, path in zip(missing, fetched, strict=True):
         os.replace(path, assembled / name)
     try:
         report = lib.import_paths([assembled], mode="move", progress=progress)
@@ -157,8 +168,13 @@ def download_missing(lib: DownloadClients, model_id: str, *, progress=None) -> d
     return report
 
 
-def download_from_hub_verified(repo_id: str, path: str, dest: Path, revision, remote, progress) -> Path:
-    """One verified file from the Hub (see :func:`pumas_core.remote.download_from_hub`)."""
+def download_from_hub_verified(repo_id: str, path: str, dest: Path, revision: str | None, remote: RemoteLookup,
+                               progress: Progress | None) -> Path:
+    """One verified file from the Hub (see :func:`pumas_core.remote.download_from_hub`), from ``remote``'s endpoint.
+
+    Raises:
+        NotFoundError, CorruptFileError, RemoteUnavailableError: as ``download_from_hub``.
+    """
     from .remote import download_from_hub
 
     return download_from_hub(repo_id, path, dest, revision=revision, endpoint=remote.hf_endpoint, progress=progress)

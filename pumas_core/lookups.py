@@ -8,14 +8,21 @@ only ``pending_online_lookup`` and extra, non-identity keys are updated for it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .library.metadata import now_iso
+from .vocab import WEIGHT_SUFFIXES, UnitKind
 
-WEIGHT_SUFFIXES = {".safetensors", ".sft", ".gguf", ".ckpt", ".pt", ".pth", ".bin", ".onnx"}
+if TYPE_CHECKING:
+    from .library.store import ModelStore
+    from .remote import LookupQuery, LookupResult, RemoteLookup
+
 IDENTITY_KEYS = {"match_source", "trust", "huggingface", "civitai", "model_type", "family", "base_model"}
 
 
@@ -24,19 +31,21 @@ class LookupRunner:
     writes the answers) with ``remote`` (a ``RemoteLookup``; ``None`` → created on first use from the
     environment, its cache in ``state_dir``)."""
 
-    def __init__(self, store, state_dir, remote=None):
+    def __init__(self, store: ModelStore, state_dir: Path, remote: RemoteLookup | None = None) -> None:
         self.store = store
         self.index = store.index
         self.state_dir = state_dir
         self._remote = remote
-        self._queue: "queue.Queue[str | None]" = queue.Queue()
+        self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._idle = threading.Event()
         self._idle.set()
         self._lock = threading.Lock()
+        self._retry: threading.Thread | None = None
+        self._stop_retry = threading.Event()
 
     @property
-    def remote(self):
+    def remote(self) -> RemoteLookup:
         """The ``RemoteLookup`` in use (created lazily)."""
         with self._lock:
             if self._remote is None:
@@ -53,35 +62,37 @@ class LookupRunner:
         if remote is not None and hasattr(remote, "offline"):
             remote.offline = (not allowed) or os.environ.get("PUMAS_OFFLINE", "") in ("1", "true", "yes")
 
-    def query_for(self, meta: dict):
+    def query_for(self, meta: dict[str, Any]) -> LookupQuery:
         """The :class:`LookupQuery` for a model.
 
-        A single file is looked up as itself; a folder or set by its largest weight file.  The
+        A single file is looked up as itself; a folder or set by its largest weight file (a suffix of
+        :data:`pumas_core.vocab.WEIGHT_SUFFIXES`; every file when none has one).  The
         search hint for a generic file name (``model.safetensors``) is the folder it was imported
         from (``all-MiniLM-L6-v2/model.safetensors`` → ``all-MiniLM-L6-v2``), or the model's name.
         """
         from .remote import LookupQuery
 
-        if meta["format"] == "single-file":
+        if meta["format"] == UnitKind.SINGLE_FILE:
             primary = meta["files"][0]
             source = meta.get("import_source") or ""
             hint = Path(source).parent.name if source and source != "upload" else meta["official_name"]
         else:
-            weights = [f for f in meta["files"] if Path(f["name"]).suffix.lower() in WEIGHT_SUFFIXES] or meta["files"]
+            files = meta["files"]
+            weights = [f for f in files if Path(f["name"]).suffix.lower() in WEIGHT_SUFFIXES] or files
             primary = max(weights, key=lambda f: f["size"])
             hint = meta["official_name"]
         return LookupQuery(filename=Path(primary["name"]).name, size=primary["size"], sha256=primary["sha256"],
                            blake3=primary["blake3"], file_format=meta["file_format"],
                            model_type=meta["model_type"], name=hint or None)
 
-    def apply(self, model_id: str, result) -> str:
+    def apply(self, model_id: str, result: LookupResult) -> str:
         """Merge one result into the model's metadata; returns ``updated|pending|unchanged|missing``."""
         from .errors import NotFoundError
         from .remote import to_metadata_patch
 
-        seen = {}
+        seen: dict[str, Any] = {}
 
-        def change(meta: dict) -> dict | None:
+        def change(meta: dict[str, Any]) -> dict[str, Any] | None:
             patch = to_metadata_patch(result)
             if meta.get("match_source") == "manual":
                 patch = {k: v for k, v in patch.items() if k not in IDENTITY_KEYS and k != "tags"}
@@ -98,31 +109,31 @@ class LookupRunner:
 
         try:
             written = self.store.update(model_id, change)
-        except (NotFoundError, FileNotFoundError):
+        except (NotFoundError, FileNotFoundError):  # not indexed, or its folder/metadata.json is gone
             return "missing"
         if written is None:
             return "pending" if seen.get("pending") else "unchanged"
         return "pending" if seen.get("pending") else "updated"
 
-    def run(self, model_ids=None, *, force: bool = False) -> dict:
+    def run(self, model_ids: Iterable[str] | None = None, *, force: bool = False) -> dict[str, list[str]]:
         """Look up ``model_ids`` now (default: every model still pending); batch where possible.
 
         Returns ``{"updated": [...], "pending": [...], "unchanged": [...], "missing": [...]}`` (ids).
         """
         if model_ids is None:
             model_ids = self.index.pending_ids()
-        metas = [(mid, self.index.get(mid)) for mid in model_ids]
-        metas = [(mid, m) for mid, m in metas if m is not None]
-        out = {"updated": [], "pending": [], "unchanged": [], "missing": []}
+        found = [(mid, self.index.get(mid)) for mid in model_ids]
+        metas = [(mid, m) for mid, m in found if m is not None]
+        out: dict[str, list[str]] = {"updated": [], "pending": [], "unchanged": [], "missing": []}
         if not metas:
             return out
         results = self.remote.lookup_many([self.query_for(m) for _, m in metas])
-        for (mid, _), result in zip(metas, results):
+        for (mid, _), result in zip(metas, results, strict=True):  # one result per query
             out[self.apply(mid, result)].append(mid)
         return out
 
     # -- background ------------------------------------------------------------------------------
-    def enqueue(self, model_ids) -> None:
+    def enqueue(self, model_ids: Iterable[str]) -> None:
         """Queue models for a background lookup (returns at once)."""
         self._idle.clear()
         for mid in model_ids:
@@ -145,7 +156,7 @@ class LookupRunner:
                 model = self.index.get(mid)
                 if model is not None:
                     self.apply(mid, self.remote.lookup(self.query_for(model)))
-            except Exception:  # noqa: BLE001 - a lookup problem must never surface in an import
+            except Exception:  # broad on purpose: a lookup problem must never surface in an import
                 pass
             if self._queue.empty():
                 self._idle.set()
@@ -156,11 +167,10 @@ class LookupRunner:
         Each round asks only when models are pending and no host circuit is open, so an offline
         machine sends nothing; when the circuit closes again the pending models complete.
         """
-        if getattr(self, "_retry", None) is not None:
+        if self._retry is not None:
             return
-        self._stop_retry = threading.Event()
 
-        def loop():
+        def loop() -> None:
             while not self._stop_retry.wait(interval):
                 try:
                     if not self.index.pending_ids():
@@ -169,7 +179,7 @@ class LookupRunner:
                     if any(h.get("circuit") == "open" for h in hosts):
                         continue
                     self.run()
-                except Exception:  # noqa: BLE001 - background work never raises into the server
+                except Exception:  # broad on purpose: background work never raises into the server
                     continue
 
         self._retry = threading.Thread(target=loop, name="pumas-lookup-retry", daemon=True)
@@ -179,22 +189,20 @@ class LookupRunner:
         """Wait until the queue is drained; True when idle."""
         return self._idle.wait(timeout)
 
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         """Network state for ``GET /pumas/status``; offline-safe."""
         try:
             return self.remote.status()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # broad on purpose: the status answer must never fail
             return {"online": False, "hosts": {}, "message": f"lookups unavailable: {exc}"}
 
     def close(self) -> None:
         """Stop the worker and the retry loop, and close the remote cache."""
-        if getattr(self, "_retry", None) is not None:
+        if self._retry is not None:
             self._stop_retry.set()
         if self._thread is not None and self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(timeout=2)
         if self._remote is not None:
-            try:
+            with contextlib.suppress(Exception):  # broad on purpose: closing must not fail
                 self._remote.close()
-            except Exception:  # noqa: BLE001
-                pass
