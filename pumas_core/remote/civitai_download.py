@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import CorruptFileError, NotFoundError, RemoteUnavailableError
+from ..errors import CorruptFileError, NotFoundError, PumasError, RemoteUnavailableError
 from ..naming import clean_name
 from ..vocab import Stage
 from .httpjson import USER_AGENT, request_json
@@ -51,6 +51,7 @@ def download_from_civitai(version_id: int, dest_dir: Path, *, base_url: str, tim
         NotFoundError: unknown version or no file.
         RemoteUnavailableError: network/HTTP failure, or 401/403 (a token is needed).
         CorruptFileError: CivitAI lists no SHA-256, or the bytes do not match it (the file is deleted).
+        PumasError: whatever ``progress`` raises passes through unchanged.
     """
     base = base_url.rstrip("/")
     try:
@@ -83,6 +84,8 @@ def download_from_civitai(version_id: int, dest_dir: Path, *, base_url: str, tim
                     if progress:
                         progress({"stage": Stage.DOWNLOADING, "file": final.name, "bytes_done": done,
                                   "bytes_total": total})
+    except PumasError:  # from the caller's progress callback (an OSError too when it is a WriteFailedError)
+        raise
     except urllib.error.HTTPError as exc:
         if exc.code in (401, 403):
             raise RemoteUnavailableError(f"CivitAI version {version_id}: download refused (HTTP {exc.code}); "

@@ -21,7 +21,7 @@ from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 from huggingface_hub.utils.tqdm import tqdm as hf_tqdm
 
-from ..errors import CorruptFileError, NotFoundError, RemoteUnavailableError
+from ..errors import CorruptFileError, NotFoundError, PumasError, RemoteUnavailableError
 from ..vocab import Stage
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -76,6 +76,7 @@ def download_from_hub(repo_id: str, filename: str, dest_dir: Path, *, revision: 
         CorruptFileError: the downloaded bytes do not match the Hub's hash (the file is deleted),
             or the Hub gave no hash to verify against.
         RemoteUnavailableError: network failure or HTTP error.
+        PumasError: whatever ``progress`` raises (for example a cancellation) passes through unchanged.
     """
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
     dest_dir = Path(dest_dir)
@@ -88,6 +89,8 @@ def download_from_hub(repo_id: str, filename: str, dest_dir: Path, *, revision: 
         local = hf_hub_download(repo_id, filename, revision=meta.commit_hash or revision, local_dir=dest_dir,
                                 endpoint=endpoint, etag_timeout=timeout,
                                 tqdm_class=_progress_class(progress, where) if progress else None)
+    except PumasError:  # from the caller's progress callback: not a download failure
+        raise
     except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError) as exc:
         raise NotFoundError(f"{where}: not found on {endpoint}") from exc
     except HfHubHTTPError as exc:
