@@ -38,6 +38,7 @@ class Facts:
 
     @property
     def names(self) -> list[str]:
+        """The tensor names, in header order."""
         return list(self.tensors)
 
     def has(self, prefix: str) -> bool:

@@ -6,9 +6,9 @@ Contract (docs/internal-api.md, module ``remote``)::
     class LookupQuery:  filename: str; size: int; sha256: str; blake3: str; file_format: str;
                         model_type: str | None = None; name: str | None = None  # search hint
     @dataclass
-    class LookupResult:
-        match_source: str   # "hash" | "filename_exact" | "filename_fuzzy" | "none"
-        trust: str          # "verified" | "high" | "low" | "none"
+    class LookupResult:   # MatchSource / Trust are str enums of pumas_core.vocab
+        match_source: MatchSource   # "hash" | "filename_exact" | "filename_fuzzy" | "none"
+        trust: Trust                # "verified" | "high" | "low" | "none"
         huggingface: dict | None   # {repo_id, revision, path, url, license, tags, pipeline_tag}
         civitai: dict | None       # {model_id, version_id, name, base_model, trained_words, type,
                                    #  page_url, preview_url}  (type = our model_type vocabulary)
