@@ -31,11 +31,20 @@ Directories = Sequence[str | os.PathLike[str]]
 
 def plan(lib: Library, directories: Directories | None, *, accept_pickle: bool = False,
          progress: Progress | None = None) -> dict[str, Any]:
-    """Scan the installs and plan their adoption; changes nothing.
+    """Scan the installs and plan their adoption; changes nothing.  Returns the dry-run document (the
+    shape in the module doc; the CLI's ``adopt --dry-run --json`` and ``POST /pumas/adopt/plan`` answer it).
 
     Raises:
         BadInputError: no directory given, or one is not a ComfyUI/A1111 install.
     """
+    doc = _plan(lib, directories, accept_pickle=accept_pickle, progress=progress)
+    doc.pop("groups", None)  # the steps apply needs: journal material, not part of the document
+    return doc
+
+
+def _plan(lib: Library, directories: Directories | None, *, accept_pickle: bool,
+          progress: Progress | None) -> dict[str, Any]:
+    """:func:`plan` with the ``groups`` the journal needs (see :func:`pumas_core.adopt.plan.build_plan`)."""
     from .adopt.plan import build_plan
     from .adopt.scan import scan
 
@@ -74,7 +83,7 @@ def adopt(lib: Library, directories: Directories, *, accept_pickle: bool = False
     from .adopt.scan import install_folders
 
     _refuse_if_unfinished(lib)
-    doc = plan(lib, directories, accept_pickle=accept_pickle, progress=progress)
+    doc = _plan(lib, directories, accept_pickle=accept_pickle, progress=progress)
     installs = _register(lib, [install_folders(i["root"]) for i in doc["installs"]])
     journal = Journal.create(lib.state_dir, doc, installs=installs, accept_pickle=accept_pickle,
                              directories=[str(d) for d in directories])
