@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import NotFoundError
+from ..errors import NotFoundError, WriteFailedError
 
 KILL_ENV = "PUMAS_ADOPT_KILL_AT"
 
@@ -76,15 +76,19 @@ class Journal:
                 raise NotFoundError(f"no adoption journal {journal_id!r}")
             p = d / f"{journal_id.removesuffix('.jsonl')}.jsonl"
             if not p.is_file():
-                raise NotFoundError(f"no adoption journal {journal_id!r} in {d}")
+                raise NotFoundError(f"no adoption journal {journal_id!r} in {d}", path=p)
             return cls(p)
         found = sorted(d.glob("*.jsonl"))
         if not found:
-            raise NotFoundError(f"no adoption journal in {d}: nothing to resume or undo")
+            raise NotFoundError(f"no adoption journal in {d}: nothing to resume or undo", path=d)
         return cls(found[-1])
 
     def write(self, record: Record) -> None:
-        """Append one record durably (write, flush, fsync)."""
+        """Append one record durably (write, flush, fsync).
+
+        Raises:
+            WriteFailedError: the journal file cannot be written (``path`` names it; also an OSError).
+        """
         line = json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
         if not self._tail_checked:  # a crash mid-write left a torn last line: end it before appending
             self._tail_checked = True
@@ -95,10 +99,13 @@ class Journal:
                         line = "\n" + line
             except OSError:
                 pass
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(line)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            raise WriteFailedError(f"{self.path}: {exc.strerror or exc}", path=self.path) from exc
         self.point()
 
     def point(self) -> None:

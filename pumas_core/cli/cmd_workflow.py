@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..atomic import atomic_write_text
-from ..errors import BadInputError, PumasError
+from ..errors import BadInputError, PumasError, WriteFailedError
 from . import output
 from .progress import ProgressBars
 
@@ -90,7 +90,7 @@ def run(lib: Library, args: argparse.Namespace) -> int:
     except PumasError:  # already says what failed (WriteFailedError is an OSError too)
         raise
     except OSError as exc:
-        raise BadInputError(f"{out}: cannot write ({exc.strerror or exc})") from None
+        raise WriteFailedError(f"{out}: cannot write ({exc.strerror or exc})", path=out) from None
     if js:
         output.emit_json({"annotated": r["annotated"], "skipped": r["skipped"], "out": str(out)})
     else:
