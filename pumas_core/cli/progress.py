@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from tqdm import tqdm
 
 #: A bar's key: ``(stage, file)`` of its events.
-BarKey = tuple[Any, Any]
+BarKey = tuple[str | None, str | None]
 #: Events of these stages close the bars of their file (every bar when the event names no file).
 CLOSING_STAGES = (Stage.INDEXING, Stage.SYNCING, Stage.SCANNING)
 
