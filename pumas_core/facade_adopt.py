@@ -12,16 +12,39 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .errors import BadInputError, ConflictError
+from .vocab import UnitKind
+
+if TYPE_CHECKING:
+    from .adopt.journal import Journal
+    from .facade import Library
+
+#: A progress callback (one event dict per call, see ``docs/internal-api.md``).
+Progress = Callable[[dict[str, Any]], None]
+#: The folders to adopt, as given (``~`` is expanded).
+Directories = Sequence[str | os.PathLike[str]]
 
 
-def plan(lib, directories, *, accept_pickle: bool = False, progress=None) -> dict:
-    """Scan the installs and plan their adoption; changes nothing.
+def plan(lib: Library, directories: Directories | None, *, accept_pickle: bool = False,
+         progress: Progress | None = None) -> dict[str, Any]:
+    """Scan the installs and plan their adoption; changes nothing.  Returns the dry-run document (the
+    shape in the module doc; the CLI's ``adopt --dry-run --json`` and ``POST /pumas/adopt/plan`` answer it).
 
     Raises:
         BadInputError: no directory given, or one is not a ComfyUI/A1111 install.
     """
+    doc = _plan(lib, directories, accept_pickle=accept_pickle, progress=progress)
+    doc.pop("groups", None)  # the steps apply needs: journal material, not part of the document
+    return doc
+
+
+def _plan(lib: Library, directories: Directories | None, *, accept_pickle: bool,
+          progress: Progress | None) -> dict[str, Any]:
+    """:func:`plan` with the ``groups`` the journal needs (see :func:`pumas_core.adopt.plan.build_plan`)."""
     from .adopt.plan import build_plan
     from .adopt.scan import scan
 
@@ -31,13 +54,13 @@ def plan(lib, directories, *, accept_pickle: bool = False, progress=None) -> dic
     return build_plan(scan(dirs, lib.root), lib, accept_pickle=accept_pickle, progress=progress)
 
 
-def _register(lib, scanned: list[dict]) -> list[dict]:
+def _register(lib: Library, scanned: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Register every install (keeping folder paths ComfyUI told us before) and note its ``app_id``."""
-    out = []
+    out: list[dict[str, Any]] = []
     for inst in scanned:
         if inst["kind"] == "comfyui":
             old = lib.registry.find_app_by_root(inst["root"])
-            fp = {k: list(v) for k, v in ((old or {}).get("folder_paths") or {}).items()}
+            fp: dict[str, list[str]] = {k: list(v) for k, v in ((old or {}).get("folder_paths") or {}).items()}
             for k, dirs in inst["folder_paths"].items():
                 fp.setdefault(k, [])
                 fp[k] += [d for d in dirs if d not in fp[k]]
@@ -48,7 +71,8 @@ def _register(lib, scanned: list[dict]) -> list[dict]:
     return out
 
 
-def adopt(lib, directories, *, accept_pickle: bool = False, progress=None, cancel=None) -> dict:
+def adopt(lib: Library, directories: Directories, *, accept_pickle: bool = False, progress: Progress | None = None,
+          cancel: threading.Event | None = None) -> dict[str, Any]:
     """Plan and apply the adoption of ``directories`` as one journaled transaction.
 
     Raises:
@@ -59,7 +83,7 @@ def adopt(lib, directories, *, accept_pickle: bool = False, progress=None, cance
     from .adopt.scan import install_folders
 
     _refuse_if_unfinished(lib)
-    doc = plan(lib, directories, accept_pickle=accept_pickle, progress=progress)
+    doc = _plan(lib, directories, accept_pickle=accept_pickle, progress=progress)
     installs = _register(lib, [install_folders(i["root"]) for i in doc["installs"]])
     journal = Journal.create(lib.state_dir, doc, installs=installs, accept_pickle=accept_pickle,
                              directories=[str(d) for d in directories])
@@ -68,7 +92,7 @@ def adopt(lib, directories, *, accept_pickle: bool = False, progress=None, cance
     return _after(lib, report)
 
 
-def _refuse_if_unfinished(lib) -> None:
+def _refuse_if_unfinished(lib: Library) -> None:
     from .adopt.apply import summarize
     from .adopt.journal import Journal
     from .errors import NotFoundError
@@ -83,7 +107,8 @@ def _refuse_if_unfinished(lib) -> None:
                             f"or `pumas adopt --undo {j.journal_id}` first")
 
 
-def resume(lib, journal_id: str | None = None, *, progress=None, cancel=None) -> dict:
+def resume(lib: Library, journal_id: str | None = None, *, progress: Progress | None = None,
+           cancel: threading.Event | None = None) -> dict[str, Any]:
     """Continue an interrupted or cancelled adoption (default: the latest) from its journal.
 
     Raises:
@@ -101,13 +126,13 @@ def resume(lib, journal_id: str | None = None, *, progress=None, cancel=None) ->
     return _after(lib, Applier(lib, journal, progress=progress, cancel=cancel).run())
 
 
-def _flags(journal) -> set:
+def _flags(journal: Journal) -> set[str]:
     from .adopt.journal import State
 
     return State(journal.records()).flags
 
 
-def undo(lib, journal_id: str | None = None, *, progress=None) -> dict:
+def undo(lib: Library, journal_id: str | None = None, *, progress: Progress | None = None) -> dict[str, Any]:
     """Undo an adoption (default: the latest), see :mod:`pumas_core.adopt.undo`.
 
     Raises:
@@ -120,16 +145,17 @@ def undo(lib, journal_id: str | None = None, *, progress=None) -> dict:
         return run_undo(lib, Journal.open(lib.state_dir, journal_id), progress=progress)
 
 
-def journals(lib) -> list[dict]:
-    """Every adoption journal, newest first: ``[{"journal_id", "state", "linked", "models_created"}]``."""
+def journals(lib: Library) -> list[dict[str, Any]]:
+    """Every adoption journal, newest first: ``[{"journal_id", "state", "linked", "models_created",
+    "reclaimed_bytes"}]`` (``state`` ``unreadable`` and nothing else for a damaged journal)."""
     from .adopt.apply import summarize
     from .adopt.journal import Journal, journal_dir
 
-    out = []
+    out: list[dict[str, Any]] = []
     for p in sorted(journal_dir(lib.state_dir).glob("*.jsonl"), reverse=True):
         try:
             s = summarize(Journal(p))
-        except Exception:  # noqa: BLE001 - a damaged journal is listed, not fatal
+        except Exception:  # any damage (unreadable, no plan record, bad records): listed, not fatal
             out.append({"journal_id": p.stem, "state": "unreadable"})
             continue
         out.append({"journal_id": s["journal_id"], "state": s["state"], "linked": s["linked"],
@@ -137,7 +163,7 @@ def journals(lib) -> list[dict]:
     return out
 
 
-def _after(lib, report: dict) -> dict:
+def _after(lib: Library, report: dict[str, Any]) -> dict[str, Any]:
     """Queue an online lookup for adopted models no sidecar identified (background, never blocking;
     offline — ``PUMAS_OFFLINE`` — they stay pending for ``pumas lookup``)."""
     if os.environ.get("PUMAS_OFFLINE", "").lower() in ("1", "true", "yes"):
@@ -152,7 +178,7 @@ def _after(lib, report: dict) -> dict:
     return report
 
 
-def import_sidecars(lib, report: dict, mode: str) -> None:
+def import_sidecars(lib: Library, report: dict[str, Any], mode: str) -> None:
     """After a plain import: read the sidecars next to each imported single file and bring its preview
     (copied, or moved in ``move`` mode) into the model folder as ``preview.<ext>``."""
     import shutil
@@ -161,12 +187,12 @@ def import_sidecars(lib, report: dict, mode: str) -> None:
 
     for m in report.get("imported", []):
         src = m.get("import_source")
-        if m.get("format") != "single-file" or not src or src == "upload":
+        if m.get("format") != UnitKind.SINGLE_FILE or not src or src == "upload":
             continue
         try:
             apply_to_model(lib, m["model_id"], [(src, None)])
             pv = find_preview(src)
             if pv and not any(n.startswith("preview.") for n in os.listdir(m["path"])):
                 (shutil.move if mode == "move" else shutil.copy2)(pv, os.path.join(m["path"], preview_name(pv)))
-        except OSError:
-            continue  # sidecars are a bonus: never fail an import over them
+        except OSError:  # WriteFailedError / FileMissingError too: sidecars are a bonus, never fail an import
+            continue

@@ -8,15 +8,25 @@ name, status, matched_by, model_id, url`` and details (``hash``, ``hash_type``, 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .errors import BadInputError, PumasError
 from .links.mapping import load_mapping
 from .workflows.extract import extract_refs, load_workflow, workflow_format
-from .workflows.resolve import Resolver
+from .workflows.resolve import Resolution, Resolver
+
+if TYPE_CHECKING:
+    from .facade import Library
+
+#: A workflow: the parsed JSON object, or the path of a ``.json`` / PNG / WebP file.
+Workflow = dict[str, Any] | str | Path
+#: A progress callback (one event dict per call).
+Progress = Callable[[dict[str, Any]], None]
 
 
-def _doc(workflow) -> dict:
+def _doc(workflow: object) -> dict[str, Any]:
     if isinstance(workflow, dict):
         return workflow
     if isinstance(workflow, (str, Path)):
@@ -24,12 +34,26 @@ def _doc(workflow) -> dict:
     raise BadInputError("workflow must be a JSON object or the path of a workflow file")
 
 
-def _app(lib, app_id: str | None, comfyui_dir, required: bool) -> dict | None:
+@overload
+def _app(lib: Library, app_id: str | None, comfyui_dir: str | Path | None,
+         required: Literal[True]) -> dict[str, Any]: ...
+@overload
+def _app(lib: Library, app_id: str | None, comfyui_dir: str | Path | None,
+         required: bool) -> dict[str, Any] | None: ...
+def _app(lib: Library, app_id: str | None, comfyui_dir: str | Path | None, required: bool) -> dict[str, Any] | None:
+    """The install a workflow is resolved against: ``comfyui_dir`` (registered on the fly), ``app_id``, or
+    the only registered one; None when there is none and ``required`` is false.
+
+    Raises:
+        BadInputError: ``required`` and no (or more than one) install to choose.  NotFoundError: unknown ``app_id``.
+    """
+    app: dict[str, Any] | None
     if comfyui_dir:
-        root = lib.registry.find_app_by_root(str(Path(comfyui_dir).expanduser().resolve()))
-        return root or lib.add_app(comfyui_dir)
+        app = lib.registry.find_app_by_root(str(Path(comfyui_dir).expanduser().resolve()))
+        return app or lib.add_app(comfyui_dir)
     if app_id:
-        return lib.registry.get_app(app_id)
+        app = lib.registry.get_app(app_id)
+        return app
     apps = lib.list_apps()
     if len(apps) == 1:
         return apps[0]
@@ -40,11 +64,13 @@ def _app(lib, app_id: str | None, comfyui_dir, required: bool) -> dict | None:
     raise BadInputError(f"{len(apps)} ComfyUI installs are registered: choose one with --app ID or --comfyui DIR")
 
 
-def _download_missing(lib, results, progress) -> tuple[dict[str, str], dict[str, str]]:
+def _download_missing(lib: Library, results: list[Resolution],
+                      progress: Progress | None) -> tuple[dict[str, str], dict[str, str]]:
     """Download every missing reference's URL once: ``({url: model_id}, {url: failure note})``."""
     from .workflows.fetch import download_ref
 
-    got, notes = {}, {}
+    got: dict[str, str] = {}
+    notes: dict[str, str] = {}
     for res in results:
         url = res.ref.url
         if res.status != "missing" or not url or url in got or url in notes:
@@ -56,9 +82,10 @@ def _download_missing(lib, results, progress) -> tuple[dict[str, str], dict[str,
     return got, notes
 
 
-def resolve_workflow(lib, workflow, *, app_id: str | None = None, comfyui_dir=None, dry_run: bool = False,
-                     download: bool = False, confirmed: dict | None = None, conflicts: str | None = None,
-                     loaders: dict | None = None, progress=None) -> dict:
+def resolve_workflow(lib: Library, workflow: Workflow, *, app_id: str | None = None,
+                     comfyui_dir: str | Path | None = None, dry_run: bool = False, download: bool = False,
+                     confirmed: dict[str, str] | None = None, conflicts: str | None = None,
+                     loaders: Mapping[str, Any] | None = None, progress: Progress | None = None) -> dict[str, Any]:
     """Resolve a workflow's models against the library and link them into one install (see module doc).
 
     Args:
@@ -77,17 +104,19 @@ def resolve_workflow(lib, workflow, *, app_id: str | None = None, comfyui_dir=No
     mapping = load_mapping(lib.state_dir)
     resolver = Resolver(lib, app, mapping, confirmed)  # one library snapshot for every reference
     results = [resolver.resolve(r) for r in refs]
-    got, notes = {}, {}
+    got: dict[str, str] = {}
+    notes: dict[str, str] = {}
     if download and not dry_run:
         got, notes = _download_missing(lib, results, progress)
         if got:  # the downloads are library models now; a URL's model answers its reference (verified hash)
             resolver = Resolver(lib, app, mapping, confirmed)
-            results = [resolver.resolve_as(r, got[r.url], "sha256") if r.url in got else resolver.resolve(r)
-                       for r in refs]
+            results = [resolver.resolve_as(r, got[r.url], "sha256") if r.url is not None and r.url in got
+                       else resolver.resolve(r) for r in refs]
     downloaded = len(got)
     for res in results:
-        if res.status == "missing" and res.ref.url in notes:
-            res.note = notes[res.ref.url]
+        url = res.ref.url
+        if res.status == "missing" and url is not None and url in notes:
+            res.note = notes[url]
     created = apply_links(lib, app, results, dry_run=dry_run, conflicts=conflicts)
     if downloaded:
         lib.sync_new_models(sorted({r.entry.model_id for r in results if r.entry is not None}))
@@ -95,8 +124,9 @@ def resolve_workflow(lib, workflow, *, app_id: str | None = None, comfyui_dir=No
             "dry_run": dry_run, "app_id": app["app_id"], "format": workflow_format(doc)}
 
 
-def annotate_workflow(lib, workflow, *, app_id: str | None = None, comfyui_dir=None,
-                      loaders: dict | None = None) -> dict:
+def annotate_workflow(lib: Library, workflow: Workflow, *, app_id: str | None = None,
+                      comfyui_dir: str | Path | None = None,
+                      loaders: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Fill ``properties.models`` with SHA-256 (and URL where known) for every model whose file is known.
 
     Returns ``{"workflow": annotated copy, "annotated": N, "skipped": [...]}``.  Uses the install (when one

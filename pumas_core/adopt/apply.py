@@ -14,17 +14,25 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from .fsutil import blake3_of, clean_leftovers, same_file, swap_in_link
-from .journal import Journal, State
+from ..vocab import Stage
+from .fsutil import Progress, blake3_of, clean_leftovers, same_file, swap_in_link
+from .journal import Journal, Record, State
 from .sidecars import apply_to_model, find_preview, preview_name
+
+if TYPE_CHECKING:
+    from ..facade import Library
 
 
 class Totals:
     """Byte totals for progress: ``total`` bytes planned, ``done`` finished, rate-based ETA."""
 
-    def __init__(self, groups: list[dict], progress, point=None):
+    def __init__(self, groups: list[dict[str, Any]], progress: Progress | None,
+                 point: Callable[[], None] | None = None) -> None:
         self.total = sum(p["size"] for g in groups for p in g["paths"]) or 1
         self.done = 0
         self.t0 = time.monotonic()
@@ -33,7 +41,9 @@ class Totals:
         self.count = sum(len(g["paths"]) for g in groups)
         self.index = 0
 
-    def emit(self, ev: dict, current: int = 0) -> None:
+    def emit(self, ev: dict[str, Any], current: int = 0) -> None:
+        """Send ``ev`` with the totals added (``index``, ``count``, ``total_bytes_done``, ``total_bytes``,
+        ``eta_seconds``); ``current`` is the bytes done of the step in flight."""
         if not self.progress:
             return
         done = self.done + current
@@ -42,15 +52,16 @@ class Totals:
         self.progress({**ev, "index": self.index, "count": self.count, "total_bytes_done": done,
                        "total_bytes": self.total, "eta_seconds": round(eta, 1) if eta is not None else None})
 
-    def scoped(self, path: str):
-        def cb(ev: dict) -> None:
+    def scoped(self, path: str) -> Progress:
+        """A progress callback for the step on ``path`` (its events count towards the totals)."""
+        def cb(ev: dict[str, Any]) -> None:
             if self.point is not None:
                 self.point()
             self.emit({**ev, "file": path}, ev.get("bytes_done", 0))
         return cb
 
 
-def find_by_source(lib, path: str) -> dict | None:
+def find_by_source(lib: Library, path: str) -> dict[str, Any] | None:
     """The library model imported from ``path`` (its ``import_source``), rebuilding the index once
     when a crash left a committed model folder unindexed."""
     for attempt in (0, 1):
@@ -62,18 +73,19 @@ def find_by_source(lib, path: str) -> dict | None:
     return None
 
 
-def _created_here(model: dict, group: dict, started: float) -> bool:
+def _created_here(model: dict[str, Any], group: dict[str, Any], started: float) -> bool:
     """Did this adoption create ``model``? (imported from one of the group's paths, after it started)."""
     paths = {p["path"] for p in group["paths"]}
     added = model.get("added_date") or ""
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(started)))
-    return model.get("import_source") in paths and added >= when
+    return model.get("import_source") in paths and bool(added >= when)
 
 
 class Applier:
     """Runs the steps of one journal (new or resumed) for a :class:`~pumas_core.facade.Library`."""
 
-    def __init__(self, lib, journal: Journal, *, accept_pickle: bool = False, progress=None, cancel=None):
+    def __init__(self, lib: Library, journal: Journal, *, accept_pickle: bool = False,
+                 progress: Progress | None = None, cancel: threading.Event | None = None) -> None:
         self.lib, self.journal = lib, journal
         self.state = State(journal.records())
         self.accept_pickle = accept_pickle or bool(self.state.plan.get("accept_pickle"))
@@ -82,11 +94,12 @@ class Applier:
         self.app_ids = {i["root"]: i.get("app_id") for i in self.state.plan.get("installs", [])}
 
     # -- steps -------------------------------------------------------------------------------------
-    def _import(self, gi: int, g: dict) -> dict | None:
+    def _import(self, gi: int, g: dict[str, Any]) -> Record | None:
         done = self.state.result("import", gi)
         if done is not None:
             return None if done.get("error") else done
         keeper = g["paths"][0]["path"]
+        model: dict[str, Any] | None
         if g["action"] == "link_existing":
             model = self.lib.index.get(g["model_id"])
             rec = self._record(gi, model, False) if model else {"error": "the library model is gone"}
@@ -100,13 +113,14 @@ class Applier:
                                       lookup=False, progress=self.totals.scoped(keeper), sidecars=False)
             if r["imported"]:
                 model, created = r["imported"][0], True
-            elif r["skipped"] and r["skipped"][0].get("model_id"):
-                model = self.lib.index.get(r["skipped"][0]["model_id"])
-                created = bool(model) and _created_here(model, g, self.state.plan["created"])
             else:
-                err = (r["failed"] or [{"error": f"{keeper}: not imported"}])[0]["error"]
-                self.journal.write({"type": "done", "step": "import", "g": gi, "error": err})
-                return None
+                mid = r["skipped"][0].get("model_id") if r["skipped"] else None
+                model = self.lib.index.get(mid) if mid else None  # already in the library
+                if model is None:
+                    err = (r["failed"] or [{"error": f"{keeper}: not imported"}])[0]["error"]
+                    self.journal.write({"type": "done", "step": "import", "g": gi, "error": err})
+                    return None
+                created = _created_here(model, g, self.state.plan["created"])
         else:
             model = find_by_source(self.lib, keeper)
             created = True
@@ -119,12 +133,12 @@ class Applier:
         return rec
 
     @staticmethod
-    def _record(gi: int, model: dict, created: bool) -> dict:
+    def _record(gi: int, model: dict[str, Any], created: bool) -> Record:
         f = model["files"][0]
         return {"model_id": model["model_id"], "target": os.path.join(model["path"], f["name"]),
                 "blake3": f["blake3"], "sha256": f["sha256"], "created": created}
 
-    def _link(self, gi: int, g: dict, pj: int, p: dict, rec: dict) -> None:
+    def _link(self, gi: int, g: dict[str, Any], pj: int, p: dict[str, Any], rec: Record) -> None:
         if self.state.result("link", gi, pj) is not None:
             self.totals.done += p["size"]
             return
@@ -152,7 +166,7 @@ class Applier:
         self.totals.done += p["size"]
         self.journal.write({"type": "done", "step": "link", "g": gi, "p": pj, **({"error": error} if error else {})})
 
-    def _sidecars(self, gi: int, g: dict, rec: dict) -> None:
+    def _sidecars(self, gi: int, g: dict[str, Any], rec: Record) -> None:
         if self.state.result("sidecars", gi) is not None:
             return
         intent = self.state.intent("sidecars", gi)
@@ -179,14 +193,14 @@ class Applier:
                             "preview": os.path.basename(preview["dst"]) if preview else None})
 
     # -- driver -------------------------------------------------------------------------------------
-    def run(self) -> dict:
+    def run(self) -> dict[str, Any]:
         """Run every step not done yet; returns :func:`summarize` of the journal."""
         clean_leftovers(os.path.dirname(p["path"]) for g in self.state.groups for p in g["paths"])
         for gi, g in enumerate(self.state.groups):
             if self.cancel is not None and self.cancel.is_set():
                 self.journal.write({"type": "cancelled"})
                 return summarize(self.journal)
-            self.totals.emit({"stage": "adopting", "file": g["paths"][0]["path"]})
+            self.totals.emit({"stage": Stage.ADOPTING, "file": g["paths"][0]["path"]})
             rec = self._import(gi, g)
             if rec is None:
                 self.totals.done += sum(p["size"] for p in g["paths"])
@@ -196,16 +210,16 @@ class Applier:
                 self._link(gi, g, pj, p, rec)
             self._sidecars(gi, g, rec)
         self.journal.write({"type": "complete"})
-        self.totals.emit({"stage": "done"})
+        self.totals.emit({"stage": Stage.DONE})
         return summarize(self.journal)
 
 
-def summarize(journal: Journal) -> dict:
+def summarize(journal: Journal) -> dict[str, Any]:
     """The adoption report from a journal: ``{"journal_id", "state", "models_created", "models_existing",
     "linked", "duplicates_linked", "reclaimed_bytes", "sidecars", "previews", "failed": [{"path", "error"}]}``.
     ``state`` is ``complete`` | ``cancelled`` | ``interrupted`` | ``undone``."""
     st = State(journal.records())
-    out = {"journal_id": journal.journal_id, "models_created": [], "models_existing": [], "linked": 0,
+    out: dict[str, Any] = {"journal_id": journal.journal_id, "models_created": [], "models_existing": [], "linked": 0,
            "duplicates_linked": 0, "reclaimed_bytes": 0, "sidecars": 0, "previews": 0, "failed": [],
            "sidecar_mismatches": []}
     for gi, g in enumerate(st.groups):

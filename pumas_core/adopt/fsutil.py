@@ -5,26 +5,37 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import blake3 as _blake3
 
 from ..atomic import discard, fsync_dir
+from ..errors import CorruptFileError
 from ..links.fsops import replace_link
+from ..vocab import Stage
 
 TMP_PREFIX = ".pumas-adopt-"
 
+#: A progress callback: receives one event dict (``{"stage", "file"?, "bytes_done"?, "bytes_total"?, ...}``).
+Progress = Callable[[dict[str, Any]], None]
 
-def blake3_of(path: str, progress=None) -> str:
+
+def blake3_of(path: str, progress: Progress | None = None) -> str:
     """BLAKE3 hex of a file (memory-mapped): the identity check for verifying and
-    restoring.  ``progress`` gets one ``{"stage": "verifying", "bytes_done", "bytes_total"}`` at the end."""
+    restoring.  ``progress`` gets one ``{"stage": "verifying", "bytes_done", "bytes_total"}`` at the end.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
     h = _blake3.blake3()  # single-threaded: a rayon pool does not survive fork()
     size = os.path.getsize(path)
     if size:
         h.update_mmap(path)
     if progress:
-        progress({"stage": "verifying", "bytes_done": size, "bytes_total": size})
-    return h.hexdigest()
+        progress({"stage": Stage.VERIFYING, "bytes_done": size, "bytes_total": size})
+    return str(h.hexdigest())
 
 
 def same_file(path: str, target: str) -> bool:
@@ -45,9 +56,14 @@ def swap_in_link(path: str, target: str) -> None:
     fsync_dir(Path(d))
 
 
-def copy_verified(src: str, dst: str, blake3: str, progress=None) -> None:
+def copy_verified(src: str, dst: str, blake3: str, progress: Progress | None = None) -> None:
     """Copy ``src`` to a temp file next to ``dst``, fsync, check its BLAKE3, then ``os.replace`` onto
-    ``dst`` (which may be a link).  Raises OSError, or ValueError when the copy's hash differs."""
+    ``dst`` (which may be a link).
+
+    Raises:
+        OSError: reading or writing failed.
+        CorruptFileError: the copy's BLAKE3 differs from ``blake3`` (a ``ValueError``; ``path`` is ``dst``).
+    """
     d = os.path.dirname(dst)
     tmp = os.path.join(d, f"{TMP_PREFIX}{secrets.token_hex(6)}")
     try:
@@ -58,7 +74,7 @@ def copy_verified(src: str, dst: str, blake3: str, progress=None) -> None:
         shutil.copystat(src, tmp)
         got = blake3_of(tmp, progress)
         if got != blake3:
-            raise ValueError(f"{dst}: restored copy has BLAKE3 {got[:12]}…, expected {blake3[:12]}…")
+            raise CorruptFileError(f"{dst}: restored copy has BLAKE3 {got[:12]}…, expected {blake3[:12]}…", path=dst)
         os.replace(tmp, dst)
         fsync_dir(Path(d))
     except BaseException:
@@ -66,9 +82,9 @@ def copy_verified(src: str, dst: str, blake3: str, progress=None) -> None:
         raise
 
 
-def move_back(src: str, dst: str, blake3: str, progress=None) -> None:
+def move_back(src: str, dst: str, blake3: str, progress: Progress | None = None) -> None:
     """Put the library file ``src`` back at ``dst`` (nothing or our link there): rename on the same
-    file system, else a verified copy then removal of ``src``."""
+    file system, else a verified copy then removal of ``src``.  Raises as :func:`copy_verified`."""
     try:
         same_fs = os.stat(src).st_dev == os.stat(os.path.dirname(dst)).st_dev
     except OSError:
@@ -81,7 +97,7 @@ def move_back(src: str, dst: str, blake3: str, progress=None) -> None:
         os.unlink(src)
 
 
-def clean_leftovers(dirs) -> int:
+def clean_leftovers(dirs: Iterable[str]) -> int:
     """Remove our hidden temp entries (``.pumas-adopt-*``) left by a crash in these folders."""
     n = 0
     for d in set(dirs):

@@ -18,13 +18,20 @@ import secrets
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
-from ..errors import NotFoundError
+from ..errors import NotFoundError, WriteFailedError
 
 KILL_ENV = "PUMAS_ADOPT_KILL_AT"
 
 
-def journal_dir(state_dir: str | os.PathLike) -> Path:
+#: One journal record (a JSON object).
+Record = dict[str, Any]
+#: The key of a step: ``(step, group index, path index or None)``.
+StepKey = tuple[str, int, int | None]
+
+
+def journal_dir(state_dir: str | os.PathLike[str]) -> Path:
     """``<state>/adopt`` (created)."""
     d = Path(state_dir) / "adopt"
     d.mkdir(parents=True, exist_ok=True)
@@ -40,7 +47,7 @@ def new_journal_id() -> str:
 class Journal:
     """Append-only, fsynced journal file of one adoption."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.journal_id = self.path.stem
         kill = os.environ.get(KILL_ENV)
@@ -49,7 +56,7 @@ class Journal:
         self._tail_checked = False
 
     @classmethod
-    def create(cls, state_dir, plan: dict, **extra) -> "Journal":
+    def create(cls, state_dir: str | os.PathLike[str], plan: dict[str, Any], **extra: Any) -> Journal:
         """Start a new journal whose first record is the plan."""
         j = cls(journal_dir(state_dir) / f"{new_journal_id()}.jsonl")
         j.write({"type": "plan", "journal_id": j.journal_id, "created": time.time(),
@@ -57,7 +64,7 @@ class Journal:
         return j
 
     @classmethod
-    def open(cls, state_dir, journal_id: str | None = None) -> "Journal":
+    def open(cls, state_dir: str | os.PathLike[str], journal_id: str | None = None) -> Journal:
         """The journal ``journal_id`` or, with None, the latest one.
 
         Raises:
@@ -69,15 +76,19 @@ class Journal:
                 raise NotFoundError(f"no adoption journal {journal_id!r}")
             p = d / f"{journal_id.removesuffix('.jsonl')}.jsonl"
             if not p.is_file():
-                raise NotFoundError(f"no adoption journal {journal_id!r} in {d}")
+                raise NotFoundError(f"no adoption journal {journal_id!r} in {d}", path=p)
             return cls(p)
         found = sorted(d.glob("*.jsonl"))
         if not found:
-            raise NotFoundError(f"no adoption journal in {d}: nothing to resume or undo")
+            raise NotFoundError(f"no adoption journal in {d}: nothing to resume or undo", path=d)
         return cls(found[-1])
 
-    def write(self, record: dict) -> None:
-        """Append one record durably (write, flush, fsync)."""
+    def write(self, record: Record) -> None:
+        """Append one record durably (write, flush, fsync).
+
+        Raises:
+            WriteFailedError: the journal file cannot be written (``path`` names it; also an OSError).
+        """
         line = json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
         if not self._tail_checked:  # a crash mid-write left a torn last line: end it before appending
             self._tail_checked = True
@@ -88,10 +99,13 @@ class Journal:
                         line = "\n" + line
             except OSError:
                 pass
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(line)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            raise WriteFailedError(f"{self.path}: {exc.strerror or exc}", path=self.path) from exc
         self.point()
 
     def point(self) -> None:
@@ -101,9 +115,9 @@ class Journal:
             if self._count >= self._kill_at:
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    def records(self) -> list[dict]:
-        """Every complete record in order (a line torn by a crash is skipped)."""
-        out = []
+    def records(self) -> list[Record]:
+        """Every complete record in order (a line torn by a crash is skipped).  Raises OSError."""
+        out: list[Record] = []
         with open(self.path, encoding="utf-8", errors="replace") as f:
             for line in f:
                 if not line.endswith("\n"):
@@ -120,12 +134,13 @@ class Journal:
 class State:
     """What a journal says happened: the plan, done steps and their results, terminal records."""
 
-    def __init__(self, records: list[dict]):
+    def __init__(self, records: list[Record]) -> None:
+        """Raises :class:`NotFoundError` when the first record is not the plan."""
         if not records or records[0].get("type") != "plan":
             raise NotFoundError("adoption journal has no plan record")
-        self.plan = records[0]
-        self.done: dict[tuple, dict] = {}
-        self.intents: dict[tuple, dict] = {}
+        self.plan: Record = records[0]
+        self.done: dict[StepKey, Record] = {}
+        self.intents: dict[StepKey, Record] = {}
         self.flags: set[str] = set()
         self.undone_groups: set[int] = set()
         for r in records[1:]:
@@ -138,18 +153,20 @@ class State:
                 self.flags.add(t)
 
     @property
-    def groups(self) -> list[dict]:
-        return self.plan["groups"]
+    def groups(self) -> list[dict[str, Any]]:
+        """The plan's groups (see :func:`pumas_core.adopt.plan.build_plan`)."""
+        groups: list[dict[str, Any]] = self.plan["groups"]
+        return groups
 
-    def result(self, step: str, g: int, p: int | None = None) -> dict | None:
+    def result(self, step: str, g: int, p: int | None = None) -> Record | None:
         """The done record of a step, or None."""
         return self.done.get((step, g, p))
 
-    def intent(self, step: str, g: int, p: int | None = None) -> dict | None:
+    def intent(self, step: str, g: int, p: int | None = None) -> Record | None:
         """The intent record of a step, or None."""
         return self.intents.get((step, g, p))
 
 
-def step_key(r: dict) -> tuple:
+def step_key(r: Record) -> StepKey:
     """``(step, group, path index or None)``."""
     return r["step"], r["g"], r.get("p")

@@ -19,6 +19,7 @@ import hashlib
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import blake3 as _blake3
 
@@ -26,8 +27,12 @@ from ..errors import PumasError
 from ..ingest.formats import sniff
 from ..ingest.records import category_for, folder_name_for
 from ..naming import clean_name
-from .fsutil import blake3_of
-from .scan import ScanResult
+from ..vocab import ModelType, SecurityTier, Stage, UnitKind
+from .fsutil import Progress, blake3_of
+from .scan import Candidate, ScanResult
+
+if TYPE_CHECKING:
+    from ..facade import Library
 
 SAMPLE_BYTES = 16 << 20
 COPY_FACTOR = 2.0  # copy + verify reads and writes about twice the bytes of a hash in place
@@ -55,7 +60,7 @@ def measure_throughput(paths: list[str], budget: int = SAMPLE_BYTES) -> float:
     return done / elapsed if done and elapsed > 0 else 100e6
 
 
-def _describe(path: str, accept_pickle: bool) -> dict:
+def _describe(path: str, accept_pickle: bool) -> dict[str, Any]:
     """``{"model_type", "family", "official_name", "library_dir", "reason"?}`` from a bounded sniff."""
     from ..identify import identify_file
 
@@ -65,18 +70,19 @@ def _describe(path: str, accept_pickle: bool) -> dict:
         return {"reason": str(exc)}
     except OSError as exc:
         return {"reason": f"{path}: {exc.strerror or exc}"}
-    if fmt.security_tier == "pickle" and not accept_pickle:
+    if fmt.security_tier == SecurityTier.PICKLE and not accept_pickle:
         return {"reason": f"{path}: {fmt.file_format} content can run code when loaded; pass --accept-pickle"}
     ident = identify_file(Path(path), fmt)
-    mtype = ident.model_type or "unknown"
+    mtype = ident.model_type or ModelType.UNKNOWN
     fam = clean_name(ident.family or "unknown").lower()
     name = os.path.basename(path)
     return {"model_type": mtype, "family": fam, "file_format": fmt.file_format,
-            "library_dir": os.path.join(category_for(mtype), fam, folder_name_for(name, "single-file")),
+            "library_dir": os.path.join(category_for(mtype), fam, folder_name_for(name, UnitKind.SINGLE_FILE)),
             "file_name": clean_name(name)}
 
 
-def build_plan(scan: ScanResult, lib, *, accept_pickle: bool = False, progress=None) -> dict:
+def build_plan(scan: ScanResult, lib: Library, *, accept_pickle: bool = False,
+               progress: Progress | None = None) -> dict[str, Any]:
     """Turn a scan into the plan (the dry-run document plus the groups apply needs).
 
     Returns ``{"files": [{"path", "folder_key", "size", "action", "library_path", ...}],
@@ -84,28 +90,33 @@ def build_plan(scan: ScanResult, lib, *, accept_pickle: bool = False, progress=N
     "skipped": [...], "totals": {...}, "installs": [...]}``.  A group is ``{"paths": [{"path",
     "folder_key", "subdir", "app_root", "size"}], "action": "move"|"copy"|"link_existing",
     "model_id"?: existing model, "blake3"?, "sha256"?}``; its first path is the one kept.
+
+    Raises:
+        OSError: the library root cannot be stat'ed (unreadable candidates are refused, not raised).
     """
     root = Path(lib.root)
     lib_dev = os.stat(root).st_dev
-    entries, refused = [], []
+    entries: list[tuple[Candidate, dict[str, Any]]] = []
+    refused: list[tuple[Candidate, dict[str, Any]]] = []
     for i, c in enumerate(scan.candidates):
         if progress:
-            progress({"stage": "scanning", "file": c.path, "index": i, "count": len(scan.candidates)})
+            progress({"stage": Stage.SCANNING, "file": c.path, "index": i, "count": len(scan.candidates)})
         d = _describe(c.path, accept_pickle)
         (refused if "reason" in d else entries).append((c, d))
-    by_size: dict[int, list] = {}
+    by_size: dict[int, list[tuple[Candidate, dict[str, Any]]]] = {}
     for c, d in entries:
         by_size.setdefault(c.size, []).append((c, d))
-    lib_sizes: dict[int, list[dict]] = {}
+    lib_sizes: dict[int, list[dict[str, Any]]] = {}
     for m in lib.list_models():
-        if m.get("format") == "single-file":
+        if m.get("format") == UnitKind.SINGLE_FILE:
             lib_sizes.setdefault(int(m["files"][0]["size"]), []).append(m)
-    groups: dict[str, dict] = {}
+    groups: dict[str, dict[str, Any]] = {}
     order: list[str] = []
     for size, members in by_size.items():
         need_hash = len(members) > 1 or size in lib_sizes
         for c, d in members:
-            key, hashes = f"path:{c.path}", {}
+            key = f"path:{c.path}"
+            hashes: dict[str, str] = {}
             if need_hash:
                 b3 = blake3_of(c.path)
                 key, hashes = f"b3:{b3}", {"blake3": b3}
@@ -122,8 +133,11 @@ def build_plan(scan: ScanResult, lib, *, accept_pickle: bool = False, progress=N
     return _assemble(scan, root, lib_dev, [groups[k] for k in order], refused)
 
 
-def _assemble(scan: ScanResult, root: Path, lib_dev: int, groups: list[dict], refused: list) -> dict:
-    files, dups, plan_groups = [], [], []
+def _assemble(scan: ScanResult, root: Path, lib_dev: int, groups: list[dict[str, Any]],
+              refused: list[tuple[Candidate, dict[str, Any]]]) -> dict[str, Any]:
+    files: list[dict[str, Any]] = []
+    dups: list[list[str]] = []
+    plan_groups: list[dict[str, Any]] = []
     reclaim = hash_bytes = 0.0
     for g in groups:
         d = g.pop("describe")

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import BadInputError
 from ..links.comfyui import LEGACY_KEYS, NON_MODEL_KEYS, discover_folder_paths
 from ..links.fsops import is_within, link_points_to
+from ..vocab import WEIGHT_SUFFIXES
 
-WEIGHT_SUFFIXES = {".safetensors", ".sft", ".gguf", ".ckpt", ".pt", ".pt2", ".pth", ".bin", ".onnx", ".pkl"}
 A1111_DIRS = {"models/Stable-diffusion": "checkpoints", "models/Lora": "loras", "models/LyCORIS": "loras",
               "models/VAE": "vae", "models/ESRGAN": "upscale_models", "models/RealESRGAN": "upscale_models",
               "models/ControlNet": "controlnet", "models/hypernetworks": "hypernetworks", "embeddings": "embeddings"}
@@ -48,15 +50,16 @@ class ScanResult:
     folder models, shards) and ``installs`` (``[{"root", "kind", "folder_paths"}]``)."""
 
     candidates: list[Candidate] = field(default_factory=list)
-    skipped: list[dict] = field(default_factory=list)
-    installs: list[dict] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    installs: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _mini_yaml(text: str) -> dict:
+def _mini_yaml(text: str) -> dict[str, dict[str, str]]:
     """A bounded parser for the subset ``extra_model_paths.yaml`` uses (sections of ``key: value``
     and ``key: |`` blocks); used only when PyYAML is missing."""
-    out: dict = {}
-    section = key = None
+    out: dict[str, dict[str, str]] = {}
+    section: str | None = None
+    key: str | None = None
     for raw in text.splitlines()[:5000]:
         line = raw.split(" #", 1)[0].rstrip() if not raw.lstrip().startswith("#") else ""
         if not line.strip():
@@ -77,7 +80,7 @@ def _mini_yaml(text: str) -> dict:
     return out
 
 
-def read_extra_model_paths(yaml_path: str | os.PathLike) -> dict[str, list[str]]:
+def read_extra_model_paths(yaml_path: str | os.PathLike[str]) -> dict[str, list[str]]:
     """``{folder_key: [abs dirs]}`` from one ``extra_model_paths.yaml`` (missing file → ``{}``).
 
     Raises:
@@ -89,19 +92,19 @@ def read_extra_model_paths(yaml_path: str | os.PathLike) -> dict[str, list[str]]
     except FileNotFoundError:
         return {}
     except OSError as exc:
-        raise BadInputError(f"{p}: cannot read ({exc.strerror})") from None
+        raise BadInputError(f"{p}: cannot read ({exc.strerror})", path=p) from None
     try:
         import yaml
 
-        data = yaml.safe_load(raw)
+        data: Any = yaml.safe_load(raw)
     except ImportError:
         data = _mini_yaml(raw)
     except Exception as exc:  # yaml.YAMLError and friends
-        raise BadInputError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        raise BadInputError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})", path=p) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise BadInputError(f"{p}: expected sections of folder paths")
+        raise BadInputError(f"{p}: expected sections of folder paths", path=p)
     out: dict[str, list[str]] = {}
     for conf in data.values():
         if not isinstance(conf, dict):
@@ -129,7 +132,7 @@ def read_extra_model_paths(yaml_path: str | os.PathLike) -> dict[str, list[str]]
     return out
 
 
-def install_folders(directory: str | os.PathLike) -> dict:
+def install_folders(directory: str | os.PathLike[str]) -> dict[str, Any]:
     """Describe the install at ``directory``: ``{"root", "kind": "comfyui"|"a1111", "folder_paths"}``.
 
     Raises:
@@ -137,8 +140,9 @@ def install_folders(directory: str | os.PathLike) -> dict:
     """
     root = os.path.abspath(os.path.expanduser(os.fspath(directory)))
     if not os.path.isdir(root):
-        raise BadInputError(f"{root}: not an existing folder")
-    if os.path.isdir(os.path.join(root, "models", "Stable-diffusion")) or os.path.isfile(os.path.join(root, "webui.py")):
+        raise BadInputError(f"{root}: not an existing folder", path=root)
+    if (os.path.isdir(os.path.join(root, "models", "Stable-diffusion"))
+            or os.path.isfile(os.path.join(root, "webui.py"))):
         fp: dict[str, list[str]] = {}
         for rel, key in A1111_DIRS.items():
             d = os.path.join(root, rel)
@@ -148,7 +152,8 @@ def install_folders(directory: str | os.PathLike) -> dict:
     markers = [os.path.isfile(os.path.join(root, "main.py")), os.path.isdir(os.path.join(root, "comfy")),
                os.path.isdir(os.path.join(root, "models"))]
     if not any(markers):
-        raise BadInputError(f"{root}: not a ComfyUI folder (no main.py, comfy/ or models/) nor an A1111 folder")
+        raise BadInputError(f"{root}: not a ComfyUI folder (no main.py, comfy/ or models/) nor an A1111 folder",
+                            path=root)
     fp = discover_folder_paths(os.path.join(root, "models"))
     for key, dirs in read_extra_model_paths(os.path.join(root, "extra_model_paths.yaml")).items():
         lst = fp.setdefault(key, [])
@@ -156,11 +161,11 @@ def install_folders(directory: str | os.PathLike) -> dict:
     return {"root": root, "kind": "comfyui", "folder_paths": fp}
 
 
-def _walk(key_dir: str):
+def _walk(key_dir: str) -> Iterator[tuple[str, list[str], list[str]]]:
     """Yield ``(dirpath, filenames, skipped_dirs)``; folder models (``model_index.json``) are not entered."""
     for dirpath, dirnames, filenames in os.walk(key_dir, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        skipped = []
+        skipped: list[str] = []
         if "model_index.json" in filenames and dirpath != key_dir:
             skipped.append(dirpath)
             dirnames[:] = []
@@ -172,7 +177,7 @@ def _walk(key_dir: str):
         yield dirpath, sorted(f for f in filenames if not f.startswith(".")), skipped
 
 
-def scan(directories, library_root: str | os.PathLike) -> ScanResult:
+def scan(directories: Iterable[str | os.PathLike[str]], library_root: str | os.PathLike[str]) -> ScanResult:
     """Walk every model folder of the installs in ``directories`` (in order; the first install wins
     for a folder two installs share).  Files that are symlinks into ``library_root`` are our links
     (skipped), other symlinks are the user's (skipped), non-weight files stay out of the result.
@@ -198,7 +203,7 @@ def scan(directories, library_root: str | os.PathLike) -> ScanResult:
     return res
 
 
-def _consider(res: ScanResult, seen: set, lib: str, app_root: str, key: str, key_dir: str, dirpath: str,
+def _consider(res: ScanResult, seen: set[str], lib: str, app_root: str, key: str, key_dir: str, dirpath: str,
               name: str) -> None:
     path = os.path.join(dirpath, name)
     if os.path.splitext(name)[1].lower() not in WEIGHT_SUFFIXES:

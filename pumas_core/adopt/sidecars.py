@@ -22,6 +22,13 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..vocab import MatchSource, Trust
+
+if TYPE_CHECKING:
+    from ..facade import Library
 
 MAX_SIDECAR_BYTES = 4 << 20
 PREVIEW_SUFFIXES = (".preview.png", ".preview.jpg", ".preview.jpeg", ".preview.webp", ".png", ".jpg", ".jpeg",
@@ -34,7 +41,8 @@ def _stem(path: str) -> str:
     return os.path.splitext(path)[0]
 
 
-def _load_json(path: str):
+def _load_json(path: str) -> Any:
+    """The JSON value in a small regular file, or None (missing, a link, too large, not JSON)."""
     try:
         if os.path.islink(path) or os.path.getsize(path) > MAX_SIDECAR_BYTES:
             return None
@@ -44,7 +52,7 @@ def _load_json(path: str):
         return None
 
 
-def _check(claimed, sha256: str) -> str:
+def _check(claimed: object, sha256: str) -> str:
     if not isinstance(claimed, str) or not HEX64.match(claimed.strip()):
         return "absent"
     return "match" if claimed.strip().lower() == sha256.lower() else "mismatch"
@@ -55,7 +63,7 @@ def civitai_base() -> str:
     return (os.environ.get("PUMAS_CIVITAI_ENDPOINT") or "https://civitai.com").rstrip("/")
 
 
-def _version_from_cm(cm: dict) -> dict:
+def _version_from_cm(cm: dict[str, Any]) -> dict[str, Any]:
     return {"id": cm.get("VersionId"), "modelId": cm.get("ModelId"), "name": cm.get("VersionName"),
             "baseModel": cm.get("BaseModel"), "trainedWords": cm.get("TrainedWords") or [],
             "model": {"name": cm.get("ModelName"), "type": cm.get("ModelType")},
@@ -85,7 +93,7 @@ def _a1111_cache_sha(path: str, rel: str | None) -> tuple[str, str] | None:
     return None
 
 
-def read_sidecars(path: str, sha256: str, rel: str | None = None) -> dict:
+def read_sidecars(path: str, sha256: str, rel: str | None = None) -> dict[str, Any]:
     """Every sidecar of the model file ``path``, checked against ``sha256``.
 
     Returns ``{"sidecars": {source: {"file", "sha256_check": "match"|"mismatch"|"absent", "data"?}},
@@ -93,10 +101,11 @@ def read_sidecars(path: str, sha256: str, rel: str | None = None) -> dict:
     sidecar whose hash matched), "user": A1111 user metadata or None, "lora_manager": dict or None}``.
     """
     stem = _stem(path)
-    out: dict = {"sidecars": {}, "mismatches": [], "civitai_version": None, "user": None, "lora_manager": None}
+    out: dict[str, Any] = {"sidecars": {}, "mismatches": [], "civitai_version": None, "user": None,
+                           "lora_manager": None}
 
-    def note(source: str, file: str, check: str, data) -> bool:
-        entry = {"file": file, "sha256_check": check}
+    def note(source: str, file: str, check: str, data: Any) -> bool:
+        entry: dict[str, Any] = {"file": file, "sha256_check": check}
         if check == "mismatch":
             out["mismatches"].append(f"{file}: its SHA-256 does not match {os.path.basename(path)}; ignored")
         else:
@@ -117,12 +126,12 @@ def read_sidecars(path: str, sha256: str, rel: str | None = None) -> dict:
         if note("cm_info", stem + ".cm-info.json", check, cm) and cm.get("ModelId") and not out["civitai_version"]:
             out["civitai_version"] = _version_from_cm(cm)
     lm = _load_json(stem + ".metadata.json")
-    if isinstance(lm, dict) and ("sha256" in lm or "civitai" in lm or "file_name" in lm):
-        if note("lora_manager", stem + ".metadata.json", _check(lm.get("sha256"), sha256), lm):
-            out["lora_manager"] = lm
-            civ = lm.get("civitai")
-            if isinstance(civ, dict) and civ.get("modelId") and not out["civitai_version"]:
-                out["civitai_version"] = civ
+    if isinstance(lm, dict) and ("sha256" in lm or "civitai" in lm or "file_name" in lm) \
+            and note("lora_manager", stem + ".metadata.json", _check(lm.get("sha256"), sha256), lm):
+        out["lora_manager"] = lm
+        civ = lm.get("civitai")
+        if isinstance(civ, dict) and civ.get("modelId") and not out["civitai_version"]:
+            out["civitai_version"] = civ
     try:
         with open(stem + ".sha256", encoding="utf-8") as f:
             claimed = (f.read(200).split() or [""])[0]
@@ -154,25 +163,25 @@ def preview_name(preview: str) -> str:
     return "preview" + os.path.splitext(preview)[1].lower()
 
 
-def metadata_patch(meta: dict, found: dict) -> dict:
+def metadata_patch(meta: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
     """Keys to merge into ``meta`` (a metadata.json dict) from :func:`read_sidecars` output.
 
     Identity keys are left alone when the user set them (``match_source: manual``).
     """
-    patch: dict = {}
+    patch: dict[str, Any] = {}
     if not found["sidecars"]:
         return patch
     patch["sidecars"] = {**(meta.get("sidecars") or {}), **found["sidecars"]}
     if found["mismatches"]:
         patch["sidecar_mismatches"] = found["mismatches"]
     version = found["civitai_version"]
-    manual = meta.get("match_source") == "manual"
+    manual = meta.get("match_source") == MatchSource.MANUAL
     tags = list(meta.get("tags") or [])
     if version and not manual:
         from ..remote.civitai import summarize
 
         civ = summarize(version, civitai_base())
-        patch.update({"civitai": civ, "match_source": "sidecar", "trust": "verified",
+        patch.update({"civitai": civ, "match_source": MatchSource.SIDECAR, "trust": Trust.VERIFIED,
                       "pending_online_lookup": False})
         if civ.get("base_model"):
             patch["base_model_remote"] = civ["base_model"]
@@ -199,17 +208,20 @@ def metadata_patch(meta: dict, found: dict) -> dict:
     return patch
 
 
-def apply_to_model(lib, model_id: str, paths: list[tuple[str, str | None]]) -> dict:
+def apply_to_model(lib: Library, model_id: str, paths: Sequence[tuple[str, str | None]]) -> dict[str, Any]:
     """Read the sidecars of every original path (``[(path, rel name in its folder key)]``) of one
     model and merge them into its metadata.json, then the index.
 
     Returns ``{"sidecars": [sources], "mismatches": [...], "civitai": bool}``.
+    Raises OSError (a :class:`~pumas_core.errors.WriteFailedError` among them) when metadata.json cannot be
+    read or written; a model that is not indexed is answered with empty results.
     """
-    out: dict = {"sidecars": {}, "mismatches": [], "civitai_version": None}
+    out: dict[str, Any] = {"sidecars": {}, "mismatches": [], "civitai_version": None}
 
-    def change(meta: dict) -> dict | None:
+    def change(meta: dict[str, Any]) -> dict[str, Any] | None:
         sha = meta["files"][0]["sha256"]
-        merged: dict = {"sidecars": {}, "mismatches": [], "civitai_version": None, "user": None, "lora_manager": None}
+        merged: dict[str, Any] = {"sidecars": {}, "mismatches": [], "civitai_version": None, "user": None,
+                                  "lora_manager": None}
         for path, rel in paths:
             f = read_sidecars(path, sha, rel)
             for k in ("civitai_version", "user", "lora_manager"):

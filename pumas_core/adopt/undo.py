@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConflictError
+from ..vocab import Stage
 from .apply import _created_here, find_by_source
-from .fsutil import blake3_of, clean_leftovers, copy_verified, move_back, same_file
-from .journal import Journal, State
+from .fsutil import Progress, blake3_of, clean_leftovers, copy_verified, move_back, same_file
+from .journal import Journal, Record, State
+
+if TYPE_CHECKING:
+    from ..facade import Library
 
 
-def _group_record(lib, st: State, gi: int, g: dict) -> dict | None:
+def _group_record(lib: Library, st: State, gi: int, g: dict[str, Any]) -> Record | None:
     rec = st.result("import", gi)
     if rec is not None:
         return None if rec.get("error") else rec
@@ -32,8 +37,11 @@ def _group_record(lib, st: State, gi: int, g: dict) -> dict | None:
             "sha256": f["sha256"], "created": _created_here(model, g, st.plan["created"])}
 
 
-def _restore_path(path: str, rec: dict, keep_library_copy: bool, progress) -> str | None:
-    """Bring the original bytes back at ``path``; returns an error message or None."""
+def _restore_path(path: str, rec: Record, keep_library_copy: bool, progress: Progress | None) -> str | None:
+    """Bring the original bytes back at ``path``; returns an error message or None.
+
+    Raises OSError, or CorruptFileError (a ValueError) when a copy does not verify.
+    """
     target = rec["target"]
     if os.path.islink(path):
         if not same_file(path, target) and os.path.exists(path):
@@ -58,8 +66,8 @@ def _restore_path(path: str, rec: dict, keep_library_copy: bool, progress) -> st
     return None
 
 
-def _undo_group(lib, st: State, gi: int, g: dict, progress) -> dict:
-    out = {"restored": 0, "errors": [], "model_removed": None}
+def _undo_group(lib: Library, st: State, gi: int, g: dict[str, Any], progress: Progress | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"restored": 0, "errors": [], "model_removed": None}
     rec = _group_record(lib, st, gi, g)
     if rec is None:
         return out
@@ -77,7 +85,7 @@ def _undo_group(lib, st: State, gi: int, g: dict, progress) -> dict:
     for pj in order:
         p = paths[pj]
         if progress:
-            progress({"stage": "restoring", "file": p, "index": len(paths) - 1 - pj, "count": len(paths)})
+            progress({"stage": Stage.RESTORING, "file": p, "index": len(paths) - 1 - pj, "count": len(paths)})
         link_rec = st.result("link", gi, pj)
         if link_rec is None and st.intent("link", gi, pj) is None and not (pj == 0 and rec.get("created")):
             continue  # never touched: the user's file is still there as it was
@@ -86,7 +94,8 @@ def _undo_group(lib, st: State, gi: int, g: dict, progress) -> dict:
         keep = not (remove_model and pj == 0)
         try:
             err = _restore_path(p, rec, keep, progress)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # OSError (WriteFailedError too), ValueError (CorruptFileError):
+            # one path that cannot be restored is reported; the others still are
             err = f"{p}: {getattr(exc, 'strerror', None) or exc}"
         if err:
             out["errors"].append(err)
@@ -103,14 +112,16 @@ def _undo_group(lib, st: State, gi: int, g: dict, progress) -> dict:
     return out
 
 
-def undo(lib, journal: Journal, progress=None) -> dict:
+def undo(lib: Library, journal: Journal, progress: Progress | None = None) -> dict[str, Any]:
     """Undo the adoption recorded in ``journal``.
 
-    Returns ``{"journal_id", "restored": N paths, "models_removed": [ids], "errors": [messages]}``.
+    Returns ``{"journal_id", "restored": N paths, "models_removed": [ids], "errors": [messages]}``
+    (``"already_undone": True`` when it was).  A path that cannot be restored is an ``errors`` entry, not
+    an exception.
     """
     st = State(journal.records())
     clean_leftovers(os.path.dirname(p["path"]) for g in st.groups for p in g["paths"])
-    out = {"journal_id": journal.journal_id, "restored": 0, "models_removed": [], "errors": []}
+    out: dict[str, Any] = {"journal_id": journal.journal_id, "restored": 0, "models_removed": [], "errors": []}
     if "undone" in st.flags:
         out["already_undone"] = True
         return out

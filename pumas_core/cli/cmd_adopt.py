@@ -7,21 +7,30 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BadInputError
+from ..vocab import Stage
 from . import output
 from .progress import ProgressBars
 
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
-def add_parser(sub) -> None:
+    from ..facade import Library
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``adopt`` sub-command to ``sub`` (an argparse sub-parsers object)."""
     c = sub.add_parser("adopt", help="adopt the models of ComfyUI/A1111 folders (move in, link back; undoable)")
     c.add_argument("dirs", nargs="*", metavar="DIR", help="ComfyUI (or A1111) folders")
     g = c.add_mutually_exclusive_group()
     g.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
     g.add_argument("--resume", nargs="?", const="", metavar="JOURNAL_ID", help="continue an interrupted adoption")
-    g.add_argument("--undo", nargs="?", const="", metavar="JOURNAL_ID", help="restore the original tree (latest by default)")
+    g.add_argument("--undo", nargs="?", const="", metavar="JOURNAL_ID",
+                   help="restore the original tree (latest by default)")
     g.add_argument("--list", action="store_true", help="list adoption journals")
     c.add_argument("--accept-pickle", action="store_true", help="also adopt pickle-based files (.ckpt/.pt/.bin)")
 
@@ -29,12 +38,13 @@ def add_parser(sub) -> None:
 class _Bars:
     """Per-file bars (:class:`ProgressBars`) plus one total bar with ETA, on stderr."""
 
-    def __init__(self, enabled):
+    def __init__(self, enabled: bool | None) -> None:
+        """``enabled``: None = when stderr is a terminal."""
         self.files = ProgressBars(enabled=enabled)
         self.enabled = self.files.enabled
-        self.total = None
+        self.total: tqdm[Any] | None = None
 
-    def __call__(self, ev: dict) -> None:
+    def __call__(self, ev: dict[str, Any]) -> None:
         if not self.enabled:
             return
         if ev.get("total_bytes"):
@@ -42,17 +52,18 @@ class _Bars:
 
             if self.total is None:
                 self.total = tqdm(total=ev["total_bytes"], unit="B", unit_scale=True, unit_divisor=1024,
-                                  desc="adopting", file=sys.stderr, position=1, leave=False)
+                                  desc=Stage.ADOPTING, file=sys.stderr, position=1, leave=False)
             self.total.update(max(0, ev["total_bytes_done"] - self.total.n))
         self.files(ev)
 
     def close(self) -> None:
+        """Finish every bar."""
         self.files.close()
         if self.total is not None:
             self.total.close()
 
 
-def _print_plan(doc: dict) -> None:
+def _print_plan(doc: dict[str, Any]) -> None:
     h = output.human_size
     for f in doc["files"]:
         dest = f" -> {f['library_path']}" if f.get("library_path") else f"  ({f.get('reason', '')})"
@@ -65,7 +76,7 @@ def _print_plan(doc: dict) -> None:
           f"about {doc['estimated_seconds']:.0f} s")
 
 
-def _print_report(r: dict) -> None:
+def _print_report(r: dict[str, Any]) -> None:
     print(f"adoption {r['journal_id']}: {r['state']}; {r['linked']} paths linked, "
           f"{len(r['models_created'])} new models, {len(r['models_existing'])} already in the library, "
           f"{r['duplicates_linked']} duplicates ({output.human_size(r['reclaimed_bytes'])} reclaimed), "
@@ -79,7 +90,7 @@ def _print_report(r: dict) -> None:
     print(f"  undo with: pumas adopt --undo {r['journal_id']}")
 
 
-def run(lib, args) -> int:
+def run(lib: Library, args: argparse.Namespace) -> int:
     """Execute ``pumas adopt``; returns the exit code."""
     js = args.json
     if args.list:
@@ -108,7 +119,6 @@ def run(lib, args) -> int:
         if args.dry_run:
             doc = lib.adopt_plan(args.dirs, accept_pickle=args.accept_pickle, progress=bars)
             bars.close()
-            doc.pop("groups", None)
             output.emit_json(doc) if js else _print_plan(doc)
             return 0
         if args.resume is not None:

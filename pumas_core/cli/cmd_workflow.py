@@ -9,24 +9,29 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..atomic import atomic_write_text
-from ..errors import BadInputError
+from ..errors import BadInputError, PumasError, WriteFailedError
 from . import output
 from .progress import ProgressBars
+
+if TYPE_CHECKING:
+    from ..facade import Library
 
 COMMANDS = ("resolve", "workflow")
 
 
-def _target(c) -> None:
+def _target(c: argparse.ArgumentParser) -> None:
     g = c.add_mutually_exclusive_group()
     g.add_argument("--comfyui", dest="comfyui_dir", help="a ComfyUI folder (registered on the fly)")
     g.add_argument("--app", dest="app_id")
 
 
-def add_parsers(sub) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``resolve`` and ``workflow annotate`` to the ``pumas`` sub-command parser."""
     c = sub.add_parser("resolve", help="link a workflow's models at the names it uses (download with --download)")
     c.add_argument("workflow", help="workflow .json (UI or API format) or a PNG/WebP with an embedded workflow")
@@ -44,8 +49,9 @@ def add_parsers(sub) -> None:
     _target(a)
 
 
-def _confirmed(items: list[str]) -> dict:
-    out = {}
+def _confirmed(items: list[str]) -> dict[str, str]:
+    """``["KEY=MODEL_ID", ...]`` → ``{KEY: MODEL_ID}`` (the key may itself hold ``=``).  Raises BadInputError."""
+    out: dict[str, str] = {}
     for item in items:
         key, sep, mid = item.rpartition("=")
         if not sep or not key or not mid:
@@ -54,7 +60,7 @@ def _confirmed(items: list[str]) -> dict:
     return out
 
 
-def _print_refs(r: dict) -> None:
+def _print_refs(r: dict[str, Any]) -> None:
     for ref in r["references"]:
         where = f"{ref['directory']}/{ref['name']}"
         how = f" by {ref['matched_by']}" if ref["matched_by"] else ""
@@ -66,7 +72,7 @@ def _print_refs(r: dict) -> None:
     print(f"resolve: {len(r['references'])} references, {verb} {r['created']} links, downloaded {r['downloaded']}")
 
 
-def run(lib, args) -> int:
+def run(lib: Library, args: argparse.Namespace) -> int:
     """Run a workflow command for parsed ``args``; returns the exit code."""
     js = args.json
     if args.command == "resolve":
@@ -81,8 +87,10 @@ def run(lib, args) -> int:
     out = Path(args.out)
     try:
         atomic_write_text(out, json.dumps(r["workflow"], indent=2, ensure_ascii=False) + "\n")
+    except PumasError:  # already says what failed (WriteFailedError is an OSError too)
+        raise
     except OSError as exc:
-        raise BadInputError(f"{out}: cannot write ({exc.strerror or exc})") from None
+        raise WriteFailedError(f"{out}: cannot write ({exc.strerror or exc})", path=out) from None
     if js:
         output.emit_json({"annotated": r["annotated"], "skipped": r["skipped"], "out": str(out)})
     else:

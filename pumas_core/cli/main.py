@@ -7,13 +7,19 @@ Exit codes: 0 success, 1 handled failure (one line on stderr, never a traceback 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PumasError
 from ..settings import IMPORT_MODE_HELP, IMPORT_MODES
 from . import cmd_adopt, output, start
 from .progress import ProgressBars
+
+if TYPE_CHECKING:
+    from ..facade import Library
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = c.add_mutually_exclusive_group()
     g.add_argument("--app", dest="app_id")
     g.add_argument("--comfyui", dest="comfyui_dir", help="a ComfyUI folder (registered on the fly)")
-    c.add_argument("--dry-run", action="store_true", help="show what would change (conflicts with reasons); change nothing")
+    c.add_argument("--dry-run", action="store_true",
+                   help="show what would change (conflicts with reasons); change nothing")
     c.add_argument("--resolve", choices=("skip", "backup", "rename"),
                    help="for every conflict: skip it, rename the file in the way to <name>.pumas-backup then link, "
                         "or keep both (link under another name)")
@@ -73,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("delete", help="delete a model: its links, registry rows, then its files")
     c.add_argument("model_id")
     c.add_argument("--yes", action="store_true", help="do not ask")
-    c = sub.add_parser("lookup", help="(re)try HuggingFace/CivitAI lookups")
+    c = sub.add_parser("lookup", help="(re)try HuggingFace/CivitAI lookups")  # not-vocab: a command name
     c.add_argument("model_ids", nargs="*")
     c = sub.add_parser("download", help="download files of a HuggingFace repo and import them")
     c.add_argument("repo_id")
@@ -90,17 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _open(args):
-    return start.open_for(args)
-
-
 def _confirm(question: str) -> bool:
     if not sys.stdin.isatty():
         return False
     return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Execute parsed ``args``; returns the exit code."""
     cmd = args.command
     if cmd is None:
@@ -112,14 +115,14 @@ def run(args) -> int:
 
         serve(library=args.library, state=args.state, host=args.host, port=args.port)
         return 0
-    lib = _open(args)
+    lib = start.open_for(args)
     try:
         return _dispatch(lib, args)
     finally:
         lib.close()
 
 
-def _dispatch(lib, args) -> int:  # noqa: C901 - a flat dispatch table reads best here
+def _dispatch(lib: Library, args: argparse.Namespace) -> int:
     cmd, js = args.command, args.json
     from . import cmd_workflow
 
@@ -153,7 +156,10 @@ def _dispatch(lib, args) -> int:  # noqa: C901 - a flat dispatch table reads bes
     elif cmd == "apps":
         if args.apps_cmd == "add":
             app = lib.add_app(args.comfyui_dir)
-            output.emit_json(app) if js else print(f"registered {app['app_id']}  {app['root']}  (ComfyUI {app.get('version') or '?'})")
+            if js:
+                output.emit_json(app)
+            else:
+                print(f"registered {app['app_id']}  {app['root']}  (ComfyUI {app.get('version') or '?'})")
         elif args.apps_cmd == "list":
             apps = lib.list_apps()
             if js:
@@ -168,7 +174,8 @@ def _dispatch(lib, args) -> int:  # noqa: C901 - a flat dispatch table reads bes
             output.emit_json(r) if js else print(f"removed {args.app_id} ({r.get('links_removed', 0)} links removed)")
     elif cmd == "sync":
         resolutions = args.resolve or ("backup" if args.backup_conflicts else None)
-        r = lib.sync(app_id=args.app_id, comfyui_dir=args.comfyui_dir, dry_run=args.dry_run, resolutions=resolutions)
+        r = lib.sync(app_id=args.app_id, comfyui_dir=args.comfyui_dir, dry_run=args.dry_run,
+                     resolutions=resolutions)
         output.emit_json(r) if js else output.print_sync(r)
         return 1 if r.get("errors") or r.get("conflicts") else 0
     elif cmd == "health":
@@ -194,8 +201,11 @@ def _dispatch(lib, args) -> int:  # noqa: C901 - a flat dispatch table reads bes
         if not args.yes and not _confirm(f"delete {m['official_name']} and its {len(m.get('links', []))} links?"):
             raise PumasError("not deleted: pass --yes to confirm")
         r = lib.delete_model(m["model_id"])
-        output.emit_json(r) if js else print(f"deleted {m['official_name']}: {r['links_removed']} links, {r['files_removed']} files")
-    elif cmd == "lookup":
+        if js:
+            output.emit_json(r)
+        else:
+            print(f"deleted {m['official_name']}: {r['links_removed']} links, {r['files_removed']} files")
+    elif cmd == "lookup":  # not-vocab: a command name
         r = lib.lookup(args.model_ids or None)
         output.emit_json(r) if js else _print_summary(cmd, {k: len(v) for k, v in r.items()})
     elif cmd == "download":
@@ -206,7 +216,7 @@ def _dispatch(lib, args) -> int:  # noqa: C901 - a flat dispatch table reads bes
     return 0
 
 
-def _await_lookups(lib, report: dict, js: bool, timeout: float = 30.0) -> None:
+def _await_lookups(lib: Library, report: dict[str, Any], js: bool, timeout: float = 30.0) -> None:
     """Give the background HuggingFace/CivitAI lookups of just-imported models a short while.
 
     The models are already in the library; Ctrl+C (or the timeout) leaves them pending for
@@ -214,16 +224,14 @@ def _await_lookups(lib, report: dict, js: bool, timeout: float = 30.0) -> None:
     """
     if not js:
         print("looking up the new models on HuggingFace/CivitAI (Ctrl+C to skip)…", file=sys.stderr, flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         lib.wait_for_lookups(timeout=timeout)
-    except KeyboardInterrupt:
-        pass
     report["imported"] = [lib.get_model(m["model_id"]) for m in report["imported"]]
     if not js:
         output.print_identities(report["imported"])
 
 
-def _print_summary(cmd: str, r: dict) -> None:
+def _print_summary(cmd: str, r: dict[str, Any]) -> None:
     parts = [f"{k}={len(v) if isinstance(v, list) else v}" for k, v in r.items()]
     print(f"{cmd}: " + ", ".join(parts))
     for key in ("phantoms", "errors"):
@@ -235,7 +243,7 @@ def _print_summary(cmd: str, r: dict) -> None:
         print(f"  not fixed: {item['link_path']}: {item['reason']}")
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: parse, run, map errors to exit codes."""
     args = build_parser().parse_args(argv)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 
 def human_size(n: int | None) -> str:
@@ -18,20 +19,20 @@ def human_size(n: int | None) -> str:
     return f"{n} B"
 
 
-def emit_json(doc) -> None:
+def emit_json(doc: object) -> None:
     """Print one JSON document on stdout."""
     json.dump(doc, sys.stdout, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write("\n")
 
 
-def model_line(m: dict) -> str:
+def model_line(m: dict[str, Any]) -> str:
     """One line per model: short id, type, format, size, trust, name."""
     flags = "" if m.get("complete", True) else "  [incomplete]"
     return (f"{m['model_id'][:12]}  {m['model_type']:<15} {m['file_format']:<11} {human_size(m.get('size_bytes')):>10}"
             f"  {m.get('trust', 'none'):<8}  {m['official_name']}{flags}")
 
 
-def print_models(models: list[dict]) -> None:
+def print_models(models: list[dict[str, Any]]) -> None:
     """Print a model table (or a note when empty)."""
     if not models:
         print("no models")
@@ -41,7 +42,7 @@ def print_models(models: list[dict]) -> None:
         print(model_line(m))
 
 
-def print_model(m: dict) -> None:
+def print_model(m: dict[str, Any]) -> None:
     """Print every detail of one model."""
     rows = [
         ("id", f"blake3:{m['model_id']}"), ("name", m["official_name"]), ("type", m["model_type"]),
@@ -72,7 +73,7 @@ def print_model(m: dict) -> None:
         print(f"{'evidence':>15}: {e}")
 
 
-def print_import(report: dict) -> None:
+def print_import(report: dict[str, Any]) -> None:
     """Summarise an import report: imported, then every skipped and failed path with its reason."""
     for m in report["imported"]:
         print(f"imported  {m['model_id'][:12]}  {m['model_type']:<15} {m['official_name']}  → {m['path']}")
@@ -88,7 +89,7 @@ def print_import(report: dict) -> None:
     print(f"{len(report['imported'])} imported, {len(report['skipped'])} skipped, {len(report['failed'])} failed")
 
 
-def print_identities(models: list[dict]) -> None:
+def print_identities(models: list[dict[str, Any]]) -> None:
     """One line per model on what the remote lookup found (or that it is still pending)."""
     for m in models:
         hub, civ = m.get("huggingface") or {}, m.get("civitai") or {}
@@ -102,7 +103,7 @@ def print_identities(models: list[dict]) -> None:
         print(f"identity  {m['model_id'][:12]}  {state}")
 
 
-def print_sync(r: dict) -> None:
+def print_sync(r: dict[str, Any]) -> None:
     """Summarise a sync report."""
     verb = "would create" if r.get("dry_run") else "created"
     print(f"{verb} {r.get('created', 0)}, already correct {r.get('already_correct', 0)}, "
@@ -131,18 +132,21 @@ def print_sync(r: dict) -> None:
 HEALTH_SECTIONS = (
     ("offline_volumes", "offline drives", "mount the drive; nothing is removed while it is away"),
     ("broken_links", "broken links", None),
-    ("orphaned_links", "orphaned links", "`pumas health --fix` removes them (they point into the library but are not registered)"),
-    ("ghost_apps", "missing ComfyUI installs", "`pumas health --fix` forgets the install (its folder is gone); `pumas apps add DIR` if it moved"),
+    ("orphaned_links", "orphaned links",
+     "`pumas health --fix` removes them (they point into the library but are not registered)"),
+    ("ghost_apps", "missing ComfyUI installs",
+     "`pumas health --fix` forgets the install (its folder is gone); `pumas apps add DIR` if it moved"),
     ("phantom_models", "phantom models", "files are gone from the library: re-import them (restores the model), "
                                          "or `pumas delete MODEL_ID` to forget them"),
-    ("moved_models", "model folders moved by hand", "`pumas repair` indexes them at their new place and re-points their links"),
+    ("moved_models", "model folders moved by hand",
+     "`pumas repair` indexes them at their new place and re-points their links"),
     ("shadowed_links", "names ComfyUI loads from another folder",
      "ComfyUI finds a file of the same name in an earlier folder of that key: rename or remove it, "
      "or give the model another link name in its overrides.json"),
 )
 
 
-def _item_subject(it) -> str:
+def _item_subject(it: object) -> str:
     if not isinstance(it, dict):
         return str(it)
     for key in ("link_path", "path", "root", "comfyui_dir", "name", "official_name", "model_id", "app_id"):
@@ -151,7 +155,7 @@ def _item_subject(it) -> str:
     return json.dumps(it, default=str)
 
 
-def health_next_step(key: str, it, default: str | None) -> str | None:
+def health_next_step(key: str, it: object, default: str | None) -> str | None:
     """The next step for one health item: its own ``action`` (or ``fix``), else what ``fixable_by``
     names, else the section's default; broken links say whether ``repair`` can fix them."""
     if isinstance(it, dict):
@@ -170,7 +174,7 @@ def health_next_step(key: str, it, default: str | None) -> str | None:
     return default
 
 
-def health_lines(h: dict) -> list[str]:
+def health_lines(h: dict[str, Any]) -> list[str]:
     """The health report as readable lines: status, then per section each item, why, and what fixes it."""
     lines = [f"status: {h.get('status')}" + (f" ({h['links_checked']} links checked)" if "links_checked" in h else "")]
     for key, title, default in HEALTH_SECTIONS:
@@ -191,19 +195,19 @@ def health_lines(h: dict) -> list[str]:
     return lines
 
 
-def print_health(h: dict) -> None:
+def print_health(h: dict[str, Any]) -> None:
     """Print :func:`health_lines`."""
     for line in health_lines(h):
         print(line)
 
 
-def repair_lines(r: dict) -> list[str]:
+def repair_lines(r: dict[str, Any]) -> list[str]:
     """What ``repair`` (or ``clean``) fixed and what it could not fix, with reasons.
 
     Reads ``fixed``/``not_fixed`` lists when present, else the counts and lists of the older
     shapes (``repaired``, ``unrepairable``, ``conflicts``, ``errors``, ``removed_*``).
     """
-    lines = []
+    lines: list[str] = []
     fixed = r.get("fixed")
     if isinstance(fixed, list):
         lines.append(f"fixed: {len(fixed)}")
@@ -211,7 +215,8 @@ def repair_lines(r: dict) -> list[str]:
                   for it in fixed[:50]]
     else:
         counts = [f"{k.replace('_', ' ')} {v}" for k, v in r.items()
-                  if isinstance(v, int) and not isinstance(v, bool) and (k in ("repaired",) or k.startswith("removed") or k.startswith("forgotten"))]
+                  if isinstance(v, int) and not isinstance(v, bool)
+                  and (k in ("repaired",) or k.startswith("removed") or k.startswith("forgotten"))]
         removed_apps = r.get("removed_apps") or []
         if removed_apps:
             counts.append(f"forgot {len(removed_apps)} install(s)")
@@ -233,7 +238,7 @@ def repair_lines(r: dict) -> list[str]:
     return lines
 
 
-def print_fix(h: dict) -> None:
+def print_fix(h: dict[str, Any]) -> None:
     """``health --fix``: what repair and clean fixed and did not fix (with reasons), then the health after."""
     for m in (h.get("repair") or {}).get("reindexed") or []:
         print(f"moved: {m['old_path']} -> {m['path']}")

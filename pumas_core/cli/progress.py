@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import sys
 import threading
+from typing import TYPE_CHECKING, Any
+
+from ..vocab import Stage
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+#: A bar's key: ``(stage, file)`` of its events.
+BarKey = tuple[str | None, str | None]
+#: Events of these stages close the bars of their file (every bar when the event names no file).
+CLOSING_STAGES = (Stage.INDEXING, Stage.SYNCING, Stage.SCANNING)
 
 
 class ProgressBars:
@@ -15,12 +26,13 @@ class ProgressBars:
     Thread-safe.
     """
 
-    def __init__(self, enabled: bool | None = None):
+    def __init__(self, enabled: bool | None = None) -> None:
+        """``enabled``: None = when stderr is a terminal."""
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self._bars: dict = {}
+        self._bars: dict[BarKey, tqdm[Any]] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, ev: dict) -> None:
+    def __call__(self, ev: dict[str, Any]) -> None:
         if not self.enabled:
             return
         from tqdm import tqdm
@@ -38,11 +50,11 @@ class ProgressBars:
                 bar.update(ev["bytes_done"] - bar.n)
                 if ev["bytes_done"] >= total:
                     self._close(key)
-            elif ev.get("stage") in ("indexing", "syncing", "scanning"):
+            elif ev.get("stage") in CLOSING_STAGES:
                 for k in [k for k in self._bars if not ev.get("file") or k[1] == ev.get("file")]:
                     self._close(k)
 
-    def _close(self, key) -> None:
+    def _close(self, key: BarKey) -> None:
         bar = self._bars.pop(key, None)
         if bar is not None:
             bar.close()

@@ -5,10 +5,15 @@ unknown path whose parent exists), never at a known library location that is off
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+from typing import TYPE_CHECKING, Any
 
 from . import output
+
+if TYPE_CHECKING:
+    from ..facade import Library
 
 #: commands that only read: the library is opened read-only (nothing is created or changed)
 READ_ONLY = {"list", "search", "show"}
@@ -16,7 +21,7 @@ READ_ONLY = {"list", "search", "show"}
 CREATING = {"import", "download", "init"}
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``pumas init [DIR] [--force]``."""
     c = sub.add_parser("init", help="create a library (default: the configured or platform location)")
     c.add_argument("dir", nargs="?", help="where (it becomes the configured library)")
@@ -24,8 +29,11 @@ def add_parser(sub) -> None:
                    help="a library known at DIR is gone for good: start a new one there")
 
 
-def open_for(args):
-    """Open the library the way ``args.command`` needs it (see :data:`READ_ONLY`, :data:`CREATING`)."""
+def open_for(args: argparse.Namespace) -> Library:
+    """Open the library the way ``args.command`` needs it (see :data:`READ_ONLY`, :data:`CREATING`).
+
+    Raises what :meth:`Library.open` raises (``LibraryOfflineError``, ``NoLibraryError``...).
+    """
     from ..facade import Library
 
     if args.offline:
@@ -40,7 +48,7 @@ def open_for(args):
     return lib
 
 
-def _relocated_library(args):
+def _relocated_library(args: argparse.Namespace) -> str | None:
     """``pumas relocate OLD NEW`` when the library itself lies under OLD: open it at its new place
     (and keep the configured location in step), instead of reporting it offline at the old one."""
     from ..config import load_config, resolve_paths, save_config
@@ -50,8 +58,9 @@ def _relocated_library(args):
     old, new = os.path.normpath(os.path.abspath(args.old)), os.path.normpath(os.path.abspath(args.new))
     root = os.path.normpath(str(paths.root))
     if old == new or not is_within(root, old) or os.path.isdir(root):
-        return args.library
-    moved = new + root[len(old):]
+        library: str | None = args.library
+        return library
+    moved = str(new + root[len(old):])
     cfg = load_config(paths.state_dir)
     if not args.library and not os.environ.get("PUMAS_LIBRARY") and cfg.get("library"):
         cfg["library"] = moved
@@ -59,7 +68,7 @@ def _relocated_library(args):
     return moved
 
 
-def run_init(args) -> int:
+def run_init(args: argparse.Namespace) -> int:
     """``pumas init``: create the library (or say where the existing one is); exit 0."""
     from ..config import load_config, resolve_paths, save_config
     from ..facade import Library
@@ -67,7 +76,7 @@ def run_init(args) -> int:
     target = args.dir or args.library
     paths = resolve_paths(target, args.state)
     with Library.open(target, args.state, create=True, force=args.force) as lib:
-        result = {"library": str(lib.root), "library_id": lib.library_id, "created": lib.created,
+        result: dict[str, Any] = {"library": str(lib.root), "library_id": lib.library_id, "created": lib.created,
                   "models": lib.index.count()}
     if args.dir:  # an explicit location becomes the configured one
         cfg = load_config(paths.state_dir)
@@ -86,14 +95,14 @@ def run_init(args) -> int:
     return 0
 
 
-def print_start(args) -> int:
+def print_start(args: argparse.Namespace) -> int:
     """``pumas`` with no command: where the library is (or is not yet) and how to start; exit 0."""
     from ..config import resolve_paths
     from ..errors import PumasError
     from ..facade import Library
 
     paths = resolve_paths(args.library, args.state)
-    info = {"library": str(paths.root), "exists": False, "models": 0, "error": None}
+    info: dict[str, Any] = {"library": str(paths.root), "exists": False, "models": 0, "error": None}
     try:
         with Library.open(args.library, args.state, read_only=True) as lib:
             info.update(exists=True, models=lib.index.count())

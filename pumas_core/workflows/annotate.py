@@ -10,6 +10,7 @@ the input document is never modified (a deep copy is returned).
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from ..errors import BadInputError
 from .extract import ModelRef, norm_name, workflow_format
@@ -18,7 +19,7 @@ from .resolve import Resolution, file_digest
 CIVITAI_DOWNLOAD = "https://civitai.com/api/download/models/{}"
 
 
-def model_url(meta: dict) -> str | None:
+def model_url(meta: dict[str, Any]) -> str | None:
     """A public download URL from a model's ``huggingface`` / ``civitai`` identity, or None."""
     hf = meta.get("huggingface") or {}
     if hf.get("repo_id") and hf.get("path"):
@@ -29,17 +30,19 @@ def model_url(meta: dict) -> str | None:
     return None
 
 
-def _node(doc: dict, ref: ModelRef) -> dict | None:
-    graph = doc
-    if ref.subgraph is not None:
-        subs = (doc.get("definitions") or {}).get("subgraphs") or []
-        graph = next((s for s in subs if str(s.get("id")) == ref.subgraph), None)
-        if graph is None:
-            return None
+def _subgraph(doc: dict[str, Any], sid: str) -> dict[str, Any] | None:
+    subs = (doc.get("definitions") or {}).get("subgraphs") or []
+    return next((s for s in subs if str(s.get("id")) == sid), None)
+
+
+def _node(doc: dict[str, Any], ref: ModelRef) -> dict[str, Any] | None:
+    graph = doc if ref.subgraph is None else _subgraph(doc, ref.subgraph)
+    if graph is None:
+        return None
     return next((n for n in graph.get("nodes") or [] if isinstance(n, dict) and str(n.get("id")) == ref.node_id), None)
 
 
-def _upsert(models: list, entry: dict) -> None:
+def _upsert(models: list[Any], entry: dict[str, Any]) -> None:
     name, key = norm_name(entry["name"]), entry["directory"]
     from .loaders import folder_key
 
@@ -53,7 +56,7 @@ def _upsert(models: list, entry: dict) -> None:
     models.append(entry)
 
 
-def annotate(doc: dict, resolutions: list[Resolution]) -> tuple[dict, dict]:
+def annotate(doc: dict[str, Any], resolutions: list[Resolution]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return ``(annotated copy of doc, {"annotated": N, "skipped": [{"key", "name", "reason"}]})``.
 
     Raises:
@@ -62,7 +65,8 @@ def annotate(doc: dict, resolutions: list[Resolution]) -> tuple[dict, dict]:
     if workflow_format(doc) != "ui":
         raise BadInputError("annotate needs a UI-format workflow (an API-format prompt has no node properties)")
     out = copy.deepcopy(doc)
-    done, skipped = 0, []
+    done = 0
+    skipped: list[dict[str, Any]] = []
     for res in resolutions:
         ref = res.ref
         sha = None
@@ -73,7 +77,7 @@ def annotate(doc: dict, resolutions: list[Resolution]) -> tuple[dict, dict]:
         if not sha:
             skipped.append({"key": ref.key, "name": ref.name, "reason": res.note or res.status})
             continue
-        entry = {"name": ref.name, "hash": sha, "hash_type": "SHA256", "directory": ref.directory}
+        entry: dict[str, Any] = {"name": ref.name, "hash": sha, "hash_type": "SHA256", "directory": ref.directory}
         url = ref.url or (model_url(res.entry.meta) if res.entry else None)
         if url:
             entry["url"] = url
@@ -84,9 +88,9 @@ def annotate(doc: dict, resolutions: list[Resolution]) -> tuple[dict, dict]:
             if node is None:
                 skipped.append({"key": ref.key, "name": ref.name, "reason": "node not found"})
                 continue
-            props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+            props: dict[str, Any] = node["properties"] if isinstance(node.get("properties"), dict) else {}
             node["properties"] = props
-            models = props.get("models") if isinstance(props.get("models"), list) else []
+            models: list[Any] = props["models"] if isinstance(props.get("models"), list) else []
             props["models"] = models
             _upsert(models, entry)
         done += 1

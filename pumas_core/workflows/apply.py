@@ -8,13 +8,17 @@ when the caller passes ``conflicts="backup"``).  Each link is registered like ev
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 from ..links.pins import pin_link
 from ..links.sync import link_one
 from .resolve import Resolution
 
+if TYPE_CHECKING:
+    from ..facade import Library
 
-def apply_links(lib, app: dict, resolutions: list[Resolution], *, dry_run: bool = False,
+
+def apply_links(lib: Library, app: dict[str, Any], resolutions: list[Resolution], *, dry_run: bool = False,
                 conflicts: str | None = None) -> int:
     """Link every ``linked`` resolution into ``app``; update each status in place; return links created.
 
@@ -25,12 +29,16 @@ def apply_links(lib, app: dict, resolutions: list[Resolution], *, dry_run: bool 
     done: dict[str, tuple[str, str | None]] = {}
     created = 0
     for res in resolutions:
-        if res.status != "linked" or res.entry is None or res.link_path is None:
+        if res.status != "linked" or res.entry is None or res.link_path is None or res.folder is None:
             continue
         if res.link_path in done:
             res.status, res.note = done[res.link_path]
             continue
         planned = pin_link(app, res.folder, res.ref.rel_name, res.entry.model)
+        if planned is None:  # a Sharded Set (the resolver already reports it as a conflict)
+            res.status, res.note = "conflict", "a Sharded Set has no single file to link by name"
+            done[res.link_path] = (res.status, res.note)
+            continue
         row = lib.registry.get_link(planned.link_path)
         if row is not None and row["model_id"] != planned.model_id and conflicts != "backup" \
                 and os.path.lexists(planned.link_path):

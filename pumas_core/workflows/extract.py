@@ -14,8 +14,10 @@ Formats (ComfyUI_frontend ``workflowSchema.ts``):
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, TypeGuard
 
 from ..errors import BadInputError
 from .images import embedded_texts
@@ -56,7 +58,8 @@ class ModelRef:
         """``name`` with Windows separators turned into ``/``."""
         return norm_name(self.name)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
+        """The reference's fields as a dict."""
         return asdict(self)
 
 
@@ -65,7 +68,7 @@ def norm_name(name: str) -> str:
     return name.replace("\\", "/").strip().strip("/")
 
 
-def load_workflow(path: str | Path) -> dict:
+def load_workflow(path: str | Path) -> dict[str, Any]:
     """Read a workflow from a ``.json`` file or a PNG/WebP that embeds one.
 
     Images: the UI graph (``workflow``) is preferred, the API prompt (``prompt``) otherwise.
@@ -76,38 +79,48 @@ def load_workflow(path: str | Path) -> dict:
     try:
         size = p.stat().st_size
         if size > MAX_WORKFLOW_BYTES:
-            raise BadInputError(f"{p}: {size} bytes is too large for a workflow")
+            raise BadInputError(f"{p}: {size} bytes is too large for a workflow", path=p)
         texts = embedded_texts(p)
         if texts is not None:
             text = texts.get("workflow") or texts.get("prompt")
             if not text:
-                raise BadInputError(f"{p}: image has no embedded workflow or prompt")
+                raise BadInputError(f"{p}: image has no embedded workflow or prompt", path=p)
         else:
             text = p.read_bytes().decode("utf-8-sig")
     except OSError as exc:
-        raise BadInputError(f"{p}: cannot read ({exc.strerror or exc})") from None
+        raise BadInputError(f"{p}: cannot read ({exc.strerror or exc})", path=p) from None
     except UnicodeDecodeError:
-        raise BadInputError(f"{p}: not a UTF-8 JSON workflow") from None
+        raise BadInputError(f"{p}: not a UTF-8 JSON workflow", path=p) from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BadInputError(f"{p}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        raise BadInputError(f"{p}: not valid JSON ({exc.msg} at line {exc.lineno})", path=p) from None
     if not isinstance(doc, dict):
-        raise BadInputError(f"{p}: a workflow is a JSON object")
+        raise BadInputError(f"{p}: a workflow is a JSON object", path=p)
     return doc
 
 
-def workflow_format(doc: dict) -> str:
+#: ``{(normalised name, folder key or None): {"hash", "hash_type", "url", "directory"}}``
+Declared = dict[tuple[str, str | None], dict[str, Any]]
+
+
+def _prompt(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The node map of an API-format document (bare, or wrapped as ``{"prompt": {...}}``)."""
+    prompt = doc.get("prompt")
+    return prompt if isinstance(prompt, dict) else doc
+
+
+def workflow_format(doc: Mapping[str, Any]) -> str:
     """``"ui"`` (has ``nodes``), ``"api"`` (node objects with ``class_type``) or raise BadInputError."""
     if isinstance(doc.get("nodes"), list):
         return "ui"
-    prompt = doc.get("prompt") if isinstance(doc.get("prompt"), dict) else doc
+    prompt = _prompt(doc)
     if prompt and all(isinstance(v, dict) and "class_type" in v for v in prompt.values()):
         return "api"
     raise BadInputError("not a ComfyUI workflow (no 'nodes' list and no API-format prompt)")
 
 
-def _declared(entries, out: dict) -> None:
+def _declared(entries: Any, out: Declared) -> None:
     for m in entries or []:
         if not (isinstance(m, dict) and isinstance(m.get("name"), str)):
             continue
@@ -120,7 +133,7 @@ def _declared(entries, out: dict) -> None:
             out.setdefault(k, info)
 
 
-def _attach(ref: ModelRef, declared: dict) -> ModelRef:
+def _attach(ref: ModelRef, declared: Declared) -> ModelRef:
     nm = ref.rel_name
     info = declared.get((nm, ref.directory)) or declared.get((nm, None))
     if info is None and "/" in nm:  # templates list the bare file name for a value in a sub-folder
@@ -132,11 +145,11 @@ def _attach(ref: ModelRef, declared: dict) -> ModelRef:
     return ref
 
 
-def _is_file_value(v) -> bool:
+def _is_file_value(v: object) -> TypeGuard[str]:
     return isinstance(v, str) and v.strip().lower() not in NOT_A_FILE
 
 
-def _node_refs(node: dict, table: LoaderTable, subgraph: str | None) -> list[ModelRef]:
+def _node_refs(node: dict[str, Any], table: LoaderTable, subgraph: str | None) -> list[ModelRef]:
     ntype, nid = node.get("type"), str(node.get("id"))
     wv = node.get("widgets_values")
     entry = table.get(ntype) if isinstance(ntype, str) else None
@@ -156,7 +169,7 @@ def _node_refs(node: dict, table: LoaderTable, subgraph: str | None) -> list[Mod
     for m in (node.get("properties") or {}).get("models") or []:
         if not isinstance(m, dict) or not isinstance(m.get("name"), str):
             continue
-        for wname, v in zip(names, values):
+        for wname, v in zip(names, values, strict=True):
             if _is_file_value(v) and (norm_name(v) == norm_name(m["name"])
                                       or norm_name(v).rsplit("/", 1)[-1] == norm_name(m["name"])):
                 refs.append(ModelRef(nid, ntype, wname, folder_key(m.get("directory")), v, subgraph=subgraph))
@@ -164,11 +177,11 @@ def _node_refs(node: dict, table: LoaderTable, subgraph: str | None) -> list[Mod
     return refs
 
 
-def _ui_refs(doc: dict, table: LoaderTable) -> list[ModelRef]:
-    graphs = [(None, doc)]
+def _ui_refs(doc: dict[str, Any], table: LoaderTable) -> list[ModelRef]:
+    graphs: list[tuple[str | None, dict[str, Any]]] = [(None, doc)]
     subs = (doc.get("definitions") or {}).get("subgraphs") if isinstance(doc.get("definitions"), dict) else None
     graphs += [(str(s.get("id")), s) for s in subs or [] if isinstance(s, dict)]
-    declared: dict = {}
+    declared: Declared = {}
     for _sid, g in graphs:
         _declared(g.get("models"), declared)
         for n in g.get("nodes") or []:
@@ -188,9 +201,9 @@ def _ui_refs(doc: dict, table: LoaderTable) -> list[ModelRef]:
     return refs
 
 
-def _api_refs(doc: dict, table: LoaderTable) -> list[ModelRef]:
-    prompt = doc.get("prompt") if isinstance(doc.get("prompt"), dict) else doc
-    refs = []
+def _api_refs(doc: dict[str, Any], table: LoaderTable) -> list[ModelRef]:
+    prompt = _prompt(doc)
+    refs: list[ModelRef] = []
     for nid, node in prompt.items():
         entry = table.get(node.get("class_type"))
         inputs = node.get("inputs") if isinstance(node.get("inputs"), dict) else {}
@@ -204,13 +217,13 @@ def _api_refs(doc: dict, table: LoaderTable) -> list[ModelRef]:
     return refs
 
 
-def extract_refs(doc: dict, loaders: LoaderTable | None = None) -> list[ModelRef]:
+def extract_refs(doc: dict[str, Any], loaders: Mapping[str, Any] | None = None) -> list[ModelRef]:
     """Every model reference of a UI- or API-format workflow, in graph order.
 
     Args:
         loaders: extra loader definitions (see :mod:`.loaders`) merged over the built-in table.
     Raises:
-        BadInputError: ``doc`` is not a workflow.
+        BadInputError: ``doc`` is not a workflow, or ``loaders`` is malformed.
     """
     table = merged_table(loaders)
     return _ui_refs(doc, table) if workflow_format(doc) == "ui" else _api_refs(doc, table)

@@ -13,11 +13,17 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from ..errors import BadInputError, CorruptFileError
+from ..vocab import MatchSource, Trust
 from .extract import ModelRef
 from .resolve import file_digest
+
+if TYPE_CHECKING:
+    from ..facade import Library
 
 HF_HOSTS = {"huggingface.co", "www.huggingface.co", "hf.co"}
 CIVITAI_HOSTS = {"civitai.com", "www.civitai.com"}
@@ -53,7 +59,7 @@ def hf_parts(url: str, endpoint: str | None = None) -> tuple[str, str, str] | No
     return m["repo"], m["rev"], m["path"]
 
 
-def download_ref(lib, ref: ModelRef, progress=None) -> str:
+def download_ref(lib: Library, ref: ModelRef, progress: Callable[[dict[str, Any]], None] | None = None) -> str:
     """Download ``ref.url`` into the library; return the model id (already-present content is reused).
 
     Raises:
@@ -67,38 +73,40 @@ def download_ref(lib, ref: ModelRef, progress=None) -> str:
     remote = lib._lookups.remote
     parts = hf_parts(ref.url or "", remote.hf_endpoint)
     vid = civitai_version(ref.url or "", remote.civitai_endpoint) if parts is None else None
-    if parts is None and vid is None:
-        raise BadInputError(f"{ref.name}: cannot download from {ref.url!r} (HuggingFace resolve or CivitAI download URLs only)")
+    version: dict[str, Any] = {}
     if parts is not None:
         repo_id, rev, path = parts
         dest = download_dir(lib.root, repo_id)
         local = download_from_hub_verified(repo_id, path, dest, rev, remote, progress)
-    else:
+    elif vid is not None:
         from ..remote.civitai import summarize
         from ..remote.civitai_download import download_from_civitai
 
         dest = download_dir(lib.root, f"civitai/{vid}")
         local, version = download_from_civitai(vid, dest, base_url=remote.civitai_endpoint, progress=progress)
+    else:
+        raise BadInputError(f"{ref.name}: cannot download from {ref.url!r} "
+                            "(HuggingFace resolve or CivitAI download URLs only)")
     if ref.hash:
         kind = (ref.hash_type or "sha256").lower()
         actual = file_digest(str(local), "blake3" if kind == "blake3" else "sha256")
         if actual != ref.hash.lower():
             local.unlink(missing_ok=True)
             raise CorruptFileError(f"{local}: downloaded file's {kind} {actual} does not match the workflow's "
-                                   f"{ref.hash.lower()}; deleted")
+                                   f"{ref.hash.lower()}; deleted", path=local)
     report = lib.import_paths([local], mode="move", progress=progress, sync=False, lookup=False)
     if report["failed"]:
         raise BadInputError(report["failed"][0]["error"])
     shutil.rmtree(dest, ignore_errors=True)  # the file was moved into the library; drop the download's leftovers
     if report["imported"]:
-        mid = report["imported"][0]["model_id"]
+        mid = str(report["imported"][0]["model_id"])
         if parts is None:
-            lib._lookups.apply(mid, LookupResult(match_source="hash", trust="verified",
+            lib._lookups.apply(mid, LookupResult(match_source=MatchSource.HASH, trust=Trust.VERIFIED,
                                                  civitai=summarize(version, remote.civitai_endpoint)))
             return mid
         repo = remote.hf.repo(repo_id, max_wait=5.0)
         if repo is not None:
-            lib._lookups.apply(mid, LookupResult(match_source="hash", trust="verified",
+            lib._lookups.apply(mid, LookupResult(match_source=MatchSource.HASH, trust=Trust.VERIFIED,
                                                  huggingface=remote.hf.describe(repo, path)))
         return mid
-    return report["skipped"][0]["model_id"]
+    return str(report["skipped"][0]["model_id"])

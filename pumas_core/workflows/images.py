@@ -25,7 +25,7 @@ def _inflate(data: bytes, where: str) -> bytes:
     d = zlib.decompressobj()
     out = d.decompress(data, MAX_TEXT)
     if d.unconsumed_tail:
-        raise BadInputError(f"{where}: compressed text chunk larger than {MAX_TEXT >> 20} MB")
+        raise BadInputError(f"{where}: compressed text chunk larger than {MAX_TEXT >> 20} MB", path=where)
     return out
 
 
@@ -59,7 +59,7 @@ def png_texts(path: Path) -> dict[str, str]:
     out: dict[str, str] = {}
     with open(path, "rb") as f:
         if f.read(8) != PNG_SIG:
-            raise BadInputError(f"{path}: not a PNG file")
+            raise BadInputError(f"{path}: not a PNG file", path=path)
         for _ in range(MAX_CHUNKS):
             head = f.read(8)
             if len(head) < 8:
@@ -67,10 +67,10 @@ def png_texts(path: Path) -> dict[str, str]:
             length, ctype = struct.unpack(">I4s", head)
             if ctype in (b"tEXt", b"zTXt", b"iTXt"):
                 if length > MAX_TEXT:
-                    raise BadInputError(f"{path}: {ctype.decode()} chunk of {length} bytes is too large")
+                    raise BadInputError(f"{path}: {ctype.decode()} chunk of {length} bytes is too large", path=path)
                 data = f.read(length)
                 if len(data) < length:
-                    raise BadInputError(f"{path}: truncated PNG chunk")
+                    raise BadInputError(f"{path}: truncated PNG chunk", path=path)
                 kv = _png_text(ctype, data, str(path))
                 if kv:
                     out.setdefault(*kv)
@@ -116,7 +116,7 @@ def webp_texts(path: Path) -> dict[str, str]:
     with open(path, "rb") as f:
         head = f.read(12)
         if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WEBP":
-            raise BadInputError(f"{path}: not a WebP file")
+            raise BadInputError(f"{path}: not a WebP file", path=path)
         for _ in range(MAX_CHUNKS):
             ch = f.read(8)
             if len(ch) < 8:
@@ -124,7 +124,7 @@ def webp_texts(path: Path) -> dict[str, str]:
             fourcc, size = struct.unpack("<4sI", ch)
             if fourcc == b"EXIF":
                 if size > MAX_TEXT:
-                    raise BadInputError(f"{path}: EXIF chunk of {size} bytes is too large")
+                    raise BadInputError(f"{path}: EXIF chunk of {size} bytes is too large", path=path)
                 for s in _exif_strings(f.read(size)):
                     key, sep, val = s.partition(":")
                     if sep and key in WANTED:

@@ -14,13 +14,26 @@ Mapping shape (``LoaderTable``)::
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any, TypedDict
+
+from ..errors import BadInputError
 
 _KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,99}$")
 
-LoaderTable = dict[str, dict]
+
+class LoaderEntry(TypedDict):
+    """One loader class: its widget inputs in widget order, ``{widget: folder key}`` for its model pickers."""
+
+    widgets: list[str]
+    models: dict[str, str]
 
 
-def _e(widgets: list[str], models: dict[str, str]) -> dict:
+#: ``{node class: LoaderEntry}``.
+LoaderTable = dict[str, LoaderEntry]
+
+
+def _e(widgets: list[str], models: dict[str, str]) -> LoaderEntry:
     return {"widgets": widgets, "models": models}
 
 
@@ -58,23 +71,24 @@ CORE_LOADERS: LoaderTable = {
 LEGACY_KEYS = {"unet": "diffusion_models", "clip": "text_encoders"}
 
 
-def merged_table(extra: LoaderTable | None = None) -> LoaderTable:
-    """The core table overlaid with ``extra`` (e.g. built from ComfyUI's live node definitions).
+def merged_table(extra: Mapping[str, Any] | None = None) -> LoaderTable:
+    """The core table overlaid with ``extra`` (e.g. built from ComfyUI's live node definitions; checked here).
 
     Raises:
-        ValueError: an ``extra`` entry lacks ``widgets`` (list) or ``models`` (dict).
+        BadInputError: an ``extra`` entry lacks ``widgets`` (list) or ``models`` (dict).  Also a ValueError.
     """
     table = dict(CORE_LOADERS)
     for cls, entry in (extra or {}).items():
         if not (isinstance(entry, dict) and isinstance(entry.get("widgets", []), list)
                 and isinstance(entry.get("models"), dict)):
-            raise ValueError(f"loader mapping for {cls!r} must be {{'widgets': [...], 'models': {{...}}}}")
+            raise BadInputError(f"loader mapping for {cls!r} must be {{'widgets': [...], 'models': {{...}}}}")
         table[cls] = {"widgets": list(entry.get("widgets") or []), "models": dict(entry["models"])}
     return table
 
 
-def folder_key(directory: str | None) -> str | None:
-    """Normalise a ``directory`` field: ``"models/vae"`` / ``"vae"`` / ``"models\\\\unet"`` → ``"vae"`` / ``"diffusion_models"``."""
+def folder_key(directory: object) -> str | None:
+    """Normalise a ``directory`` field to a folder key, or None when it is not a plain folder name:
+    ``"models/vae"`` / ``"vae"`` → ``"vae"``, ``"models\\\\unet"`` → ``"diffusion_models"``."""
     if not directory or not isinstance(directory, str):
         return None
     d = directory.replace("\\", "/").strip("/")

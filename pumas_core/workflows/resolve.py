@@ -22,10 +22,21 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..links.mapping import Mapping
+from ..vocab import UnitKind
 from .catalog import Catalog, Entry, compatible, fuzzy_best
 from .extract import ModelRef
+
+if TYPE_CHECKING:
+    from ..facade import Library
+
+
+class _Hasher(Protocol):
+    def update(self, data: bytes, /) -> object: ...
+
+    def hexdigest(self) -> str: ...
 
 HEX = {"sha256": re.compile(r"^[0-9a-f]{64}$"), "blake3": re.compile(r"^[0-9a-f]{64}$")}
 
@@ -46,14 +57,15 @@ class Resolution:
     found_path: str | None = None
     folder: str | None = None        # the install's spelling of the folder key
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON shape of one reference (contract keys first, then details)."""
         r = self.ref
-        d = {"node_id": r.node_id, "node_type": r.node_type, "input": r.input, "directory": r.directory,
-             "name": r.name, "status": self.status, "matched_by": self.matched_by,
-             "model_id": self.entry.model_id if self.entry else None, "url": r.url,
-             "hash": r.hash, "hash_type": r.hash_type, "subgraph": r.subgraph, "key": r.key,
-             "link_path": self.link_path or self.found_path, "note": self.note}
+        d: dict[str, Any] = {
+            "node_id": r.node_id, "node_type": r.node_type, "input": r.input, "directory": r.directory,
+            "name": r.name, "status": self.status, "matched_by": self.matched_by,
+            "model_id": self.entry.model_id if self.entry else None, "url": r.url,
+            "hash": r.hash, "hash_type": r.hash_type, "subgraph": r.subgraph, "key": r.key,
+            "link_path": self.link_path or self.found_path, "note": self.note}
         if self.candidates:
             d["candidates"] = self.candidates
         if r.rel_name != r.name and os.sep == "/":
@@ -62,7 +74,8 @@ class Resolution:
 
 
 def file_digest(path: str, kind: str) -> str:
-    """Hex ``sha256`` or ``blake3`` of a file (streamed, 1 MiB reads)."""
+    """Hex ``sha256`` or ``blake3`` of a file (streamed, 1 MiB reads).  Raises OSError."""
+    h: _Hasher
     if kind == "blake3":
         import blake3
 
@@ -88,7 +101,8 @@ class Resolver:
     ``confirmed``: ``{ref.key: model_id}`` — the user's answer to an ``ambiguous`` reference.
     """
 
-    def __init__(self, lib, app: dict | None, mapping: Mapping, confirmed: dict | None = None):
+    def __init__(self, lib: Library, app: dict[str, Any] | None, mapping: Mapping,
+                 confirmed: dict[str, str] | None = None) -> None:
         self.lib, self.app, self.mapping = lib, app, mapping
         self.catalog = Catalog(lib)
         self.confirmed = {str(k): str(v).lower().removeprefix("blake3:") for k, v in (confirmed or {}).items()}
@@ -101,13 +115,14 @@ class Resolver:
             return key
         if key in (".", "..") or "/" in key or "\\" in key:
             return None
-        fp = self.app.get("folder_paths") or {}
+        fp: dict[str, list[str]] = self.app.get("folder_paths") or {}
         for k in (key, *sorted(fp)):
             if k.lower() == key.lower() and k in fp:
-                return k
+                return str(k)
         return key if os.path.isdir(os.path.join(self.app["models_dir"], key)) else None
 
     def link_path(self, key: str, rel: str) -> str | None:
+        """Where the link for ``rel`` in folder ``key`` goes in the install (None without an install)."""
         return os.path.join(self.app["models_dir"], key, *rel.split("/")) if self.app else None
 
     def present_path(self, key: str, rel: str) -> str | None:
@@ -155,12 +170,13 @@ class Resolver:
         """Resolve ``ref``; if it is still ``missing``, answer it with library model ``model_id`` (e.g. the
         model a download of the reference's URL turned out to be, matched by its verified hash)."""
         res = self.resolve(ref)
-        entry = self.catalog.get(model_id) if res.status == "missing" and res.folder else None
-        if entry is None:
+        folder = res.folder
+        entry = self.catalog.get(model_id) if res.status == "missing" and folder else None
+        if entry is None or folder is None:
             return res
-        out = self._for_entry(ref, entry, how, self.link_path(res.folder, ref.rel_name),
-                              self.present_path(res.folder, ref.rel_name))
-        out.folder = res.folder
+        out = self._for_entry(ref, entry, how, self.link_path(folder, ref.rel_name),
+                              self.present_path(folder, ref.rel_name))
+        out.folder = folder
         return out
 
     def _resolve(self, ref: ModelRef, key: str, rel: str, kind: str, want: str | None) -> Resolution:
@@ -200,14 +216,15 @@ class Resolver:
                 if self.confirmed.get(ref.key) == best.model_id:
                     return self._link(ref, best, "fuzzy", lp)
                 return Resolution(ref, "ambiguous", "fuzzy", best, lp, candidates=[best.model_id],
-                                  note=f"closest library model {best.file_name} (similarity {score:.2f}); confirm to link")
+                                  note=f"closest library model {best.file_name} (similarity {score:.2f}); "
+                                       "confirm to link")
         return Resolution(ref, "missing", None, None, lp, note=self._missing_note(ref, key, rel))
 
     def _confirmed(self, ref: ModelRef, entries: list[Entry]) -> Entry | None:
         mid = self.confirmed.get(ref.key)
         return next((e for e in entries if e.model_id == mid), None)
 
-    def _for_entry(self, ref, entry: Entry, kind: str, lp: str | None, found: str | None) -> Resolution:
+    def _for_entry(self, ref: ModelRef, entry: Entry, kind: str, lp: str | None, found: str | None) -> Resolution:
         if found:
             owner = self._content_of(found)
             if owner is not None and owner.model_id == entry.model_id:
@@ -221,8 +238,8 @@ class Resolver:
                                   note=f"{found} is another file and ComfyUI finds it first")
         return self._link(ref, entry, kind, lp)
 
-    def _link(self, ref, entry: Entry, how: str, lp: str | None) -> Resolution:
-        if entry.format == "sharded-set":
+    def _link(self, ref: ModelRef, entry: Entry, how: str, lp: str | None) -> Resolution:
+        if entry.kind == UnitKind.SHARDED_SET:
             return Resolution(ref, "conflict", how, entry, lp, note="a Sharded Set has no single file to link by name")
         return Resolution(ref, "linked", how, entry, lp)
 
