@@ -139,8 +139,8 @@ def journals(lib) -> list[dict]:
 
 def _after(lib, report: dict) -> dict:
     """Queue an online lookup for adopted models no sidecar identified (background, never blocking;
-    offline — ``PUMAS_OFFLINE`` — they stay pending for ``pumas lookup``)."""
-    if os.environ.get("PUMAS_OFFLINE", "").lower() in ("1", "true", "yes"):
+    offline — ``lib.offline`` — they stay pending for ``pumas lookup``)."""
+    if lib.offline:
         return report
     pending = []
     for mid in report["models_created"]:

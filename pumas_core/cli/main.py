@@ -7,7 +7,6 @@ Exit codes: 0 success, 1 handled failure (one line on stderr, never a traceback 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from ..errors import PumasError
@@ -110,7 +109,8 @@ def run(args) -> int:
     if cmd == "serve":
         from comfyui_pumas_node.standalone import serve
 
-        serve(library=args.library, state=args.state, host=args.host, port=args.port)
+        serve(library=args.library, state=args.state, host=args.host, port=args.port,
+              offline=True if args.offline else None)
         return 0
     lib = _open(args)
     try:
@@ -133,8 +133,7 @@ def _dispatch(lib, args) -> int:  # noqa: C901 - a flat dispatch table reads bes
         bars.close()
         if not js:
             output.print_import(report)  # the import is done: show it before any network wait
-        offline = os.environ.get("PUMAS_OFFLINE", "") in ("1", "true", "yes")
-        if not args.no_lookup and not offline and report["imported"]:
+        if not args.no_lookup and not lib.offline and report["imported"]:
             _await_lookups(lib, report, js)
         if js:
             output.emit_json(report)
