@@ -87,7 +87,16 @@ def _legacy_rules(path: Path, data: dict[str, Any]) -> list[Rule]:
             if v is not None and (v in (".", "..") or "/" in v or "\\" in v):
                 raise BadInputError(f"{path}: folder key {v!r} is not a plain folder name", path=path)
         raw += [{"folder": key, field_: [what], "priority": prio} for what, key in table.items()]
-    return parse_rules(raw, str(path), rank=rank_of(False, True), source=path.name)
+    return _parse_file_rules(raw, path, rank=rank_of(False, True), source=path.name)
+
+
+def _parse_file_rules(items: object, path: Path, *, rank: int, source: str) -> list[Rule]:
+    """:func:`parse_rules` for the rules of the config file ``path`` (its errors get ``.path`` = the file)."""
+    try:
+        return parse_rules(items, str(path), rank=rank, source=source)
+    except BadInputError as exc:
+        exc.path = exc.path or str(path)
+        raise
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -164,7 +173,7 @@ def load_configs(state_dir: str | os.PathLike[str], app_version: str | None) -> 
             if policy not in CONFLICT_POLICIES:
                 raise BadInputError(f"{path}: 'conflict' must be one of {', '.join(CONFLICT_POLICIES)}", path=path)
             policies.append((rank, policy))
-        rules += parse_rules(data.get("rules", []), str(path), rank=rank, source=name)
+        rules += _parse_file_rules(data.get("rules", []), path, rank=rank, source=name)
         sources.append(name)
         has_default = has_default or not custom
     if not has_default:
