@@ -106,13 +106,20 @@ class Library:
         self.links.check_available()
 
     @property
-    def _importer(self) -> Importer:
+    def importer(self) -> Importer:
         """The import pipeline, created on first use (keeps ComfyUI's boot path free of its imports)."""
         if self._importer_obj is None:
             from .ingest.importer import Importer
 
             self._importer_obj = Importer(self.store)
         return self._importer_obj
+
+    _importer = importer  # the older name
+
+    @property
+    def lookups(self) -> LookupRunner:
+        """The remote-lookup service: queue, retry loop, ``apply`` of an answer (through :attr:`store`)."""
+        return self._lookups
 
     def settings(self) -> dict[str, Any]:
         """``{"library", "state_dir", "import_roots", "import_roots_configured"}`` (see :mod:`.settings`)."""

@@ -129,7 +129,7 @@ def remember(root: Path, registry: RegistryHandle, p: identity.Probe, notes: lis
         old = identity.known_libraries({key: reg.get_setting(key) or "{}"}).get(p.library_id)
         if not old or os.path.normpath(old["root"]) != os.path.normpath(str(root)):
             reg.set_setting(key, value)
-    except Exception as exc:  # noqa: BLE001 - a busy registry must not make the library unusable
+    except Exception as exc:  # any failure: a busy registry must not make the library unusable
         notes.append(f"could not record the library's location: {exc}")
     return relocation
 
