@@ -166,9 +166,17 @@ def create_app(library: str | os.PathLike | None = None, state: str | os.PathLik
 
 
 def serve(host: str = "127.0.0.1", port: int = 8189, library: str | os.PathLike | None = None,
-          state: str | os.PathLike | None = None) -> None:
-    """Run ``pumas serve`` until interrupted (blocking). Prints the URL once."""
-    app = create_app(library, state, host=host, port=port)
+          state: str | os.PathLike | None = None, offline: bool | None = None) -> None:
+    """Run ``pumas serve`` until interrupted (blocking). Prints the URL once.  ``offline``: passed to
+    ``Library.open`` (None: ``$PUMAS_OFFLINE`` decides)."""
+    factory = None
+    if offline is not None:
+        import functools
+
+        from pumas_core.facade import Library
+
+        factory = functools.partial(Library.open, offline=offline)
+    app = create_app(library, state, host=host, port=port, library_factory=factory)
     shown = f"[{host}]" if ":" in host else host
     print(f"Pumas Library serving on http://{shown}:{port}/  (Ctrl+C to stop)", flush=True)
     web.run_app(app, host=host, port=port, print=None, access_log=None)

@@ -165,8 +165,8 @@ def journals(lib: Library) -> list[dict[str, Any]]:
 
 def _after(lib: Library, report: dict[str, Any]) -> dict[str, Any]:
     """Queue an online lookup for adopted models no sidecar identified (background, never blocking;
-    offline — ``PUMAS_OFFLINE`` — they stay pending for ``pumas lookup``)."""
-    if os.environ.get("PUMAS_OFFLINE", "").lower() in ("1", "true", "yes"):
+    offline — ``lib.offline`` — they stay pending for ``pumas lookup``)."""
+    if lib.offline:
         return report
     pending = []
     for mid in report["models_created"]:

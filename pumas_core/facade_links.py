@@ -1,36 +1,85 @@
-"""The link half of the ``Library`` facade: installs, sync, health, repair, relocation.
+"""The link half of the :class:`~pumas_core.facade.Library` facade: installs, sync, health, relocation.
 
-Kept apart from :mod:`pumas_core.facade` so each file has one job; ``Library`` inherits it.
-It adapts library models (index rows) to :class:`~pumas_core.links.LinkableModel` and calls
-:mod:`pumas_core.links`.
+:class:`LinkService` is built by the facade with exactly what the link layer needs — the library root
+and id, the model index and store, and this machine's ``registry.db`` (a :class:`RegistryHandle`) — and
+knows nothing of the facade.  It turns indexed models into :class:`~pumas_core.links.LinkableModel` and
+calls :mod:`pumas_core.links`.  ``Library``'s link methods (``add_app``, ``sync``, ``boot_sync``,
+``health``, ``repair``...) delegate here one to one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .errors import BadInputError, NotFoundError
+from .facade_open import check_available
+from .vocab import UnitKind
+
+if TYPE_CHECKING:
+    from .library.index import ModelIndex
+    from .library.locate import ModelLocations
+    from .library.store import ModelStore
+    from .links import LinkableModel, Registry
+
+#: a progress callback: receives one event dict (``{"stage", ...}``)
+Progress = Callable[[dict[str, Any]], None]
+#: sync conflict answers: one for all, ``{link_path: answer}``, or the panel's ``[{"link_path", "resolution"}]``
+Resolutions = str | dict[str, str] | list[dict[str, str]] | None
+_COUNTS = ("created", "already_correct", "repointed", "removed_broken", "removed_stale", "skipped")
+_LISTS = ("conflicts", "errors", "unmapped", "warnings", "backed_up", "renamed")
 
 
-class LinkOps:
-    """Mixin for :class:`~pumas_core.facade.Library` (needs ``self.root``, ``self.index``, ``self.state_dir``)."""
+class RegistryHandle:
+    """This machine's ``registry.db`` at ``path``, opened on first use (an open that never needs it —
+    a read-only ``pumas list`` — creates nothing)."""
 
-    def __init__(self):
-        self._registry = None
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._registry: Registry | None = None
 
-    @property
-    def registry(self):
-        """The machine's ``registry.db`` (opened on first use)."""
+    def get(self) -> Registry:
+        """The :class:`~pumas_core.links.Registry`.  Raises BadInputError: the file is not a registry;
+        SchemaTooNewError: a newer Pumas wrote it."""
         if self._registry is None:
             from .links import Registry
 
-            self._registry = Registry(self.paths.registry_path)
+            self._registry = Registry(self.path)
         return self._registry
 
+
+class LinkService:
+    """Links of one library into the registered ComfyUI installs.
+
+    Args:
+        root: the library folder.  library_id: its id (marker file), None for a legacy library.
+        registry: this machine's registry.  index, store: the library's model index and its one writer.
+        relocation: what the open found when the library had moved (``boot_sync`` reports it), or None.
+    """
+
+    def __init__(self, *, root: Path, library_id: str | None, registry: RegistryHandle, index: ModelIndex,
+                 store: ModelStore, relocation: dict[str, Any] | None = None) -> None:
+        self.root = root
+        self.library_id = library_id
+        self._registry = registry
+        self.index = index
+        self.store = store
+        self.relocation = relocation
+
+    @property
+    def registry(self) -> Registry:
+        """The machine's ``registry.db`` (opened on first use)."""
+        return self._registry.get()
+
+    def check_available(self) -> None:
+        """Raise :class:`~pumas_core.errors.LibraryOfflineError` if the library vanished since it was opened."""
+        check_available(self.root, self.library_id)
+
     # -- models as the link code sees them -------------------------------------------------------
-    def linkable_models(self, model_ids=None):
+    def linkable_models(self, model_ids: Collection[str] | None = None) -> Iterator[LinkableModel]:
         """Yield :class:`LinkableModel` for every indexed model (or just ``model_ids``), lazily."""
         from .links import LinkableModel
         from .links.overrides import read_overrides
@@ -41,10 +90,7 @@ class LinkOps:
                 continue
             meta = json.loads(meta_json)
             files = tuple(f["name"] for f in meta["files"])
-            if fmt == "single-file":
-                link_name = meta["official_name"]
-            else:
-                link_name = meta["cleaned_name"]
+            link_name = meta["official_name"] if fmt == UnitKind.SINGLE_FILE else meta["cleaned_name"]
             model_dir = self.root / rel
             overrides, overrides_error = read_overrides(model_dir)
             tags = meta.get("tags") if isinstance(meta.get("tags"), list) else []
@@ -54,7 +100,7 @@ class LinkOps:
                                 precision=meta.get("precision"), tags=tuple(str(t) for t in tags),
                                 overrides=overrides, overrides_error=overrides_error)
 
-    def adoption_subdir(self, source: Path) -> str:
+    def adoption_subdir(self, source: str | os.PathLike[str]) -> str:
         """Where ``source`` sat inside a registered install's model folder, as a sub-folder to keep.
 
         ``<models>/checkpoints/SDXL/x.safetensors`` → ``"SDXL"``; a file directly in a folder key, or
@@ -64,13 +110,14 @@ class LinkOps:
         for app in self.list_apps():
             for dirs in (app.get("folder_paths") or {}).values():
                 for d in dirs:
-                    d = os.path.realpath(d)
-                    if parent != d and parent.startswith(d + os.sep):
-                        return os.path.relpath(parent, d).replace(os.sep, "/")
+                    real = os.path.realpath(d)
+                    if parent != real and parent.startswith(real + os.sep):
+                        return os.path.relpath(parent, real).replace(os.sep, "/")
         return ""
 
     # -- installs ----------------------------------------------------------------------------------
-    def add_app(self, comfyui_dir, folder_paths: dict | None = None) -> dict:
+    def add_app(self, comfyui_dir: str | os.PathLike[str],
+                folder_paths: dict[str, Any] | None = None) -> dict[str, Any]:
         """Register (or refresh) a ComfyUI install; returns the app dict (``app_id``, ``root``, ``version``...).
 
         Raises :class:`BadInputError` when the folder is not a ComfyUI install.
@@ -79,30 +126,34 @@ class LinkOps:
 
         return register_app(self.registry, Path(comfyui_dir).expanduser(), folder_paths)
 
-    def list_apps(self) -> list[dict]:
-        """Registered installs."""
-        return self.registry.list_apps()
+    def list_apps(self) -> list[dict[str, Any]]:
+        """Registered installs (app dicts: ``app_id``, ``root``, ``models_dir``, ``folder_paths``...)."""
+        apps: list[dict[str, Any]] = self.registry.list_apps()
+        return apps
 
-    def remove_app(self, app_id: str) -> dict:
-        """Unregister an install after removing the links Pumas made in it."""
+    def remove_app(self, app_id: str) -> dict[str, Any]:
+        """Unregister an install after removing the links Pumas made in it: ``{"app_id", "links_removed",
+        "errors"}``.  Raises NotFoundError for an unknown ``app_id``."""
         from .links.unlink import unlink_app
 
         self.registry.get_app(app_id)  # NotFoundError for an unknown id
         return {"app_id": app_id, **unlink_app(self.registry, app_id)}
 
-    def _app_for(self, app_id: str | None, comfyui_dir) -> list[dict]:
+    def _apps_for(self, app_id: str | None, comfyui_dir: str | os.PathLike[str] | None) -> list[dict[str, Any]]:
         if comfyui_dir:
             return [self.add_app(comfyui_dir)]
         if app_id:
-            return [self.registry.get_app(app_id)]
-        apps = self.registry.list_apps()
+            app: dict[str, Any] = self.registry.get_app(app_id)
+            return [app]
+        apps = self.list_apps()
         if not apps:
             raise BadInputError("no ComfyUI install registered: use `pumas apps add DIR` or `--comfyui DIR`")
         return apps
 
     # -- sync ----------------------------------------------------------------------------------------
-    def sync(self, app_id: str | None = None, comfyui_dir=None, dry_run: bool = False, resolutions=None,
-             model_ids=None, progress=None, force: bool = False) -> dict:
+    def sync(self, app_id: str | None = None, comfyui_dir: str | os.PathLike[str] | None = None,
+             dry_run: bool = False, resolutions: Resolutions = None, model_ids: Collection[str] | None = None,
+             progress: Progress | None = None, force: bool = False) -> dict[str, Any]:
         """Link models into one install (``app_id`` / ``comfyui_dir``) or every registered one.
 
         ``resolutions``: ``{link_path: "skip"|"backup"|"rename"}``, or one of those strings for every
@@ -110,13 +161,14 @@ class LinkOps:
         A full sync first picks up folder keys created in the install since it was registered.
         Returns the DESIGN.md sync shape summed over installs (``created``, ``already_correct``,
         ``conflicts``, ``removed_broken``, ``removed_stale``, ``errors``, ``unmapped``, ``warnings``...),
-        plus ``apps`` (per-install reports).
+        plus ``apps`` (per-install reports).  Raises BadInputError (no install, bad ``resolutions``),
+        LibraryOfflineError (the library vanished).
         """
         from .links import sync_app
         from .links.apps import refresh_folder_keys
 
         self.check_available()
-        apps = self._app_for(app_id, comfyui_dir)
+        apps = self._apps_for(app_id, comfyui_dir)
         if isinstance(resolutions, list):  # [{"link_path", "resolution"}] as the panel may send it
             try:
                 resolutions = {r["link_path"]: r["resolution"] for r in resolutions}
@@ -124,9 +176,10 @@ class LinkOps:
                 raise BadInputError("resolutions list items must be {\"link_path\", \"resolution\"}") from None
         default = resolutions if isinstance(resolutions, str) else None
         per_path = resolutions if isinstance(resolutions, dict) else None
-        total = {"created": 0, "already_correct": 0, "repointed": 0, "conflicts": [], "removed_broken": 0,
-                 "removed_stale": 0, "skipped": 0, "backed_up": [], "renamed": [], "errors": [], "unmapped": [],
-                 "warnings": [], "dry_run": dry_run, "apps": []}
+        total: dict[str, Any] = {
+            "created": 0, "already_correct": 0, "repointed": 0, "conflicts": [], "removed_broken": 0,
+            "removed_stale": 0, "skipped": 0, "backed_up": [], "renamed": [], "errors": [], "unmapped": [],
+            "warnings": [], "dry_run": dry_run, "apps": []}
         for app in apps:
             try:
                 if not model_ids:
@@ -141,9 +194,9 @@ class LinkOps:
             if not dry_run:
                 _note_shadowed(r, self.registry, app)
             total["apps"].append(r)
-            for key in ("created", "already_correct", "repointed", "removed_broken", "removed_stale", "skipped"):
+            for key in _COUNTS:
                 total[key] += r.get(key, 0)
-            for key in ("conflicts", "errors", "unmapped", "warnings", "backed_up", "renamed"):
+            for key in _LISTS:
                 total[key] += r.get(key, [])
             if dry_run:
                 total.setdefault("planned", []).extend(r.get("planned", []))
@@ -151,15 +204,17 @@ class LinkOps:
             total["unmapped"] = list({u["model_id"]: u for u in total["unmapped"]}.values())
         return total
 
-    def sync_new_models(self, model_ids) -> dict:
-        """Incremental sync of just these models into every registered install (after an import)."""
-        if not self.registry.list_apps():
+    def sync_new_models(self, model_ids: Collection[str]) -> dict[str, Any]:
+        """Incremental sync of just these models into every registered install (after an import);
+        the :meth:`sync` shape with ``apps`` = the number of installs."""
+        if not self.list_apps():
             return {"created": 0, "apps": 0, "errors": []}
         r = self.sync(model_ids=list(model_ids))
         r["apps"] = len(r["apps"])
         return r
 
-    def boot_sync(self, comfyui_dir, folder_paths: dict | None = None) -> dict:
+    def boot_sync(self, comfyui_dir: str | os.PathLike[str],
+                  folder_paths: dict[str, Any] | None = None) -> dict[str, Any]:
         """Register this install (idempotent) and run the link-only sync with the no-op fast path.
 
         No hashing, no network.  An install that moved (its old root is gone and its links are at the
@@ -171,30 +226,31 @@ class LinkOps:
         from .links.apps import adopt_moved_install
 
         self.check_available()
-        moved = adopt_moved_install(self.registry, os.path.realpath(comfyui_dir))
-        app = self.registry.find_app_by_root(os.path.realpath(comfyui_dir))
-        if app is None or folder_paths is not None:
-            app = self.add_app(comfyui_dir, folder_paths) if app is None or _paths_changed(app, folder_paths) else app
+        root = os.path.realpath(comfyui_dir)
+        moved = adopt_moved_install(self.registry, root)
+        app: dict[str, Any] | None = self.registry.find_app_by_root(root)
+        if app is None or _paths_changed(app, folder_paths):
+            app = self.add_app(comfyui_dir, folder_paths)
         report = sync_app(self.registry, app, self.linkable_models(), library_root=self.root,
                           generation=self.index.generation()).to_dict()
         report["relocated"] = [r for r in (self.relocation, moved) if r]
         return report
 
-    def links_for_model(self, model_id: str) -> list[dict]:
+    def links_for_model(self, model_id: str) -> list[dict[str, Any]]:
         """Registered links of one model (``link_path``, ``app_id``, ``folder_key``, ``exists``)."""
-        rows = self.registry.links_for_model(model_id)
+        rows: list[dict[str, Any]] = self.registry.links_for_model(model_id)
         for r in rows:
             r["exists"] = os.path.islink(r["link_path"]) and os.path.exists(r["link_path"])
         return rows
 
-    def unlink_model(self, model_id: str) -> dict:
+    def unlink_model(self, model_id: str) -> dict[str, Any]:
         """Remove every registered link of a model and its registry rows: ``{"links_removed", "errors"}``."""
         from .links.unlink import unlink_model
 
         return unlink_model(self.registry, model_id)
 
     # -- health --------------------------------------------------------------------------------------
-    def _locations(self):
+    def _locations(self) -> tuple[dict[str, LinkableModel], ModelLocations, list[dict[str, Any]]]:
         """``(models_by_id, locations, moved_items)``: every model whose files are complete, at its
         current folder (moved-by-hand folders found by model id), plus the :class:`ModelLocations`."""
         import dataclasses
@@ -203,7 +259,7 @@ class LinkOps:
 
         rows = self.index.iter_link_rows()
         loc = locate_models(self.root, rows)
-        models = {}
+        models: dict[str, LinkableModel] = {}
         for m in self.linkable_models():
             if m.model_id in loc.present:
                 models[m.model_id] = m
@@ -212,31 +268,29 @@ class LinkOps:
         moved = loc.moved_list(self.root, {r[0]: r[1] for r in rows})
         return models, loc, moved
 
-    def _phantoms(self) -> list[dict]:
-        return self._locations()[1].phantoms
-
-    def health(self) -> dict:
+    def health(self) -> dict[str, Any]:
         """DESIGN.md health shape: broken/orphaned links, ghost apps, phantom and moved models, offline
-        volumes.  Every broken link carries ``action`` / ``fixable_by`` / ``fix_reason`` (see
-        :func:`pumas_core.links.health.fix_for`)."""
+        volumes, ``shadowed_links``.  Every broken link carries ``action`` / ``fixable_by`` / ``fix_reason``
+        (see :func:`pumas_core.links.health.fix_for`).  Raises LibraryOfflineError."""
         from .links import health
         from .links.shadow import shadowed_links
 
         self.check_available()
         models, loc, moved = self._locations()
         h = health.check(self.registry, self.root, models, phantom_models=loc.phantoms, moved_models=moved)
-        h["shadowed_links"] = [s for app in self.registry.list_apps()
+        h["shadowed_links"] = [s for app in self.list_apps()
                                for s in shadowed_links(app, self.registry.links_for_app(app["app_id"]))]
         if h["shadowed_links"] and h.get("status") == "healthy":
             h["status"] = "warnings"
         return h
 
-    def repair(self) -> dict:
+    def repair(self) -> dict[str, Any]:
         """Self-heal by identity: index model folders moved by hand at their new place, then re-create or
         re-point the broken links of every model whose content is still in the library.
 
         Returns the :func:`pumas_core.links.repair.repair` shape plus ``reindexed`` (moved models now
         indexed at their new folder); ``not_fixed`` lists every broken link left, with the reason.
+        Raises LibraryOfflineError, LibraryUnavailableError (the library's volume is offline).
         """
         from .links.repair import repair
 
@@ -250,12 +304,13 @@ class LinkOps:
         out["reindexed"] = reindexed
         return out
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         """Remove our broken links whose content is truly gone (never those of a model that is still in
         the library, e.g. moved by hand: ``repair`` re-points them), dangling orphans and ghost
         installs; never a real file.  ``removed`` says which links went and why; ``forgotten_models``
         lists index entries whose folder (``metadata.json`` included) is gone from the library.  A phantom
-        that kept its ``metadata.json`` stays listed until its content is re-imported or it is deleted."""
+        that kept its ``metadata.json`` stays listed until its content is re-imported or it is deleted.
+        Raises LibraryOfflineError, LibraryUnavailableError (the library's volume is offline)."""
         from .links.repair import clean
 
         self.check_available()
@@ -267,25 +322,28 @@ class LinkOps:
                 out["forgotten_models"].append({"model_id": p["model_id"], "path": p["path"]})
         return out
 
-    def relocate(self, old, new) -> dict:
-        """Rewrite registry paths after a drive or folder move from ``old`` to ``new``, then re-link."""
+    def relocate(self, old: str | os.PathLike[str], new: str | os.PathLike[str]) -> dict[str, Any]:
+        """Rewrite registry paths after a drive or folder move from ``old`` to ``new``, then re-link
+        (``sync``: the forced full sync's report, None without installs).  Raises BadInputError (see
+        :func:`pumas_core.links.relocate.relocate`)."""
         from .links.relocate import relocate
 
         r = relocate(self.registry, str(old), str(new))
-        r["sync"] = self.sync(force=True) if self.registry.list_apps() else None
+        r["sync"] = self.sync(force=True) if self.list_apps() else None
         return r
 
 
-def _note_shadowed(report: dict, registry, app: dict) -> None:
+def _note_shadowed(report: dict[str, Any], registry: Registry, app: dict[str, Any]) -> None:
     """Add ``shadowed`` (links ComfyUI will not pick: an earlier folder of the key has the name) + warnings."""
     from .links.shadow import shadowed_links
 
     report["shadowed"] = shadowed_links(app, registry.links_for_app(app["app_id"]))
     report.setdefault("warnings", []).extend(
-        f"{s['folder_key']}/{s['name']}: ComfyUI loads {s['shadowed_by']} instead of Pumas' link" for s in report["shadowed"])
+        f"{s['folder_key']}/{s['name']}: ComfyUI loads {s['shadowed_by']} instead of Pumas' link"
+        for s in report["shadowed"])
 
 
-def _paths_changed(app: dict, folder_paths: dict | None) -> bool:
+def _paths_changed(app: dict[str, Any], folder_paths: dict[str, Any] | None) -> bool:
     if folder_paths is None:
         return False
     from .links.comfyui import normalize_folder_paths

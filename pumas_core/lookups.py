@@ -9,7 +9,6 @@ only ``pending_online_lookup`` and extra, non-identity keys are updated for it.
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import threading
 from collections.abc import Iterable
@@ -29,9 +28,14 @@ IDENTITY_KEYS = {"match_source", "trust", "huggingface", "civitai", "model_type"
 class LookupRunner:
     """Runs lookups for the models of ``store`` (a :class:`~pumas_core.library.store.ModelStore`, which
     writes the answers) with ``remote`` (a ``RemoteLookup``; ``None`` → created on first use from the
-    environment, its cache in ``state_dir``)."""
+    environment, its cache in ``state_dir``).  ``offline`` (the library's flag): no request is sent,
+    whatever the ``lookups`` setting or a given ``remote`` says."""
 
-    def __init__(self, store: ModelStore, state_dir: Path, remote: RemoteLookup | None = None) -> None:
+    def __init__(self, store: ModelStore, state_dir: Path, remote: RemoteLookup | None = None, *,
+                 offline: bool = False) -> None:
+        self.offline = offline
+        if offline and remote is not None and hasattr(remote, "offline"):
+            remote.offline = True
         self.store = store
         self.index = store.index
         self.state_dir = state_dir
@@ -52,15 +56,15 @@ class LookupRunner:
                 from .remote import RemoteLookup
                 from .settings import lookups_enabled
 
-                self._remote = RemoteLookup(self.state_dir, offline=not lookups_enabled(self.state_dir))
+                self._remote = RemoteLookup(self.state_dir, offline=self.offline or not lookups_enabled(self.state_dir))
             return self._remote
 
     def set_online(self, allowed: bool) -> None:
-        """Allow or forbid online lookups from now on (the ``lookups`` setting); ``$PUMAS_OFFLINE`` still wins."""
+        """Allow or forbid online lookups from now on (the ``lookups`` setting); an offline library stays offline."""
         with self._lock:
             remote = self._remote
         if remote is not None and hasattr(remote, "offline"):
-            remote.offline = (not allowed) or os.environ.get("PUMAS_OFFLINE", "") in ("1", "true", "yes")
+            remote.offline = (not allowed) or self.offline
 
     def query_for(self, meta: dict[str, Any]) -> LookupQuery:
         """The :class:`LookupQuery` for a model.

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -113,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     if cmd == "serve":
         from comfyui_pumas_node.standalone import serve
 
-        serve(library=args.library, state=args.state, host=args.host, port=args.port)
+        serve(library=args.library, state=args.state, host=args.host, port=args.port,
+              offline=True if args.offline else None)
         return 0
     lib = start.open_for(args)
     try:
@@ -136,8 +136,7 @@ def _dispatch(lib: Library, args: argparse.Namespace) -> int:
         bars.close()
         if not js:
             output.print_import(report)  # the import is done: show it before any network wait
-        offline = os.environ.get("PUMAS_OFFLINE", "") in ("1", "true", "yes")
-        if not args.no_lookup and not offline and report["imported"]:
+        if not args.no_lookup and not lib.offline and report["imported"]:
             _await_lookups(lib, report, js)
         if js:
             output.emit_json(report)

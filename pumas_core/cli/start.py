@@ -36,13 +36,12 @@ def open_for(args: argparse.Namespace) -> Library:
     """
     from ..facade import Library
 
-    if args.offline:
-        os.environ["PUMAS_OFFLINE"] = "1"
     cmd = args.command
     read_only = cmd in READ_ONLY or (cmd == "health" and not getattr(args, "fix", False))
     create = True if cmd in CREATING else None  # None: only where no library was ever seen (see Library.open)
     library = _relocated_library(args) if cmd == "relocate" else args.library
-    lib = Library.open(library, args.state, read_only=read_only, create=create)
+    offline = True if args.offline else None  # None: $PUMAS_OFFLINE decides (read by Library.open)
+    lib = Library.open(library, args.state, read_only=read_only, create=create, offline=offline)
     for note in lib.recovery_notes:
         print(f"pumas: {note}", file=sys.stderr)
     return lib

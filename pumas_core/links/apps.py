@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
+from typing import Any
 
 from ..errors import PumasError
 from . import fsops
@@ -19,11 +21,13 @@ log = logging.getLogger("pumas")
 PROBES = 24
 
 
-def register_app(registry: Registry, directory: str | os.PathLike, folder_paths: dict | None = None) -> dict:
+def register_app(registry: Registry, directory: str | os.PathLike[str],
+                 folder_paths: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Detect the ComfyUI install at ``directory`` and add (or refresh) it; returns the app dict.
 
     ``folder_paths``: ComfyUI's ``{key: [abs dirs]}`` when the extension knows it; otherwise the keys
-    are the install's ``models/`` sub-folders.  Raises BadInputError if it is not a ComfyUI folder.
+    are the install's ``models/`` sub-folders.  Raises BadInputError if it is not a ComfyUI folder, or
+    ``folder_paths`` is not ``{key: [dirs]}``.
     """
     info = install_info(directory, folder_paths)
     app = registry.add_app(info["root"], info["models_dir"], info["version"], info["folder_paths"],
@@ -32,7 +36,7 @@ def register_app(registry: Registry, directory: str | os.PathLike, folder_paths:
     return app
 
 
-def _write_default(registry: Registry, app: dict) -> None:
+def _write_default(registry: Registry, app: Mapping[str, Any]) -> None:
     """Write/extend the default mapping config from this install's folder keys (never fails registration)."""
     try:
         write_default_config(registry.state_dir, (app.get("folder_paths") or {}).keys())
@@ -40,7 +44,7 @@ def _write_default(registry: Registry, app: dict) -> None:
         log.warning("[pumas] default mapping config not written: %s", exc)
 
 
-def refresh_folder_keys(registry: Registry, app: dict) -> dict:
+def refresh_folder_keys(registry: Registry, app: dict[str, Any]) -> dict[str, Any]:
     """Add folder keys that appeared in the install's ``models/`` since it was registered.
 
     Keys and directories already known (for example from ComfyUI's ``folder_paths`` and
@@ -59,7 +63,7 @@ def refresh_folder_keys(registry: Registry, app: dict) -> dict:
     return app
 
 
-def find_moved_install(registry: Registry, root: str) -> dict | None:
+def find_moved_install(registry: Registry, root: str) -> dict[str, Any] | None:
     """The registered install that moved to ``root``, or None.
 
     Install identity is its layout: a registered install whose root is gone, and whose registered
@@ -69,7 +73,8 @@ def find_moved_install(registry: Registry, root: str) -> dict | None:
     ``lstat`` per *gone* install.
     """
     root = os.path.normpath(os.path.abspath(root))
-    best, best_hits = None, 0
+    best: dict[str, Any] | None = None
+    best_hits = 0
     for app in registry.list_apps():
         old = os.path.normpath(app["root"])
         if old == root or os.path.isdir(old):
@@ -83,7 +88,7 @@ def find_moved_install(registry: Registry, root: str) -> dict | None:
     return best
 
 
-def adopt_moved_install(registry: Registry, root: str) -> dict | None:
+def adopt_moved_install(registry: Registry, root: str) -> dict[str, Any] | None:
     """If an install moved to ``root`` (see :func:`find_moved_install`), relocate its registration and
     re-point its links (merging with a registration of ``root`` made meanwhile).
 

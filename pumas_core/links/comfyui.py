@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ast
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from ..errors import BadInputError
 
@@ -26,39 +28,40 @@ def _read_version(root: Path) -> str | None:
     except (OSError, SyntaxError, ValueError):
         return None
     for node in tree.body:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-            if any(isinstance(t, ast.Name) and t.id == "__version__" for t in node.targets):
-                return node.value.value
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)
+                and any(isinstance(t, ast.Name) and t.id == "__version__" for t in node.targets)):
+            return node.value.value
     return None
 
 
-def detect_install(directory: str | os.PathLike) -> dict:
+def detect_install(directory: str | os.PathLike[str]) -> dict[str, Any]:
     """Check that ``directory`` is a ComfyUI root and describe it.
 
     Returns:
         ``{"root": abs str, "models_dir": abs str (<root>/models), "version": str or None}``.
     Raises:
         BadInputError: the path is missing, not a directory, or has none of ``main.py``, ``comfy/``,
-            ``models/`` (names the path and the reason).
+            ``models/`` (names the path and the reason; ``.path`` = the folder).
     """
     root = Path(os.path.abspath(os.fspath(directory)))
     if not root.exists():
-        raise BadInputError(f"{root}: does not exist")
+        raise BadInputError(f"{root}: does not exist", path=root)
     if not root.is_dir():
-        raise BadInputError(f"{root}: not a directory (expected a ComfyUI folder)")
+        raise BadInputError(f"{root}: not a directory (expected a ComfyUI folder)", path=root)
     markers = [(root / "main.py").is_file(), (root / "comfy").is_dir(), (root / "models").is_dir()]
     if not any(markers):
-        raise BadInputError(f"{root}: not a ComfyUI folder (no main.py, comfy/ or models/)")
+        raise BadInputError(f"{root}: not a ComfyUI folder (no main.py, comfy/ or models/)", path=root)
     return {"root": str(root), "models_dir": str(root / "models"), "version": _read_version(root)}
 
 
-def normalize_folder_paths(folder_paths: dict) -> dict[str, list[str]]:
+def normalize_folder_paths(folder_paths: Mapping[str, Any]) -> dict[str, list[str]]:
     """ComfyUI's ``{key: [dirs]}`` (or ``{key: ([dirs], exts)}``) with legacy keys folded in.
 
     Returns ``{key: [abs dir, ...]}`` in first-seen order, duplicates removed; non-model keys dropped.
     Raises BadInputError on a shape that is not a mapping of key to a list of paths.
     """
-    if not isinstance(folder_paths, dict):
+    if not isinstance(folder_paths, Mapping):
         raise BadInputError(f"folder_paths: expected an object {{key: [dirs]}}, got {type(folder_paths).__name__}")
     out: dict[str, list[str]] = {}
     for key, dirs in folder_paths.items():
@@ -77,14 +80,14 @@ def normalize_folder_paths(folder_paths: dict) -> dict[str, list[str]]:
     return out
 
 
-def discover_folder_paths(models_dir: str | os.PathLike) -> dict[str, list[str]]:
+def discover_folder_paths(models_dir: str | os.PathLike[str]) -> dict[str, list[str]]:
     """Folder keys of an install from its ``models/`` sub-folders (legacy names folded in).
 
     A missing ``models_dir`` gives ``{}``.  Symlinked sub-folders count (ComfyUI follows them).
     """
     found: dict[str, list[str]] = {}
     try:
-        entries = sorted(os.scandir(models_dir), key=lambda e: e.name)
+        entries = sorted(os.scandir(os.fspath(models_dir)), key=lambda e: e.name)
     except OSError:
         return {}
     for e in entries:
@@ -94,12 +97,15 @@ def discover_folder_paths(models_dir: str | os.PathLike) -> dict[str, list[str]]
     return normalize_folder_paths(found)
 
 
-def install_info(directory: str | os.PathLike, folder_paths: dict | None = None) -> dict:
-    """:func:`detect_install` plus ``folder_paths`` (given by the extension, or discovered)."""
+def install_info(directory: str | os.PathLike[str],
+                 folder_paths: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """:func:`detect_install` plus ``folder_paths`` (given by the extension, or discovered).
+
+    Raises BadInputError: see :func:`detect_install` and :func:`normalize_folder_paths`.
+    """
     info = detect_install(directory)
     if folder_paths is not None:
-        fp = normalize_folder_paths(folder_paths)
+        info["folder_paths"] = normalize_folder_paths(folder_paths)
     else:
-        fp = discover_folder_paths(info["models_dir"])
-    info["folder_paths"] = fp
+        info["folder_paths"] = discover_folder_paths(info["models_dir"])
     return info

@@ -16,7 +16,8 @@ broken behind our back (a model folder moved by hand) are noticed too.
 from __future__ import annotations
 
 import os
-from typing import Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..errors import PumasError
 from .mapping import Mapping, load_mapping
@@ -33,7 +34,7 @@ def _mtime(path: str) -> int | None:
         return None
 
 
-def _library_key(library_root: str | None) -> dict:
+def _library_key(library_root: str | None) -> dict[str, Any]:
     if library_root is None:
         return {}
     from ..library.identity import read_marker
@@ -42,8 +43,9 @@ def _library_key(library_root: str | None) -> dict:
     return {"library": os.path.realpath(library_root), "library_id": marker.get("library_id")}
 
 
-def compute_stamp(app: dict, mapping: Mapping, link_dirs: Iterable[str], *, library_root: str | None = None,
-                  probes: Iterable[str] = ()) -> dict:
+def compute_stamp(app: dict[str, Any], mapping: Mapping, link_dirs: Iterable[str], *,
+                  library_root: str | None = None,
+                  probes: Iterable[str] = ()) -> dict[str, Any]:
     """``{"mapping": digest, "dirs": {abs dir: mtime_ns or None}, "library", "library_id", "probes": [link paths]}``
     as seen right now (``probes``: a few links that must still resolve at the next check)."""
     dirs = {app["models_dir"], *link_dirs}
@@ -59,7 +61,7 @@ def pick_probes(link_paths: list[str], n: int = 4) -> list[str]:
     return [link_paths[round(i * step)] for i in range(n)]
 
 
-def needs_sync(registry: Registry, app: dict | str, generation: int, mapping: Mapping | None = None, *,
+def needs_sync(registry: Registry, app: dict[str, Any] | str, generation: int, mapping: Mapping | None = None, *,
                library_root: str | None = None) -> bool:
     """True unless the last full sync of ``app`` saw this ``generation``, this mapping, the same folder
     mtimes and this library (root and id), and its probe links still resolve.
@@ -80,10 +82,7 @@ def needs_sync(registry: Registry, app: dict | str, generation: int, mapping: Ma
         return True
     if not all(os.path.exists(p) for p in stamp.get("probes") or ()):
         return True
-    for d, m in stamp.get("dirs", {}).items():
-        if m is None or _mtime(d) != m:
-            return True
-    return False
+    return any(m is None or _mtime(d) != m for d, m in stamp.get("dirs", {}).items())
 
 
 def record_library_mount(registry: Registry, library_root: str) -> None:

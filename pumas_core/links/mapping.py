@@ -12,7 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping as MappingOf
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from .mapping_configs import DEFAULT_FORMATS, DEFAULT_TYPES, builtin_rules, load_configs, mappings_dir
 from .models import LinkableModel
@@ -52,12 +55,12 @@ def default_mapping() -> Mapping:
     return Mapping()
 
 
-def config_path(state_dir: str | os.PathLike):
+def config_path(state_dir: str | os.PathLike[str]) -> Path:
     """The older single override file ``<state_dir>/mappings/comfyui.json`` (still honoured)."""
     return mappings_dir(state_dir) / "comfyui.json"
 
 
-def load_mapping(state_dir: str | os.PathLike | None, app: dict | None = None) -> Mapping:
+def load_mapping(state_dir: str | os.PathLike[str] | None, app: MappingOf[str, Any] | None = None) -> Mapping:
     """The rules that apply to ``app`` (its ``version`` selects configs; None = wildcard configs only).
 
     Raises:
@@ -69,7 +72,7 @@ def load_mapping(state_dir: str | os.PathLike | None, app: dict | None = None) -
     return Mapping(rules=tuple(rules), conflict=policy, sources=tuple(sources))
 
 
-def _known_key(wanted: str, app: dict) -> str | None:
+def _known_key(wanted: str, app: MappingOf[str, Any]) -> str | None:
     keys = app.get("folder_paths") or {}
     if wanted in keys:
         return wanted
@@ -82,13 +85,17 @@ def facts_of(model: LinkableModel) -> ModelFacts:
     """The facts rules look at (lower-cased; override tags added)."""
     ov = model.overrides
     tags = {t.lower() for t in model.tags} | set(ov.tags if ov else ())
-    low = lambda v: (v or "").lower()  # noqa: E731
+
+    def low(v: str | None) -> str:
+        return (v or "").lower()
+
     return ModelFacts(name=model.link_name, model_type=low(model.model_type), kind=low(model.format),
                       family=low(model.family), base_model=low(model.base_model), precision=low(model.precision),
                       tags=frozenset(tags))
 
 
-def resolve_placement(model: LinkableModel, app: dict, mapping: Mapping | None = None) -> tuple[Placement | None, str | None]:
+def resolve_placement(model: LinkableModel, app: MappingOf[str, Any],
+                      mapping: Mapping | None = None) -> tuple[Placement | None, str | None]:
     """``(Placement, None)`` when the model maps into a key the install knows, else ``(None, reason)``."""
     mapping = mapping or Mapping()
     ov = model.overrides
@@ -105,24 +112,26 @@ def resolve_placement(model: LinkableModel, app: dict, mapping: Mapping | None =
             return None, f"rule {rule.source} has folder null: models like this are not linked"
         key = _known_key(rule.folder, app)
         if key is None:
-            first_reason = first_reason or f"rule {rule.source} maps to folder key {rule.folder!r}, which this install does not have"
+            first_reason = first_reason or (f"rule {rule.source} maps to folder key {rule.folder!r}, "
+                                            "which this install does not have")
             continue
         sub = (ov.subfolder if ov and ov.subfolder else rule.subfolder) or model.link_subdir
         return Placement(key, sub, (ov.link_name if ov else "") or model.link_name, rule.source), None
     return None, first_reason or f"no mapping rule for type {model.model_type!r}"
 
 
-def resolve_target(model: LinkableModel, app: dict, mapping: Mapping | None = None) -> tuple[str | None, str | None]:
+def resolve_target(model: LinkableModel, app: MappingOf[str, Any],
+                   mapping: Mapping | None = None) -> tuple[str | None, str | None]:
     """``(folder_key, None)`` or ``(None, reason)`` (see :func:`resolve_placement`)."""
     place, reason = resolve_placement(model, app, mapping)
     return (place.folder_key, None) if place else (None, reason)
 
 
-def target_folder(model: LinkableModel, app: dict, mapping: Mapping | None = None) -> str | None:
+def target_folder(model: LinkableModel, app: MappingOf[str, Any], mapping: Mapping | None = None) -> str | None:
     """The folder key the model goes into in ``app``, or None (see :func:`resolve_placement` for why)."""
     return resolve_target(model, app, mapping)[0]
 
 
-def target_dir(app: dict, key: str) -> str:
+def target_dir(app: MappingOf[str, Any], key: str) -> str:
     """Absolute directory for a key: ``<models_dir>/<key>``."""
     return os.path.join(app["models_dir"], key)

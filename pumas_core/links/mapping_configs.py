@@ -19,12 +19,15 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
 from ..atomic import atomic_write_text
 from ..errors import BadInputError
+from ..vocab import ModelType, UnitKind
 from .rules import Rule, parse_rules
 
 MAPPINGS_DIR = "mappings"
@@ -34,17 +37,20 @@ CONFLICT_POLICIES = ("ask", "skip", "backup")
 CONFIG_KEYS = {"rules", "conflict", "comment", "discovered_keys", "version"}
 _NAME = re.compile(r"^comfyui_(?P<version>[^_/\\]+)_(?P<variant>[A-Za-z0-9][A-Za-z0-9.-]*)\.json$")
 
+#: model type -> ComfyUI folder key (``None``: not linked); the values are folder names, not model types
 DEFAULT_TYPES: dict[str, str | None] = {
-    "checkpoint": "checkpoints", "diffusion_model": "diffusion_models", "lora": "loras", "vae": "vae",
-    "text_encoder": "text_encoders", "clip_vision": "clip_vision", "controlnet": "controlnet",
-    "upscale_model": "upscale_models", "embedding": "embeddings", "style_model": "style_models",
-    "gligen": "gligen", "hypernetwork": "hypernetworks", "photomaker": "photomaker",
-    "audio_encoder": "audio_encoders", "llm": "LLM", "unknown": None,
+    ModelType.CHECKPOINT: "checkpoints", ModelType.DIFFUSION_MODEL: "diffusion_models", ModelType.LORA: "loras",
+    ModelType.VAE: "vae", ModelType.TEXT_ENCODER: "text_encoders", ModelType.CLIP_VISION: "clip_vision",
+    ModelType.CONTROLNET: "controlnet", ModelType.UPSCALE_MODEL: "upscale_models",
+    ModelType.EMBEDDING: "embeddings", ModelType.STYLE_MODEL: "style_models", ModelType.GLIGEN: "gligen",
+    ModelType.HYPERNETWORK: "hypernetworks", ModelType.PHOTOMAKER: "photomaker",
+    ModelType.AUDIO_ENCODER: "audio_encoders", ModelType.LLM: "LLM", ModelType.UNKNOWN: None,
 }
-DEFAULT_FORMATS: dict[str, str | None] = {"diffusion-folder": "diffusers"}
+#: unit kind -> folder key, tried before the model type (a Diffusion Folder goes to ``diffusers``)
+DEFAULT_FORMATS: dict[str, str | None] = {UnitKind.DIFFUSION_FOLDER: "diffusers"}
 
 
-def mappings_dir(state_dir: str | os.PathLike) -> Path:
+def mappings_dir(state_dir: str | os.PathLike[str]) -> Path:
     """``<state>/mappings``."""
     return Path(state_dir) / MAPPINGS_DIR
 
@@ -54,7 +60,7 @@ def rank_of(exact_version: bool, custom: bool) -> int:
     return (3 if exact_version else 1) + (1 if custom else 0)
 
 
-def default_rule_dicts() -> list[dict]:
+def default_rule_dicts() -> list[dict[str, Any]]:
     """The built-in rules as config JSON: Diffusion Folders → ``diffusers``, then type → folder key."""
     rules = [{"folder": k, "kind": [kind], "priority": 100} for kind, k in DEFAULT_FORMATS.items()]
     rules += [{"folder": k, "model_type": [t], "priority": 0} for t, k in DEFAULT_TYPES.items()]
@@ -66,37 +72,46 @@ def builtin_rules() -> list[Rule]:
     return parse_rules(default_rule_dicts(), "built-in rules", rank=0, source="built-in")
 
 
-def _legacy_rules(path: Path, data: dict) -> list[Rule]:
+def _legacy_rules(path: Path, data: dict[str, Any]) -> list[Rule]:
     """``{"types": {type: key|null}, "formats": {kind: key|null}}`` as wildcard-custom rules."""
     extra = set(data) - {"types", "formats", "version", "comment"}
     if extra:
-        raise BadInputError(f"{path}: unknown keys {sorted(extra)} (allowed: types, formats)")
-    raw: list[dict] = []
+        raise BadInputError(f"{path}: unknown keys {sorted(extra)} (allowed: types, formats)", path=path)
+    raw: list[dict[str, Any]] = []
     for name, field_, prio in (("formats", "kind", 1_100), ("types", "model_type", 1_000)):
         table = data.get(name, {})
         if not isinstance(table, dict) or not all(isinstance(k, str) and (v is None or (isinstance(v, str) and v))
                                                   for k, v in table.items()):
-            raise BadInputError(f"{path}: '{name}' must map names to a folder key or null")
+            raise BadInputError(f"{path}: '{name}' must map names to a folder key or null", path=path)
         for v in table.values():
             if v is not None and (v in (".", "..") or "/" in v or "\\" in v):
-                raise BadInputError(f"{path}: folder key {v!r} is not a plain folder name")
+                raise BadInputError(f"{path}: folder key {v!r} is not a plain folder name", path=path)
         raw += [{"folder": key, field_: [what], "priority": prio} for what, key in table.items()]
-    return parse_rules(raw, str(path), rank=rank_of(False, True), source=path.name)
+    return _parse_file_rules(raw, path, rank=rank_of(False, True), source=path.name)
 
 
-def _read_json(path: Path) -> dict:
+def _parse_file_rules(items: object, path: Path, *, rank: int, source: str) -> list[Rule]:
+    """:func:`parse_rules` for the rules of the config file ``path`` (its errors get ``.path`` = the file)."""
+    try:
+        return parse_rules(items, str(path), rank=rank, source=source)
+    except BadInputError as exc:
+        exc.path = exc.path or str(path)
+        raise
+
+
+def _read_json(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise BadInputError(f"{path}: cannot read mapping config ({exc.strerror})") from exc
+        raise BadInputError(f"{path}: cannot read mapping config ({exc.strerror})", path=path) from exc
     if len(raw) > 16 * 1024 * 1024:
-        raise BadInputError(f"{path}: mapping config larger than 16 MiB")
+        raise BadInputError(f"{path}: mapping config larger than 16 MiB", path=path)
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise BadInputError(f"{path}: not valid JSON ({exc})") from exc
+        raise BadInputError(f"{path}: not valid JSON ({exc})", path=path) from exc
     if not isinstance(data, dict):
-        raise BadInputError(f"{path}: expected a JSON object")
+        raise BadInputError(f"{path}: expected a JSON object", path=path)
     return data
 
 
@@ -107,7 +122,8 @@ def _version_matches(path: Path, file_version: str, app_version: str | None) -> 
     try:
         want = Version(file_version)
     except InvalidVersion:
-        raise BadInputError(f"{path}: {file_version!r} in the file name is not a PEP 440 version or '*'") from None
+        raise BadInputError(f"{path}: {file_version!r} in the file name is not a PEP 440 version or '*'",
+                            path=path) from None
     if not app_version:
         return False
     try:
@@ -116,7 +132,7 @@ def _version_matches(path: Path, file_version: str, app_version: str | None) -> 
         return False
 
 
-def load_configs(state_dir: str | os.PathLike, app_version: str | None) -> tuple[list[Rule], str, list[str]]:
+def load_configs(state_dir: str | os.PathLike[str], app_version: str | None) -> tuple[list[Rule], str, list[str]]:
     """Rules of every config that applies to an install of ``app_version``, sorted for evaluation.
 
     Returns:
@@ -151,13 +167,13 @@ def load_configs(state_dir: str | os.PathLike, app_version: str | None) -> tuple
         data = _read_json(path)
         extra = set(data) - CONFIG_KEYS
         if extra:
-            raise BadInputError(f"{path}: unknown keys {sorted(extra)} (allowed: rules, conflict)")
+            raise BadInputError(f"{path}: unknown keys {sorted(extra)} (allowed: rules, conflict)", path=path)
         policy = data.get("conflict")
         if policy is not None:
             if policy not in CONFLICT_POLICIES:
-                raise BadInputError(f"{path}: 'conflict' must be one of {', '.join(CONFLICT_POLICIES)}")
+                raise BadInputError(f"{path}: 'conflict' must be one of {', '.join(CONFLICT_POLICIES)}", path=path)
             policies.append((rank, policy))
-        rules += parse_rules(data.get("rules", []), str(path), rank=rank, source=name)
+        rules += _parse_file_rules(data.get("rules", []), path, rank=rank, source=name)
         sources.append(name)
         has_default = has_default or not custom
     if not has_default:
@@ -172,7 +188,7 @@ def default_config_name() -> str:
     return "comfyui_any_default.json" if os.name == "nt" else "comfyui_*_default.json"
 
 
-def write_default_config(state_dir: str | os.PathLike, folder_keys) -> Path:
+def write_default_config(state_dir: str | os.PathLike[str], folder_keys: Iterable[str]) -> Path:
     """Write (or extend) the wildcard default config from an install's discovered folder keys.
 
     The built-in rules are written once; every later registration only adds folder keys to

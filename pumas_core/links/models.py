@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from ..vocab import UnitKind, values
 
 if TYPE_CHECKING:
     from .overrides import Overrides
 
-FORMATS = ("single-file", "diffusion-folder", "sharded-set")
+#: the unit kinds a model can have (``LinkableModel.format``)
+FORMATS = values(UnitKind)
 
 
 @dataclass(frozen=True)
@@ -18,8 +21,8 @@ class LinkableModel:
 
     Attributes:
         model_id: the content-derived id (lowercase hex, optionally ``"blake3:"``-prefixed).
-        model_type: ComfyUI vocabulary (``checkpoint``, ``lora``, ... ``llm``, ``unknown``; DESIGN.md).
-        format: ``"single-file"`` | ``"diffusion-folder"`` | ``"sharded-set"``.
+        model_type: a :class:`~pumas_core.vocab.ModelType` value (``checkpoint``, ``lora``, ... ``unknown``).
+        format: the unit kind, a :class:`~pumas_core.vocab.UnitKind` value (``metadata.json`` ``format``).
         model_dir: absolute library folder of the model.
         files: file names relative to ``model_dir`` (``metadata.json`` excluded); primary first.
         link_name: the model's original file name (single file) or folder / set name; the name
@@ -53,10 +56,11 @@ class SyncReport:
 
     ``conflicts``: ``[{"link_path", "reason", "message", "model_id", "target_path"}]`` with ``reason``
     ``file_exists`` | ``linked_to_different_source`` | ``already_linked``; ``renamed`` (resolution
-    ``rename``): ``[{"link_path", "instead_of", "model_id"}]``; ``warnings``: one-line strings; ``errors``: ``[{"link_path", "model_id",
-    "error"}]``; ``unmapped``: ``[{"model_id", "model_type", "reason"}]``; ``planned`` (dry run only):
-    ``[{"action", "link_path", "target_path", "model_id"}]`` with action ``create`` | ``repoint`` |
-    ``backup`` | ``rename`` | ``conflict`` | ``remove_broken`` | ``remove_stale``.  In a dry run the counters say what *would* happen.
+    ``rename``): ``[{"link_path", "instead_of", "model_id"}]``; ``warnings``: one-line strings; ``errors``:
+    ``[{"link_path", "model_id", "error"}]``; ``unmapped``: ``[{"model_id", "model_type", "reason"}]``;
+    ``planned`` (dry run only): ``[{"action", "link_path", "target_path", "model_id"}]`` with action ``create``
+    | ``repoint`` | ``backup`` | ``rename`` | ``conflict`` | ``remove_broken`` | ``remove_stale``.  In a dry
+    run the counters say what *would* happen.
     """
 
     app_id: str = ""
@@ -67,18 +71,18 @@ class SyncReport:
     removed_broken: int = 0
     removed_stale: int = 0
     skipped: int = 0
-    backed_up: list = field(default_factory=list)
-    renamed: list = field(default_factory=list)
-    conflicts: list = field(default_factory=list)
-    warnings: list = field(default_factory=list)
-    errors: list = field(default_factory=list)
-    unmapped: list = field(default_factory=list)
-    planned: list = field(default_factory=list)
+    backed_up: list[dict[str, Any]] = field(default_factory=list)
+    renamed: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    unmapped: list[dict[str, Any]] = field(default_factory=list)
+    planned: list[dict[str, Any]] = field(default_factory=list)
     fast_path: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON shape (see class docstring); ``planned`` only in dry runs."""
-        d = {
+        d: dict[str, Any] = {
             "app_id": self.app_id,
             "dry_run": self.dry_run,
             "created": self.created,

@@ -14,10 +14,12 @@ existing links as they are and lists the error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -52,38 +54,40 @@ class Overrides:
         return ok, None if ok else f"overrides.json: ComfyUI {app_version} is not {self.comfyui}"
 
 
-def validate(data, where: str) -> Overrides:
-    """Check an overrides object; raises :class:`BadInputError` naming ``where`` and the bad key."""
+def validate(data: object, where: str) -> Overrides:
+    """Check an overrides object read from the file ``where``; raises :class:`BadInputError` naming the file
+    and the bad key (``.path`` = ``where``)."""
     if not isinstance(data, dict):
-        raise BadInputError(f"{where}: expected a JSON object")
+        raise BadInputError(f"{where}: expected a JSON object", path=where)
     unknown = set(data) - KEYS
     if unknown:
-        raise BadInputError(f"{where}: unknown keys {sorted(unknown)} (allowed: {', '.join(sorted(KEYS))})")
+        raise BadInputError(f"{where}: unknown keys {sorted(unknown)} (allowed: {', '.join(sorted(KEYS))})", path=where)
     versions = data.get("versions", {})
     if not isinstance(versions, dict) or set(versions) - {"comfyui"}:
-        raise BadInputError(f"{where}: 'versions' must be {{\"comfyui\": \"<PEP 440 specifier>\"}}")
+        raise BadInputError(f"{where}: 'versions' must be {{\"comfyui\": \"<PEP 440 specifier>\"}}", path=where)
     spec = versions.get("comfyui", "")
     if not isinstance(spec, str):
-        raise BadInputError(f"{where}: versions.comfyui must be a string")
+        raise BadInputError(f"{where}: versions.comfyui must be a string", path=where)
     if spec:
         try:
             SpecifierSet(spec)
         except InvalidSpecifier:
-            raise BadInputError(f"{where}: versions.comfyui {spec!r} is not a valid PEP 440 specifier") from None
+            raise BadInputError(f"{where}: versions.comfyui {spec!r} is not a valid PEP 440 specifier",
+                                path=where) from None
     tags = data.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags) or len(tags) > 1000:
-        raise BadInputError(f"{where}: 'tags' must be a list of non-empty strings")
+        raise BadInputError(f"{where}: 'tags' must be a list of non-empty strings", path=where)
     name = data.get("link_name", "")
     if not isinstance(name, str) or "/" in name or "\\" in name or name in (".", ".."):
-        raise BadInputError(f"{where}: 'link_name' must be a plain file name")
+        raise BadInputError(f"{where}: 'link_name' must be a plain file name", path=where)
     sub = data.get("subfolder", "")
     if not isinstance(sub, str) or any(p in (".", "..") for p in sub.replace("\\", "/").split("/")) or ":" in sub:
-        raise BadInputError(f"{where}: 'subfolder' must be a plain relative folder (no '..')")
+        raise BadInputError(f"{where}: 'subfolder' must be a plain relative folder (no '..')", path=where)
     return Overrides(comfyui=spec, tags=tuple(t.lower() for t in tags), link_name=name,
                      subfolder="/".join(p for p in sub.replace("\\", "/").split("/") if p))
 
 
-def read_overrides(model_dir: str | os.PathLike) -> tuple[Overrides | None, str | None]:
+def read_overrides(model_dir: str | os.PathLike[str]) -> tuple[Overrides | None, str | None]:
     """``(overrides or None when there is no file, error message or None)``; never raises."""
     path = Path(model_dir) / OVERRIDES_NAME
     try:
@@ -102,7 +106,7 @@ def read_overrides(model_dir: str | os.PathLike) -> tuple[Overrides | None, str 
         return None, str(exc)
 
 
-def write_overrides(model_dir: str | os.PathLike, data: dict) -> Overrides:
+def write_overrides(model_dir: str | os.PathLike[str], data: dict[str, Any]) -> Overrides:
     """Validate and write ``overrides.json`` atomically (an empty dict removes the file).
 
     Raises:
@@ -111,10 +115,8 @@ def write_overrides(model_dir: str | os.PathLike, data: dict) -> Overrides:
     path = Path(model_dir) / OVERRIDES_NAME
     ov = validate(data, str(path))
     if not data:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             path.unlink()
-        except FileNotFoundError:
-            pass
         return ov
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False))
     return ov

@@ -10,10 +10,12 @@ already owns it in the registry keeps it; otherwise the lower ``model_id`` wins,
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any
 
 from ..errors import BadInputError
+from ..vocab import UnitKind
 from .mapping import Mapping, Placement, resolve_placement, target_dir
 from .models import LinkableModel
 from .names import safe_link_name, suffixed
@@ -30,7 +32,7 @@ class PlannedLink:
     kind: str
     strategy: str = "relative"
 
-    def row(self, app_id: str) -> dict:
+    def row(self, app_id: str) -> dict[str, Any]:
         """The registry row for this link."""
         return {"link_path": self.link_path, "target_path": self.target_path, "model_id": self.model_id,
                 "app_id": app_id, "folder_key": self.folder_key, "kind": self.kind, "strategy": self.strategy}
@@ -55,27 +57,29 @@ def _variants(model: LinkableModel, place: Placement, tdir: str) -> list[list[Pl
     """Alternative link sets for one model, preferred first (plain names, then collision names)."""
     key = place.folder_key
     tdir = os.path.join(tdir, _subdir(place.subfolder)) if place.subfolder else tdir
-    mk = lambda name, target, kind: PlannedLink(os.path.join(tdir, name), target, model.model_id, key, kind)  # noqa: E731
+    def mk(name: str, target: str, kind: str) -> PlannedLink:
+        return PlannedLink(os.path.join(tdir, name), target, model.model_id, key, kind)
+
     base = str(model.model_dir)
     if not model.files:
         raise BadInputError(f"model {model.model_id}: has no files to link")
-    if model.format == "diffusion-folder":
+    if model.format == UnitKind.DIFFUSION_FOLDER:
         name, root = safe_link_name(place.link_name or model.link_name), diffusers_root(model)
         return [[mk(name, root, "dir")], [mk(suffixed(name, model.model_id, True), root, "dir")]]
-    if model.format == "sharded-set":
+    if model.format == UnitKind.SHARDED_SET:
         names = [(safe_link_name(os.path.basename(f)), os.path.join(base, f)) for f in model.files]
         if len({n for n, _ in names}) != len(names):
             raise BadInputError(f"model {model.model_id}: two files of the set share a name")
         sub = suffixed(safe_link_name(model.link_name), model.model_id, True)
         return [[mk(n, t, "file") for n, t in names], [mk(os.path.join(sub, n), t, "file") for n, t in names]]
-    if model.format != "single-file":
+    if model.format != UnitKind.SINGLE_FILE:
         raise BadInputError(f"model {model.model_id}: unknown format {model.format!r}")
     name, target = safe_link_name(place.link_name or model.link_name), os.path.join(base, model.files[0])
     return [[mk(name, target, "file")], [mk(suffixed(name, model.model_id), target, "file")]]
 
 
-def plan_links(models: Iterable[LinkableModel], app: dict, mapping: Mapping,
-               owned: dict[str, str]) -> tuple[list[PlannedLink], list[dict], list[dict]]:
+def plan_links(models: Iterable[LinkableModel], app: dict[str, Any], mapping: Mapping,
+               owned: dict[str, str]) -> tuple[list[PlannedLink], list[dict[str, Any]], list[dict[str, Any]]]:
     """Plan the links of ``models`` in ``app``.
 
     Args:
@@ -85,7 +89,9 @@ def plan_links(models: Iterable[LinkableModel], app: dict, mapping: Mapping,
         errors ``{"link_path": None, "model_id", "error"}`` (``"keep_links": True`` when the model's
         existing links must stay as they are, e.g. its ``overrides.json`` is invalid).
     """
-    unmapped, errors, options = [], [], {}
+    unmapped: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    options: dict[str, list[list[PlannedLink]]] = {}
     for m in models:
         if m.overrides_error:
             errors.append({"link_path": None, "model_id": m.model_id, "error": m.overrides_error, "keep_links": True})
@@ -117,7 +123,8 @@ def plan_links(models: Iterable[LinkableModel], app: dict, mapping: Mapping,
                 claimed.update((p.link_path, mid) for p in variant)
                 break
         else:
-            errors.append({"link_path": options[mid][0][0].link_path, "model_id": mid,
-                           "error": f"{options[mid][0][0].link_path}: name taken by another model, collision name taken too"})
+            first = options[mid][0][0].link_path
+            errors.append({"link_path": first, "model_id": mid,
+                           "error": f"{first}: name taken by another model, collision name taken too"})
     planned = [p for mid in sorted(chosen) for p in chosen[mid]]
     return planned, unmapped, errors

@@ -6,6 +6,8 @@ Prefixes match whole path components (``/media/a`` matches ``/media/a/x`` but ne
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import BadInputError
 from . import fsops
@@ -14,7 +16,8 @@ from .registry import Registry
 from .volumes import mount_point
 
 
-def _swapper(old: str, new: str):
+def _swapper(old: str, new: str) -> Callable[[str], str]:
+    """``p`` with the prefix ``old`` replaced by ``new`` (whole components; other paths unchanged)."""
     def swap(p: str) -> str:
         p = os.path.normpath(p)
         return new + p[len(old):] if fsops.is_within(p, old) else p
@@ -38,7 +41,8 @@ def _rebuild(lp: str, target: str, is_dir: bool) -> str | None:
     return None
 
 
-def relocate(registry: Registry, old_prefix: str | os.PathLike, new_prefix: str | os.PathLike) -> dict:
+def relocate(registry: Registry, old_prefix: str | os.PathLike[str],
+             new_prefix: str | os.PathLike[str]) -> dict[str, Any]:
     """Rewrite every app path, link path and link target under ``old_prefix`` to ``new_prefix``.
 
     Links whose path or target moved are re-pointed (relative text recomputed); a link whose
@@ -49,16 +53,16 @@ def relocate(registry: Registry, old_prefix: str | os.PathLike, new_prefix: str 
     fresher, are kept) and the old one is dropped (``apps_merged``).
     Returns ``{"apps_updated": N, "apps_merged": N, "links_updated": N, "links_rebuilt": N,
     "settings_updated": N, "errors": [{"link_path","error"}]}``.
-    Raises BadInputError: a prefix is not absolute, or ``new_prefix`` does not exist.
+    Raises BadInputError: a prefix is not absolute, or ``new_prefix`` does not exist (``.path`` = it).
     """
     old, new = os.fspath(old_prefix), os.fspath(new_prefix)
     if not (os.path.isabs(old) and os.path.isabs(new)):
         raise BadInputError(f"relocate: both prefixes must be absolute paths ({old!r}, {new!r})")
     old, new = os.path.normpath(old), os.path.normpath(new)
-    out = {"apps_updated": 0, "apps_merged": 0, "links_updated": 0, "links_rebuilt": 0, "settings_updated": 0,
-           "errors": []}
+    out: dict[str, Any] = {"apps_updated": 0, "apps_merged": 0, "links_updated": 0, "links_rebuilt": 0,
+                           "settings_updated": 0, "errors": []}
     if not os.path.isdir(new):
-        raise BadInputError(f"{new}: does not exist (mount the drive or create the folder first)")
+        raise BadInputError(f"{new}: does not exist (mount the drive or create the folder first)", path=new)
     if old == new:
         return out
     swap = _swapper(old, new)
@@ -66,7 +70,8 @@ def relocate(registry: Registry, old_prefix: str | os.PathLike, new_prefix: str 
     for app in registry.list_apps():
         root, models = swap(app["root"]), swap(app["models_dir"])
         fp = {k: [swap(d) for d in v] for k, v in app["folder_paths"].items()}
-        if (root, models, fp) == (os.path.normpath(app["root"]), os.path.normpath(app["models_dir"]), app["folder_paths"]):
+        if (root, models, fp) == (os.path.normpath(app["root"]), os.path.normpath(app["models_dir"]),
+                                  app["folder_paths"]):
             continue
         there = registry.find_app_by_root(root)
         if there is not None and there["app_id"] != app["app_id"]:
@@ -74,11 +79,12 @@ def relocate(registry: Registry, old_prefix: str | os.PathLike, new_prefix: str 
             continue
         registry.update_app_paths(app["app_id"], root, models, fp, mount_point(root))
         out["apps_updated"] += 1
-    changes = []
+    changes: list[tuple[str, dict[str, Any]]] = []
     for row in registry.all_links():
         lp, tp = swap(row["link_path"]), swap(row["target_path"])
         app_id = merged.get(row["app_id"], row["app_id"])
-        if (lp, tp, app_id) == (os.path.normpath(row["link_path"]), os.path.normpath(row["target_path"]), row["app_id"]):
+        if (lp, tp, app_id) == (os.path.normpath(row["link_path"]), os.path.normpath(row["target_path"]),
+                                row["app_id"]):
             continue
         changes.append((row["link_path"], {**row, "link_path": lp, "target_path": tp, "app_id": app_id}))
     registry.rewrite_links(changes)

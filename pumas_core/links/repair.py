@@ -8,21 +8,26 @@ Neither function ever touches a real file: only symlinks are removed, and only t
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..errors import LibraryUnavailableError
 from . import fsops
-from .health import check
+from .diagnose import check
 from .registry import Registry
 from .sync import sync_app
 
+if TYPE_CHECKING:
+    from .models import LinkableModel
 
-def _not_fixed(item: dict, why: str | None = None) -> dict:
+
+def _not_fixed(item: Mapping[str, Any], why: str | None = None) -> dict[str, Any]:
     return {"link_path": item["link_path"], "model_id": item["model_id"], "app_id": item["app_id"],
             "action": item["action"], "fixable_by": item["fixable_by"], "reason": why or item["fix_reason"]}
 
 
-def repair(registry: Registry, library_root: str | os.PathLike, models_by_id: dict,
-           moved_models: list | None = None) -> dict:
+def repair(registry: Registry, library_root: str | os.PathLike[str], models_by_id: Mapping[str, LinkableModel],
+           moved_models: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Re-create or re-point broken links of models that still exist (found by ``model_id``).
 
     ``models_by_id``: ``{model_id: LinkableModel}`` of the models whose files are complete, with their
@@ -32,14 +37,16 @@ def repair(registry: Registry, library_root: str | os.PathLike, models_by_id: di
     "unrepairable": [broken entries whose model's content is gone], "conflicts": [...], "errors": [...]}``:
     every broken link that is still broken afterwards is in ``not_fixed`` with the reason (content gone
     → ``clean``; a conflict or error while re-linking → its message).
-    Raises LibraryUnavailableError when the library is on an offline volume.
+    Raises LibraryUnavailableError (``.path`` = the library) when the library is on an offline volume.
     """
     lib = os.path.abspath(library_root)
     health = check(registry, lib, models_by_id, moved_models=moved_models)
     if any(v["kind"] == "library" for v in health["offline_volumes"]):
-        raise LibraryUnavailableError(f"{lib}: library volume is offline; nothing repaired")
+        raise LibraryUnavailableError(f"{lib}: library volume is offline; nothing repaired", path=lib)
     per_app: dict[str, set[str]] = {}
-    unrepairable, not_fixed, todo = [], [], []
+    unrepairable: list[dict[str, Any]] = []
+    not_fixed: list[dict[str, Any]] = []
+    todo: list[dict[str, Any]] = []
     for b in health["broken_links"]:
         if b["fixable_by"] == "repair":
             per_app.setdefault(b["app_id"], set()).add(b["model_id"])
@@ -47,7 +54,8 @@ def repair(registry: Registry, library_root: str | os.PathLike, models_by_id: di
         else:
             unrepairable.append(b)
             not_fixed.append(_not_fixed(b))
-    out = {"repaired": 0, "not_fixed": not_fixed, "unrepairable": unrepairable, "conflicts": [], "errors": []}
+    out: dict[str, Any] = {"repaired": 0, "not_fixed": not_fixed, "unrepairable": unrepairable, "conflicts": [],
+                           "errors": []}
     problems: dict[str, str] = {}
     for app_id, mids in sorted(per_app.items()):
         rep = sync_app(registry, app_id, [models_by_id[m] for m in sorted(mids)], only_model_ids=mids,
@@ -64,12 +72,14 @@ def repair(registry: Registry, library_root: str | os.PathLike, models_by_id: di
         still = {b["link_path"] for b in check(registry, lib, models_by_id)["broken_links"]}
         for b in todo:
             if b["link_path"] in still:
-                why = problems.get(b["link_path"]) or "the link is still broken after re-linking (its name is now planned elsewhere)"
+                why = problems.get(b["link_path"]) or ("the link is still broken after re-linking "
+                                                       "(its name is now planned elsewhere)")
                 not_fixed.append(_not_fixed(b, why))
     return out
 
 
-def clean(registry: Registry, library_root: str | os.PathLike, models_by_id: dict | None = None) -> dict:
+def clean(registry: Registry, library_root: str | os.PathLike[str],
+          models_by_id: Mapping[str, LinkableModel] | None = None) -> dict[str, Any]:
     """Remove broken links that are ours and whose content is truly gone, dangling orphans into the
     library, and ghost apps' rows.
 
@@ -82,15 +92,15 @@ def clean(registry: Registry, library_root: str | os.PathLike, models_by_id: dic
     Returns ``{"removed_links": N, "removed": [{"link_path","model_id","reason"}], "kept": [...],
     "forgotten_rows": N, "removed_orphans": N, "kept_orphans": [...], "removed_apps": [app_id...],
     "errors": [...]}``.
-    Raises LibraryUnavailableError when the library is on an offline volume.
+    Raises LibraryUnavailableError (``.path`` = the library) when the library is on an offline volume.
     """
     lib = os.path.abspath(library_root)
     health = check(registry, lib, models_by_id)
     if any(v["kind"] == "library" for v in health["offline_volumes"]):
-        raise LibraryUnavailableError(f"{lib}: library volume is offline; nothing cleaned")
-    out = {"removed_links": 0, "removed": [], "kept": [], "forgotten_rows": 0, "removed_orphans": 0,
+        raise LibraryUnavailableError(f"{lib}: library volume is offline; nothing cleaned", path=lib)
+    out: dict[str, Any] = {"removed_links": 0, "removed": [], "kept": [], "forgotten_rows": 0, "removed_orphans": 0,
            "kept_orphans": [], "removed_apps": [], "errors": []}
-    drop = []
+    drop: list[str] = []
     for b in health["broken_links"]:
         lp = b["link_path"]
         if b["fixable_by"] == "repair":
@@ -118,7 +128,8 @@ def clean(registry: Registry, library_root: str | os.PathLike, models_by_id: dic
             if not os.path.exists(o["link_path"]) and fsops.unlink_if_symlink(o["link_path"]):
                 out["removed_orphans"] += 1
         except OSError as exc:
-            out["errors"].append({"link_path": o["link_path"], "error": f"{o['link_path']}: cannot remove ({exc.strerror})"})
+            out["errors"].append({"link_path": o["link_path"],
+                                  "error": f"{o['link_path']}: cannot remove ({exc.strerror})"})
     for g in health["ghost_apps"]:
         registry.remove_app(g["app_id"])
         out["removed_apps"].append(g["app_id"])

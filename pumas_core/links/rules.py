@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import BadInputError
 
@@ -82,9 +83,9 @@ class Rule:
         """Most specific config first, then highest priority, then file order."""
         return (-self.rank, -self.priority, self.order)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """The rule as written in a config (defaults left out), plus ``source``."""
-        out: dict = {"folder": self.folder}
+        out: dict[str, Any] = {"folder": self.folder}
         if self.subfolder:
             out["subfolder"] = self.subfolder
         for k in LIST_FILTERS:
@@ -101,7 +102,7 @@ def _plain_parts(where: str, value: str, what: str) -> str:
     return "/".join(parts)
 
 
-def _str_list(where: str, key: str, value) -> tuple[str, ...]:
+def _str_list(where: str, key: str, value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise BadInputError(f"{where}: '{key}' must be a list of non-empty strings")
     if len(value) > MAX_ITEMS:
@@ -109,7 +110,7 @@ def _str_list(where: str, key: str, value) -> tuple[str, ...]:
     return tuple(v if key == "patterns" else v.lower() for v in value)
 
 
-def parse_rule(raw, where: str, *, rank: int, order: int, source: str) -> Rule:
+def parse_rule(raw: object, where: str, *, rank: int, order: int, source: str) -> Rule:
     """Validate one rule object (``where`` names it in errors: ``"<file>: rule 3"``).
 
     Raises:
@@ -140,7 +141,7 @@ def parse_rule(raw, where: str, *, rank: int, order: int, source: str) -> Rule:
                 enabled=enabled, rank=rank, order=order, source=source, **lists)
 
 
-def parse_rules(items, where: str, *, rank: int, source: str) -> list[Rule]:
+def parse_rules(items: object, where: str, *, rank: int, source: str) -> list[Rule]:
     """Validate a config's ``"rules"`` list (bounded to :data:`MAX_RULES`). Raises :class:`BadInputError`."""
     if not isinstance(items, list):
         raise BadInputError(f"{where}: 'rules' must be a list")

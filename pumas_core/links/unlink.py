@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from . import fsops
 from .registry import Registry
 
 
-def _remove(registry: Registry, rows: list[dict]) -> dict:
-    out = {"links_removed": 0, "errors": []}
-    done = []
+def _remove(registry: Registry, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    removed = 0
+    errors: list[dict[str, str]] = []
+    done: list[str] = []
     for r in rows:
         lp = r["link_path"]
         try:
@@ -18,17 +20,17 @@ def _remove(registry: Registry, rows: list[dict]) -> dict:
                 ours = fsops.link_points_to(lp, os.readlink(lp)) == os.path.normpath(r["target_path"])
                 if ours or not os.path.exists(lp):
                     os.unlink(lp)
-                    out["links_removed"] += 1
+                    removed += 1
         except OSError as exc:
-            out["errors"].append({"link_path": lp, "error": f"{lp}: cannot remove ({exc.strerror})"})
+            errors.append({"link_path": lp, "error": f"{lp}: cannot remove ({exc.strerror})"})
             continue
         done.append(lp)
     registry.delete_links(done)
     registry.clear_stamps({r["app_id"] for r in rows})
-    return out
+    return {"links_removed": removed, "errors": errors}
 
 
-def unlink_model(registry: Registry, model_id: str) -> dict:
+def unlink_model(registry: Registry, model_id: str) -> dict[str, Any]:
     """Remove every link of ``model_id`` (exact match) from disk and registry — call before deleting its files.
 
     Only symlinks that still point at the registered target (or dangle) are removed; anything else is
@@ -37,7 +39,7 @@ def unlink_model(registry: Registry, model_id: str) -> dict:
     return _remove(registry, registry.links_for_model(model_id))
 
 
-def unlink_app(registry: Registry, app_id: str, forget_app: bool = True) -> dict:
+def unlink_app(registry: Registry, app_id: str, forget_app: bool = True) -> dict[str, Any]:
     """Remove every link of an app, then (by default) the app row.  Same return shape as :func:`unlink_model`."""
     out = _remove(registry, registry.links_for_app(app_id))
     if forget_app and not out["errors"]:
