@@ -82,7 +82,7 @@ def validate_changes(changes: object) -> dict[str, Any]:
         for r in roots:
             p = os.path.expanduser(r)
             if not os.path.isabs(p) or not os.path.isdir(p):
-                raise BadInputError(f"import root {r}: not an existing absolute folder")
+                raise BadInputError(f"import root {r}: not an existing absolute folder", path=r)
         out["import_roots"] = [os.path.realpath(os.path.expanduser(r)) for r in roots]
     if "library" in changes:
         lib_path = changes["library"]
@@ -90,9 +90,9 @@ def validate_changes(changes: object) -> dict[str, Any]:
             raise BadInputError("library must be an absolute folder path")
         lib_path = os.path.normpath(os.path.expanduser(lib_path))
         if os.path.exists(lib_path) and not os.path.isdir(lib_path):
-            raise BadInputError(f"library {lib_path}: exists and is not a folder")
+            raise BadInputError(f"library {lib_path}: exists and is not a folder", path=lib_path)
         if not os.path.isdir(os.path.dirname(lib_path)):
-            raise BadInputError(f"library {lib_path}: its parent folder does not exist")
+            raise BadInputError(f"library {lib_path}: its parent folder does not exist", path=lib_path)
         out["library"] = lib_path
     if "import_mode" in changes:
         if changes["import_mode"] not in IMPORT_MODES:
