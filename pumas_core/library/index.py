@@ -23,7 +23,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -42,6 +42,7 @@ Model = dict[str, Any]
 LinkRow = tuple[str, str, str, str, str]
 #: ``(model_id, rel_path, model_type, format, official_name, cleaned_name)``, see :meth:`ModelIndex.name_rows`.
 NameRow = tuple[str, str, str, str, str, str]
+_NAME_ROWS = "SELECT model_id, rel_path, model_type, format, official_name, cleaned_name FROM models"
 RANK_LIMIT = 1000  # at most this many matches are ranked by BM25 (bounded search cost)
 
 
@@ -303,24 +304,22 @@ class ModelIndex:
                         break
         return out
 
+    def _rows(self, sql: str, args: Sequence[object] = ()) -> builtins.list[Any]:
+        """Every row of one read query (tuples), under the lock."""
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
     def count(self) -> int:
         """Number of indexed models."""
-        with self._lock:
-            return int(self._conn.execute("SELECT count(*) FROM models").fetchone()[0])
+        return int(self._rows("SELECT count(*) FROM models")[0][0])
 
     def iter_link_rows(self) -> builtins.list[LinkRow]:
         """``(model_id, rel_path, model_type, format, meta_json)`` for every model (sync input)."""
-        with self._lock:
-            rows: builtins.list[LinkRow] = self._conn.execute(
-                "SELECT model_id, rel_path, model_type, format, meta_json FROM models").fetchall()
-        return rows
+        return self._rows("SELECT model_id, rel_path, model_type, format, meta_json FROM models")
 
     def name_rows(self) -> builtins.list[NameRow]:
         """``(model_id, rel_path, model_type, format, official_name, cleaned_name)`` for every model (no JSON)."""
-        with self._lock:
-            rows: builtins.list[NameRow] = self._conn.execute(
-                "SELECT model_id, rel_path, model_type, format, official_name, cleaned_name FROM models").fetchall()
-        return rows
+        return self._rows(_NAME_ROWS)
 
     def name_rows_where(self, column: str, value: str) -> builtins.list[NameRow]:
         """Like :meth:`name_rows` for models whose ``official_name`` / ``cleaned_name`` (case-insensitive)
@@ -328,28 +327,20 @@ class ModelIndex:
         if column not in ("official_name", "cleaned_name", "rel_path"):
             raise ValueError(f"cannot look models up by {column!r}")
         op = "= ?" if column == "rel_path" else "= ? COLLATE NOCASE"
-        with self._lock:
-            rows: builtins.list[NameRow] = self._conn.execute(
-                "SELECT model_id, rel_path, model_type, format, official_name, cleaned_name FROM models "
-                f"WHERE {column} {op}", (value,)).fetchall()
-        return rows
+        return self._rows(f"{_NAME_ROWS} WHERE {column} {op}", (value,))
 
     def generation(self) -> int:
         """A counter that changes whenever linking-relevant index content changes."""
-        with self._lock:
-            return int(self._conn.execute("SELECT value FROM index_meta WHERE key = 'generation'").fetchone()[0])
+        return int(self._rows("SELECT value FROM index_meta WHERE key = 'generation'")[0][0])
 
     def pending_ids(self) -> builtins.list[str]:
         """Ids of models whose remote lookup is still pending."""
-        with self._lock:
-            return [r[0] for r in self._conn.execute("SELECT model_id FROM models WHERE pending_online_lookup = 1")]
+        return [r[0] for r in self._rows("SELECT model_id FROM models WHERE pending_online_lookup = 1")]
 
     def ids_with_prefix(self, prefix: str, limit: int = 3) -> builtins.list[str]:
         """Model ids starting with ``prefix`` (at most ``limit``)."""
-        with self._lock:
-            return [r[0] for r in self._conn.execute(
-                "SELECT model_id FROM models WHERE model_id >= ? AND model_id < ? LIMIT ?",
-                (prefix, prefix + "\uffff", limit))]
+        return [r[0] for r in self._rows("SELECT model_id FROM models WHERE model_id >= ? AND model_id < ? LIMIT ?",
+                                         (prefix, prefix + "\uffff", limit))]
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
