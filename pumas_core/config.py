@@ -11,8 +11,9 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .atomic import atomic_write_text, read_json_object
+from .atomic import atomic_write_text, raise_write_failed, read_json_object
 
 CONFIG_NAME = "config.json"
 
@@ -45,18 +46,27 @@ def default_library_root() -> Path:
     return Path(platformdirs.user_data_path("pumas")) / "library"
 
 
-def load_config(state_dir: Path) -> dict:
+def load_config(state_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """Read ``<state>/config.json``; a missing or corrupt file gives ``{}`` (never raises)."""
     return read_json_object(Path(state_dir) / CONFIG_NAME)
 
 
-def save_config(state_dir: Path, config: dict) -> None:
-    """Write ``<state>/config.json`` atomically (keys not given are dropped: pass the whole dict)."""
-    Path(state_dir).mkdir(parents=True, exist_ok=True)
+def save_config(state_dir: str | os.PathLike[str], config: dict[str, Any]) -> None:
+    """Write ``<state>/config.json`` atomically (keys not given are dropped: pass the whole dict).
+
+    Raises:
+        WriteFailedError: the state dir cannot be created or written (``path=`` names it; an ``OSError``).
+        OSError: ENOSPC/EDQUOT/EFBIG, the disk is full.
+    """
+    try:
+        Path(state_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise_write_failed(exc, state_dir)
     atomic_write_text(Path(state_dir) / CONFIG_NAME, json.dumps(config, indent=2, sort_keys=True))
 
 
-def resolve_paths(library: str | os.PathLike | None = None, state: str | os.PathLike | None = None) -> Paths:
+def resolve_paths(library: str | os.PathLike[str] | None = None,
+                  state: str | os.PathLike[str] | None = None) -> Paths:
     """Resolve the library root, state dir and ``models.db`` path (nothing is created).
 
     ``$PUMAS_DB`` overrides the index location (default ``<root>/models.db``).

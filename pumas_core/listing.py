@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 #: Accepted preview file names, in order of preference, with their MIME types.
 PREVIEW_TYPES = {"preview.png": "image/png", "preview.jpg": "image/jpeg", "preview.jpeg": "image/jpeg",
@@ -18,7 +19,7 @@ PREVIEW_TYPES = {"preview.png": "image/png", "preview.jpg": "image/jpeg", "previ
 MAX_PREVIEW_BYTES = 16 * 1024 * 1024
 
 
-def find_preview(model_dir: str | os.PathLike) -> tuple[Path, str] | None:
+def find_preview(model_dir: str | os.PathLike[str]) -> tuple[Path, str] | None:
     """The preview image in ``model_dir`` as ``(path, mime_type)``, or None.
 
     The file must be a regular file (symlinks allowed only when they stay inside the folder) of
@@ -42,9 +43,12 @@ def find_preview(model_dir: str | os.PathLike) -> tuple[Path, str] | None:
     return None
 
 
-def annotate(models: list[dict], link_counts: dict[str, int]) -> list[dict]:
-    """Add ``has_preview`` (bool) and ``link_count`` (int) to each model dict (in place; returned)."""
+def annotate(models: list[dict[str, Any]], link_counts: dict[str, int]) -> list[dict[str, Any]]:
+    """Add ``has_preview`` (bool) and ``link_count`` (int) to each model dict (in place; returned).
+
+    ``models``: model dicts (metadata + ``path``); ``link_counts``: ``{model_id: number of links}``.
+    """
     for m in models:
         m["has_preview"] = bool(m.get("path")) and find_preview(m["path"]) is not None
-        m["link_count"] = int(link_counts.get(m.get("model_id"), 0))
+        m["link_count"] = int(link_counts.get(str(m.get("model_id")), 0))
     return models

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from .config import load_config, save_config
 from .errors import BadInputError
@@ -31,7 +32,7 @@ def lookups_enabled(state_dir: Path) -> bool:
     return load_config(state_dir).get("lookups", True) is not False
 
 
-def default_import_roots(apps: list[dict]) -> list[str]:
+def default_import_roots(apps: list[dict[str, Any]]) -> list[str]:
     """Roots offered when the user configured none (existing folders only)."""
     roots = [app["models_dir"] for app in apps if app.get("models_dir")]
     downloads = Path.home() / "Downloads"
@@ -40,17 +41,19 @@ def default_import_roots(apps: list[dict]) -> list[str]:
     return [os.path.realpath(r) for r in roots if os.path.isdir(r)]
 
 
-def read_settings(root: Path, state_dir: Path, apps: list[dict]) -> dict:
+def read_settings(root: Path, state_dir: Path, apps: list[dict[str, Any]]) -> dict[str, Any]:
     """``{"library", "library_configured", "state_dir", "import_roots", "import_roots_configured",
     "import_mode", "import_modes", "import_mode_help", "lookups"}``.
 
     ``library`` is the library in use; ``library_configured`` the ``library`` key of config.json
-    (None when unset; ``$PUMAS_LIBRARY`` or ``--library`` win over it).
+    (None when unset; ``$PUMAS_LIBRARY`` or ``--library`` win over it).  ``apps``: the registered
+    installs (``models_dir`` is read).
     """
     cfg = load_config(state_dir)
     configured = [str(r) for r in cfg.get("import_roots") or [] if isinstance(r, str)]
     mode = cfg.get("import_mode")
-    return {"library": str(root), "library_configured": cfg.get("library") if isinstance(cfg.get("library"), str) else None,
+    library = cfg.get("library")
+    return {"library": str(root), "library_configured": library if isinstance(library, str) else None,
             "state_dir": str(state_dir),
             "import_roots": configured or default_import_roots(apps),
             "import_roots_configured": bool(configured),
@@ -58,7 +61,7 @@ def read_settings(root: Path, state_dir: Path, apps: list[dict]) -> dict:
             "import_mode_help": IMPORT_MODE_HELP, "lookups": cfg.get("lookups", True) is not False}
 
 
-def validate_changes(changes: dict) -> dict:
+def validate_changes(changes: object) -> dict[str, Any]:
     """Check a settings edit and normalise its paths.
 
     Raises:
@@ -71,7 +74,7 @@ def validate_changes(changes: dict) -> dict:
     unknown = set(changes) - set(KEYS)
     if unknown:
         raise BadInputError(f"unknown settings: {', '.join(sorted(unknown))}")
-    out: dict = {}
+    out: dict[str, Any] = {}
     if "import_roots" in changes:
         roots = changes["import_roots"]
         if not isinstance(roots, list) or not all(isinstance(r, str) for r in roots):
@@ -79,7 +82,7 @@ def validate_changes(changes: dict) -> dict:
         for r in roots:
             p = os.path.expanduser(r)
             if not os.path.isabs(p) or not os.path.isdir(p):
-                raise BadInputError(f"import root {r}: not an existing absolute folder")
+                raise BadInputError(f"import root {r}: not an existing absolute folder", path=r)
         out["import_roots"] = [os.path.realpath(os.path.expanduser(r)) for r in roots]
     if "library" in changes:
         lib_path = changes["library"]
@@ -87,9 +90,9 @@ def validate_changes(changes: dict) -> dict:
             raise BadInputError("library must be an absolute folder path")
         lib_path = os.path.normpath(os.path.expanduser(lib_path))
         if os.path.exists(lib_path) and not os.path.isdir(lib_path):
-            raise BadInputError(f"library {lib_path}: exists and is not a folder")
+            raise BadInputError(f"library {lib_path}: exists and is not a folder", path=lib_path)
         if not os.path.isdir(os.path.dirname(lib_path)):
-            raise BadInputError(f"library {lib_path}: its parent folder does not exist")
+            raise BadInputError(f"library {lib_path}: its parent folder does not exist", path=lib_path)
         out["library"] = lib_path
     if "import_mode" in changes:
         if changes["import_mode"] not in IMPORT_MODES:
@@ -102,8 +105,13 @@ def validate_changes(changes: dict) -> dict:
     return out
 
 
-def write_settings(state_dir: Path, changes: dict) -> None:
-    """Validate ``changes`` and merge them into config.json (other keys kept)."""
+def write_settings(state_dir: Path, changes: object) -> None:
+    """Validate ``changes`` (a JSON object) and merge them into config.json (other keys kept).
+
+    Raises:
+        BadInputError: see :func:`validate_changes` (nothing is written).
+        WriteFailedError: config.json cannot be written (see :func:`pumas_core.config.save_config`).
+    """
     cfg = load_config(state_dir)
     cfg.update(validate_changes(changes))
     save_config(state_dir, cfg)

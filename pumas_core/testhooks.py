@@ -31,8 +31,8 @@ _kill_at = os.environ.get("PUMAS_TEST_KILL_AT") or None
 _delay = float(os.environ.get("PUMAS_TEST_DELAY") or 0)
 _callback: Optional[Callable[[str], None]] = None
 _counts: dict[str, int] = {}
-_kill_name, _, _kill_n = (_kill_at or "").partition(":")
-_kill_n = int(_kill_n or 1)
+_kill_name, _, _kill_count = (_kill_at or "").partition(":")
+_kill_n = int(_kill_count or 1)
 
 #: True when any switch or callback is set; :func:`phase` returns at once otherwise.
 ACTIVE = bool(_phase_file or _kill_name or _delay)

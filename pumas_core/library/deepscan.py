@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from ..errors import CorruptFileError
 from ..testhooks import phase
@@ -39,7 +41,7 @@ def iter_model_dirs(root: Path):
                 stack.append(e.path)
 
 
-def missing_files(model_dir: Path, meta: dict) -> list[str]:
+def missing_files(model_dir: Path, meta: Mapping[str, Any]) -> list[str]:
     """Names of the model's files that are absent or whose size differs from the metadata."""
     missing = []
     for f in meta["files"]:

@@ -49,7 +49,8 @@ def is_disk_full(exc: BaseException, path: Path) -> bool:
 
 def space_error(path: Path) -> InsufficientSpaceError:
     """The one-line error for a write refused because the disk holding ``path`` is full."""
-    return InsufficientSpaceError(f"{path}: the disk is full; nothing was written (free some space and retry)")
+    return InsufficientSpaceError(f"{path}: the disk is full; nothing was written (free some space and retry)",
+                                  path=path)
 
 
 def connect_read_only(path: Path, *, timeout: float = 10.0) -> sqlite3.Connection:

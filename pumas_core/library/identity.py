@@ -18,12 +18,14 @@ The state dir remembers where each library was last seen (``registry.db`` settin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..atomic import atomic_write_text, read_json_object
 
@@ -39,11 +41,12 @@ SCAN_DEPTH = 5
 class Probe:
     """What :func:`probe` found at a library root.
 
-    ``state``: ``"present"`` | ``"absent"`` | ``"offline"`` | ``"unusable"`` (a file is in the way); ``library_id``: from the marker (or the
-    state dir's memory for a pre-marker library), else None; ``legacy``: a library without marker;
-    ``reason``: why it is offline (one short phrase); ``moved_from``: the root this library id was
-    last seen at, when that differs from the probed root and no longer holds it; ``parent_missing``:
-    absent *and* its parent folder is missing (an unmounted drive, unless the user asks to create it).
+    ``state``: ``"present"`` | ``"absent"`` | ``"offline"`` | ``"unusable"`` (a file is in the way);
+    ``library_id``: from the marker (or the state dir's memory for a pre-marker library), else None;
+    ``legacy``: a library without marker; ``reason``: why it is offline (one short phrase);
+    ``moved_from``: the root this library id was last seen at, when that differs from the probed root
+    and no longer holds it; ``parent_missing``: absent *and* its parent folder is missing (an
+    unmounted drive, unless the user asks to create it).
     """
 
     state: str
@@ -60,36 +63,39 @@ def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def read_marker(root: str | os.PathLike) -> dict | None:
+def read_marker(root: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The marker's content (``{"library_id", "created"}``), or None when there is no usable marker."""
     data = read_json_object(Path(root) / MARKER_NAME)
     return data if isinstance(data.get("library_id"), str) and data["library_id"] else None
 
 
-def write_marker(root: str | os.PathLike, library_id: str | None = None) -> dict:
-    """Write the marker atomically (a new uuid4 unless ``library_id`` is given); returns its content.
+def write_marker(root: str | os.PathLike[str], library_id: str | None = None) -> dict[str, str]:
+    """Write the marker atomically (a new uuid4 unless ``library_id`` is given); returns its content
+    ``{"library_id", "created"}``.
 
     The file gets ``0666 & ~umask`` so a library shared on a NAS stays readable by other users.
-    Raises OSError when the root is not writable.
+
+    Raises:
+        WriteFailedError: the root is not writable (an ``OSError``; ``path`` names the marker).
+        FileMissingError: the root does not exist (a ``FileNotFoundError``).
+        OSError: ENOSPC/EDQUOT/EFBIG, the disk is full.
     """
     data = {"library_id": library_id or uuid.uuid4().hex, "created": now_iso()}
     path = Path(root) / MARKER_NAME
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
     umask = os.umask(0)
     os.umask(umask)
-    try:
+    with contextlib.suppress(OSError):  # a file system without modes (FAT, some shares)
         os.chmod(path, 0o666 & ~umask)
-    except OSError:
-        pass
     return data
 
 
-def holds_models(root: str | os.PathLike) -> bool:
+def holds_models(root: str | os.PathLike[str]) -> bool:
     """True when ``root`` holds ``models.db`` or at least one model folder (``metadata.json``)."""
-    root = os.fspath(root)
-    if os.path.exists(os.path.join(root, "models.db")):
+    top = os.fspath(root)
+    if os.path.exists(os.path.join(top, "models.db")):
         return True
-    stack = [(root, 0)]
+    stack = [(top, 0)]
     while stack:
         d, depth = stack.pop()
         try:
@@ -106,14 +112,14 @@ def holds_models(root: str | os.PathLike) -> bool:
     return False
 
 
-def known_libraries(settings: dict[str, str]) -> dict[str, dict]:
+def known_libraries(settings: dict[str, str]) -> dict[str, dict[str, Any]]:
     """``{library_id: {"root", "mount", "seen"}}`` from the registry's settings."""
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for key, value in settings.items():
         if key.startswith(KNOWN_PREFIX):
             try:
                 info = json.loads(value)
-            except ValueError:
+            except json.JSONDecodeError:
                 continue
             if isinstance(info, dict) and isinstance(info.get("root"), str):
                 out[key[len(KNOWN_PREFIX):]] = info
@@ -142,13 +148,15 @@ def _reachable(path: str) -> tuple[bool, str]:
     return os.path.isdir(path), "not a folder"
 
 
-def probe(root: str | os.PathLike, settings: dict[str, str] | None = None) -> Probe:
+def probe(root: str | os.PathLike[str], settings: dict[str, str] | None = None) -> Probe:
     """Decide whether the library at ``root`` is present, absent or offline (changes nothing).
 
     ``settings``: the registry's settings (``{}`` when the state dir has no registry yet).
     """
-    root = os.path.normpath(os.path.abspath(os.fspath(root)))
-    settings = settings or {}
+    return _probe(os.path.normpath(os.path.abspath(os.fspath(root))), settings or {})
+
+
+def _probe(root: str, settings: dict[str, str]) -> Probe:
     roots = known_roots(settings)
     known_id = roots.get(root)
     is_known = root in roots

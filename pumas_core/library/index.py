@@ -16,90 +16,43 @@ index cannot even be opened for writing because the disk is full it is opened re
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import json
 import os
 import sqlite3
 import threading
 import time
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
+from ..errors import BadInputError
 from ..testhooks import phase
 from . import diskfull
 from .fts import fts_query
+from .index_schema import COLUMNS, SCHEMA
 
-__all__ = ["ModelIndex", "fts_query"]
+__all__ = ["COLUMNS", "SCHEMA", "ModelIndex", "fts_query"]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS models (
-    model_id TEXT PRIMARY KEY,
-    rel_path TEXT NOT NULL UNIQUE,
-    official_name TEXT NOT NULL,
-    cleaned_name TEXT NOT NULL,
-    category TEXT, family TEXT, model_type TEXT NOT NULL, format TEXT NOT NULL,
-    file_format TEXT, base_model TEXT,
-    sha256 TEXT, blake3 TEXT, size_bytes INTEGER,
-    security_tier TEXT, match_source TEXT, trust TEXT, pending_online_lookup INTEGER,
-    tags TEXT, description TEXT, added_date TEXT, updated_date TEXT,
-    meta_json TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS idx_models_sha256 ON models(sha256);
-CREATE INDEX IF NOT EXISTS idx_models_blake3 ON models(blake3);
-CREATE INDEX IF NOT EXISTS idx_models_type ON models(model_type);
-CREATE INDEX IF NOT EXISTS idx_models_name ON models(official_name COLLATE NOCASE);
-CREATE TABLE IF NOT EXISTS model_files (
-    model_id TEXT NOT NULL REFERENCES models(model_id) ON DELETE CASCADE,
-    name TEXT NOT NULL, sha256 TEXT, blake3 TEXT, size INTEGER,
-    PRIMARY KEY (model_id, name)
-);
-CREATE INDEX IF NOT EXISTS idx_files_sha256 ON model_files(sha256);
-CREATE INDEX IF NOT EXISTS idx_files_blake3 ON model_files(blake3);
-CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
--- generation starts at a random value so a rebuilt index never repeats an old stamp
-INSERT OR IGNORE INTO index_meta(key, value) VALUES ('schema_version', 1), ('generation', abs(random() % 281474976710656));
--- bulk = 1 while Deep Scan loads rows: the FTS triggers stand aside and the FTS index is rebuilt once
-INSERT OR IGNORE INTO index_meta(key, value) VALUES ('bulk', 0);
-CREATE VIRTUAL TABLE IF NOT EXISTS models_fts USING fts5(
-    official_name, cleaned_name, model_type, family, base_model, tags, description,
-    content='models', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2', prefix='1 2 3'
-);
-CREATE TRIGGER IF NOT EXISTS models_ai AFTER INSERT ON models
-    WHEN (SELECT value FROM index_meta WHERE key = 'bulk') = 0 BEGIN
-    INSERT INTO models_fts(rowid, official_name, cleaned_name, model_type, family, base_model, tags, description)
-    VALUES (new.rowid, new.official_name, new.cleaned_name, new.model_type, new.family, new.base_model, new.tags, new.description);
-    UPDATE index_meta SET value = value + 1 WHERE key = 'generation';
-END;
-CREATE TRIGGER IF NOT EXISTS models_ad AFTER DELETE ON models
-    WHEN (SELECT value FROM index_meta WHERE key = 'bulk') = 0 BEGIN
-    INSERT INTO models_fts(models_fts, rowid, official_name, cleaned_name, model_type, family, base_model, tags, description)
-    VALUES ('delete', old.rowid, old.official_name, old.cleaned_name, old.model_type, old.family, old.base_model, old.tags, old.description);
-    UPDATE index_meta SET value = value + 1 WHERE key = 'generation';
-END;
-CREATE TRIGGER IF NOT EXISTS models_au AFTER UPDATE ON models
-    WHEN (SELECT value FROM index_meta WHERE key = 'bulk') = 0 BEGIN
-    INSERT INTO models_fts(models_fts, rowid, official_name, cleaned_name, model_type, family, base_model, tags, description)
-    VALUES ('delete', old.rowid, old.official_name, old.cleaned_name, old.model_type, old.family, old.base_model, old.tags, old.description);
-    INSERT INTO models_fts(rowid, official_name, cleaned_name, model_type, family, base_model, tags, description)
-    VALUES (new.rowid, new.official_name, new.cleaned_name, new.model_type, new.family, new.base_model, new.tags, new.description);
-END;
-CREATE TRIGGER IF NOT EXISTS models_au_link AFTER UPDATE OF model_type, format, rel_path, official_name ON models BEGIN
-    UPDATE index_meta SET value = value + 1 WHERE key = 'generation';
-END;
-"""
-
-COLUMNS = (
-    "model_id", "rel_path", "official_name", "cleaned_name", "category", "family", "model_type", "format",
-    "file_format", "base_model", "sha256", "blake3", "size_bytes", "security_tier", "match_source", "trust",
-    "pending_online_lookup", "tags", "description", "added_date", "updated_date", "meta_json",
-)
+#: A model as the index answers it: the ``metadata.json`` content plus ``"path"`` (absolute folder).
+Model = dict[str, Any]
+#: ``(model_id, rel_path, model_type, format, meta_json)``, see :meth:`ModelIndex.iter_link_rows`.
+LinkRow = tuple[str, str, str, str, str]
+#: ``(model_id, rel_path, model_type, format, official_name, cleaned_name)``, see :meth:`ModelIndex.name_rows`.
+NameRow = tuple[str, str, str, str, str, str]
+_NAME_ROWS = "SELECT model_id, rel_path, model_type, format, official_name, cleaned_name FROM models"
 RANK_LIMIT = 1000  # at most this many matches are ranked by BM25 (bounded search cost)
 
 
 class _BulkLoad:
-    def __init__(self, index: "ModelIndex"):
+    """The context manager of :meth:`ModelIndex.bulk_load`."""
+
+    def __init__(self, index: ModelIndex) -> None:
         self.index = index
 
-    def __enter__(self):
+    def __enter__(self) -> ModelIndex:
         with self.index._lock, self.index._writing():
             self.index._conn.execute("UPDATE index_meta SET value = 1 WHERE key = 'bulk'")
             # the index is disposable and a killed scan is redone, so durability waits until the end
@@ -107,7 +60,8 @@ class _BulkLoad:
             self.index._conn.execute("PRAGMA wal_autocheckpoint = 0")
         return self.index
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         with self.index._lock, self.index._writing():
             self.index._conn.execute("BEGIN IMMEDIATE")
             self.index._conn.execute("INSERT INTO models_fts(models_fts) VALUES ('rebuild')")
@@ -117,7 +71,6 @@ class _BulkLoad:
             self.index._conn.execute("PRAGMA synchronous = NORMAL")
             self.index._conn.execute("PRAGMA wal_autocheckpoint = 1000")
             self.index._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return False
 
 
 class ModelIndex:
@@ -127,7 +80,7 @@ class ModelIndex:
     it and run Deep Scan: the index is disposable).
     """
 
-    def __init__(self, db_path: Path, root: Path, *, timeout: float = 10.0):
+    def __init__(self, db_path: Path, root: Path, *, timeout: float = 10.0) -> None:
         self.db_path = Path(db_path)
         self.root = Path(root)
         self._root_str = os.path.realpath(self.root)
@@ -162,8 +115,8 @@ class ModelIndex:
             raise
         return conn
 
-    @contextmanager
-    def _writing(self):
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
         """Wrap one write: refused on a read-only index; on failure the open transaction is rolled back
         (SQLite may already have rolled it back itself, e.g. after SQLITE_FULL) and a full disk becomes
         :class:`InsufficientSpaceError`."""
@@ -173,22 +126,20 @@ class ModelIndex:
             yield
         except BaseException as exc:
             if self._conn.in_transaction:
-                try:
+                with contextlib.suppress(sqlite3.Error):
                     self._conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
             if diskfull.is_disk_full(exc, self.db_path):
                 raise diskfull.space_error(self.db_path) from None
             raise
 
     # -- writing -------------------------------------------------------------------------
-    def _row(self, meta: dict, model_dir: Path) -> tuple:
+    def _row(self, meta: Mapping[str, Any], model_dir: Path) -> tuple[Any, ...]:
         path = str(model_dir)
         if not path.startswith(self._root_prefix) or os.sep + ".." in path:
             path = os.path.realpath(path)
         rel = os.path.relpath(path, self._root_str).replace(os.sep, "/")
         if rel.startswith("../") or rel == "..":
-            raise ValueError(f"{model_dir} is outside the library {self.root}")
+            raise BadInputError(f"{model_dir} is outside the library {self.root}", path=model_dir)
         hashes = meta.get("hashes") or {}
         values = {
             **{k: meta.get(k) for k in COLUMNS},
@@ -202,15 +153,23 @@ class ModelIndex:
         }
         return tuple(values[c] for c in COLUMNS)
 
-    def upsert(self, meta: dict, model_dir: Path) -> None:
-        """Insert or replace one model (``meta`` = its metadata.json dict) and its file rows."""
+    def upsert(self, meta: Mapping[str, Any], model_dir: Path) -> None:
+        """Insert or replace one model (``meta`` = its metadata.json content, a
+        :class:`~pumas_core.library.metadata.ModelMetadata`) and its file rows.
+
+        Raises:
+            BadInputError: ``model_dir`` is outside the library.
+            InsufficientSpaceError: the disk is full (nothing written); also on a read-only index.
+        """
         self.upsert_many([(meta, model_dir)])
 
-    def upsert_many(self, items: list[tuple[dict, Path]], *, fresh: bool = False) -> None:
-        """Insert or replace many models in one transaction.
+    def upsert_many(self, items: Iterable[tuple[Mapping[str, Any], Path]], *, fresh: bool = False) -> None:
+        """Insert or replace many ``(metadata, model folder)`` pairs in one transaction (errors as
+        :meth:`upsert`).
 
         ``fresh=True`` (Deep Scan after :meth:`clear`) skips the per-model cleanup of old rows.
         """
+        items = builtins.list(items)
         placeholders = ",".join("?" for _ in COLUMNS)
         updates = ",".join(f"{c}=excluded.{c}" for c in COLUMNS if c != "model_id")
         sql = (f"INSERT INTO models({','.join(COLUMNS)}) VALUES ({placeholders}) "
@@ -249,24 +208,25 @@ class ModelIndex:
             self._conn.execute("INSERT INTO models_fts(models_fts) VALUES ('delete-all')")
             self._conn.execute("COMMIT")
 
-    def bulk_load(self):
+    def bulk_load(self) -> _BulkLoad:
         """Context manager for Deep Scan: rows inserted inside skip the per-row FTS triggers, and the
         FTS index is rebuilt once at the end (also when the load fails half-way)."""
         return _BulkLoad(self)
 
     # -- reading -------------------------------------------------------------------------
-    def _to_model(self, meta_json: str, rel_path: str) -> dict:
-        meta = json.loads(meta_json)
+    def _to_model(self, meta_json: str, rel_path: str) -> Model:
+        meta: Model = json.loads(meta_json)
         meta["path"] = str(self.root / rel_path)
         return meta
 
-    def get(self, model_id: str) -> dict | None:
+    def get(self, model_id: str) -> Model | None:
         """The model dict (metadata + absolute ``path``) or None."""
         with self._lock:
-            row = self._conn.execute("SELECT meta_json, rel_path FROM models WHERE model_id = ?", (model_id,)).fetchone()
+            row = self._conn.execute("SELECT meta_json, rel_path FROM models WHERE model_id = ?",
+                                     (model_id,)).fetchone()
         return self._to_model(*row) if row else None
 
-    def find_by_hash(self, *, sha256: str | None = None, blake3: str | None = None) -> dict | None:
+    def find_by_hash(self, *, sha256: str | None = None, blake3: str | None = None) -> Model | None:
         """The model whose primary/composite hash or any of whose files has this hash, or None."""
         col, val = ("sha256", sha256) if sha256 else ("blake3", blake3)
         if not val:
@@ -275,14 +235,14 @@ class ModelIndex:
             row = self._conn.execute(f"SELECT meta_json, rel_path FROM models WHERE {col} = ?", (val,)).fetchone()
             if row is None:
                 row = self._conn.execute(
-                    f"SELECT m.meta_json, m.rel_path FROM model_files f JOIN models m USING(model_id) WHERE f.{col} = ?",
-                    (val,)).fetchone()
+                    "SELECT m.meta_json, m.rel_path FROM model_files f JOIN models m USING(model_id) "
+                    f"WHERE f.{col} = ?", (val,)).fetchone()
         return self._to_model(*row) if row else None
 
-    def list(self, model_type: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:
-        """Models sorted by name (case-insensitive), optionally of one ``model_type``."""
+    def list(self, model_type: str | None = None, limit: int | None = None, offset: int = 0) -> builtins.list[Model]:
+        """Models sorted by name (case-insensitive), optionally of one ``model_type``; ``limit`` None = all."""
         sql = "SELECT meta_json, rel_path FROM models"
-        args: list = []
+        args: builtins.list[str | int] = []
         if model_type:
             sql += " WHERE model_type = ?"
             args.append(model_type)
@@ -292,7 +252,8 @@ class ModelIndex:
             rows = self._conn.execute(sql, args).fetchall()
         return [self._to_model(*r) for r in rows]
 
-    def search(self, query: str, limit: int = 50, model_type: str | None = None) -> tuple[list[dict], float]:
+    def search(self, query: str, limit: int = 50,
+               model_type: str | None = None) -> tuple[builtins.list[Model], float]:
         """Full-text prefix search ranked by BM25; returns ``(models, query_time_ms)``.
 
         An empty query lists models by name.
@@ -307,7 +268,8 @@ class ModelIndex:
             models = [self._to_model(*r) for r in rows]
         return models, (time.perf_counter() - t0) * 1000.0
 
-    def _search_rows(self, query: str, match: str, limit: int, model_type: str | None) -> list[tuple]:
+    def _search_rows(self, query: str, match: str, limit: int,
+                     model_type: str | None) -> builtins.list[tuple[str, str]]:
         """Ranked rows for a MATCH expression, bounded in cost whatever the library size.
 
         When at most :data:`RANK_LIMIT` models match, they are ranked by BM25 (name columns
@@ -316,20 +278,22 @@ class ModelIndex:
         index range scan on ``official_name``), then further matches in index order.
         """
         type_sql, type_args = (" AND m.model_type = ?", [model_type]) if model_type else ("", [])
-        n = self._conn.execute("SELECT count(*) FROM (SELECT rowid FROM models_fts WHERE models_fts MATCH ? "
-                               "LIMIT ?)", (match, RANK_LIMIT + 1)).fetchone()[0]
+        n = int(self._conn.execute("SELECT count(*) FROM (SELECT rowid FROM models_fts WHERE models_fts MATCH ? "
+                                   "LIMIT ?)", (match, RANK_LIMIT + 1)).fetchone()[0])
         base = ("SELECT m.meta_json, m.rel_path FROM models_fts JOIN models m ON m.rowid = models_fts.rowid "
                 "WHERE models_fts MATCH ?" + type_sql)
         if n <= RANK_LIMIT:
-            return self._conn.execute(base + " ORDER BY bm25(models_fts, 10.0, 5.0, 2.0, 2.0, 2.0, 1.0, 0.5) LIMIT ?",
-                                      [match, *type_args, limit]).fetchall()
+            ranked: builtins.list[tuple[str, str]] = self._conn.execute(
+                base + " ORDER BY bm25(models_fts, 10.0, 5.0, 2.0, 2.0, 2.0, 1.0, 0.5) LIMIT ?",
+                [match, *type_args, limit]).fetchall()
+            return ranked
         prefix = query.strip()
         rows = self._conn.execute(
             "SELECT m.meta_json, m.rel_path, m.rowid FROM models m WHERE m.official_name COLLATE NOCASE >= ? "
             "AND m.official_name COLLATE NOCASE < ?" + type_sql + " ORDER BY m.official_name COLLATE NOCASE LIMIT ?",
             [prefix, prefix + "\uffff", *type_args, limit]).fetchall()
         seen = {r[2] for r in rows}
-        out = [r[:2] for r in rows]
+        out: builtins.list[tuple[str, str]] = [(r[0], r[1]) for r in rows]
         if len(out) < limit:
             for meta_json, rel, rowid in self._conn.execute(base.replace("SELECT m.meta_json, m.rel_path",
                                                                          "SELECT m.meta_json, m.rel_path, m.rowid")
@@ -340,56 +304,46 @@ class ModelIndex:
                         break
         return out
 
+    def _rows(self, sql: str, args: Sequence[object] = ()) -> builtins.list[Any]:
+        """Every row of one read query (tuples), under the lock."""
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
     def count(self) -> int:
         """Number of indexed models."""
-        with self._lock:
-            return self._conn.execute("SELECT count(*) FROM models").fetchone()[0]
+        return int(self._rows("SELECT count(*) FROM models")[0][0])
 
-    def iter_link_rows(self) -> list[tuple[str, str, str, str, str]]:
+    def iter_link_rows(self) -> builtins.list[LinkRow]:
         """``(model_id, rel_path, model_type, format, meta_json)`` for every model (sync input)."""
-        with self._lock:
-            return self._conn.execute(
-                "SELECT model_id, rel_path, model_type, format, meta_json FROM models").fetchall()
+        return self._rows("SELECT model_id, rel_path, model_type, format, meta_json FROM models")
 
-    def name_rows(self) -> list[tuple[str, str, str, str, str, str]]:
+    def name_rows(self) -> builtins.list[NameRow]:
         """``(model_id, rel_path, model_type, format, official_name, cleaned_name)`` for every model (no JSON)."""
-        with self._lock:
-            return self._conn.execute(
-                "SELECT model_id, rel_path, model_type, format, official_name, cleaned_name FROM models").fetchall()
+        return self._rows(_NAME_ROWS)
 
-    def name_rows_where(self, column: str, value: str) -> list[tuple[str, str, str, str, str, str]]:
+    def name_rows_where(self, column: str, value: str) -> builtins.list[NameRow]:
         """Like :meth:`name_rows` for models whose ``official_name`` / ``cleaned_name`` (case-insensitive)
         or ``rel_path`` (exact) equals ``value``."""
         if column not in ("official_name", "cleaned_name", "rel_path"):
             raise ValueError(f"cannot look models up by {column!r}")
         op = "= ?" if column == "rel_path" else "= ? COLLATE NOCASE"
-        with self._lock:
-            return self._conn.execute(
-                "SELECT model_id, rel_path, model_type, format, official_name, cleaned_name FROM models "
-                f"WHERE {column} {op}", (value,)).fetchall()
+        return self._rows(f"{_NAME_ROWS} WHERE {column} {op}", (value,))
 
     def generation(self) -> int:
         """A counter that changes whenever linking-relevant index content changes."""
-        with self._lock:
-            return self._conn.execute("SELECT value FROM index_meta WHERE key = 'generation'").fetchone()[0]
+        return int(self._rows("SELECT value FROM index_meta WHERE key = 'generation'")[0][0])
 
-    def pending_ids(self) -> list[str]:
+    def pending_ids(self) -> builtins.list[str]:
         """Ids of models whose remote lookup is still pending."""
-        with self._lock:
-            return [r[0] for r in self._conn.execute("SELECT model_id FROM models WHERE pending_online_lookup = 1")]
+        return [r[0] for r in self._rows("SELECT model_id FROM models WHERE pending_online_lookup = 1")]
 
-    def ids_with_prefix(self, prefix: str, limit: int = 3) -> list[str]:
+    def ids_with_prefix(self, prefix: str, limit: int = 3) -> builtins.list[str]:
         """Model ids starting with ``prefix`` (at most ``limit``)."""
-        with self._lock:
-            return [r[0] for r in self._conn.execute(
-                "SELECT model_id FROM models WHERE model_id >= ? AND model_id < ? LIMIT ?",
-                (prefix, prefix + "\uffff", limit))]
+        return [r[0] for r in self._rows("SELECT model_id FROM models WHERE model_id >= ? AND model_id < ? LIMIT ?",
+                                         (prefix, prefix + "\uffff", limit))]
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
-        with self._lock:
-            try:
-                self._conn.close()
-            except sqlite3.Error:
-                pass
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            self._conn.close()
 

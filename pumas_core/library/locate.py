@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any
 
 from ..errors import CorruptFileError
 from .deepscan import iter_model_dirs, missing_files
@@ -37,9 +38,9 @@ class ModelLocations:
 
     present: set[str] = field(default_factory=set)
     moved: dict[str, Path] = field(default_factory=dict)
-    phantoms: list[dict] = field(default_factory=list)
+    phantoms: list[dict[str, Any]] = field(default_factory=list)
 
-    def moved_list(self, root: Path, rel_by_id: dict[str, str]) -> list[dict]:
+    def moved_list(self, root: Path, rel_by_id: dict[str, str]) -> list[dict[str, Any]]:
         """``moved`` as health items ``{"model_id","old_path","path","action","fixable_by","reason"}``."""
         return [{"model_id": mid, "old_path": str(Path(root) / rel_by_id[mid]), "path": str(new),
                  "action": "repoint", "fixable_by": "repair",
@@ -47,7 +48,7 @@ class ModelLocations:
                 for mid, new in sorted(self.moved.items())]
 
 
-def find_model_dirs(root: Path, model_ids: set[str], skip: set[str] = frozenset()) -> dict[str, Path]:
+def find_model_dirs(root: Path, model_ids: set[str], skip: Collection[str] = frozenset()) -> dict[str, Path]:
     """Walk the library's ``metadata.json`` files for ``model_ids``; return ``{id: folder}`` for those
     found with complete files (folders in ``skip`` — absolute paths as str — are not considered)."""
     found: dict[str, Path] = {}
@@ -60,7 +61,7 @@ def find_model_dirs(root: Path, model_ids: set[str], skip: set[str] = frozenset(
             meta = read_metadata(d)
         except (OSError, CorruptFileError):
             continue
-        mid = meta.get("model_id")
+        mid = meta["model_id"]
         if mid in model_ids and mid not in found and not missing_files(Path(d), meta):
             found[mid] = Path(d)
             if len(found) == len(model_ids):
@@ -68,7 +69,7 @@ def find_model_dirs(root: Path, model_ids: set[str], skip: set[str] = frozenset(
     return found
 
 
-def locate_models(root: Path, rows: Iterable[tuple]) -> ModelLocations:
+def locate_models(root: Path, rows: Iterable[tuple[str, str, str, str, str]]) -> ModelLocations:
     """Classify indexed models (``rows`` = ``ModelIndex.iter_link_rows()``: ``(id, rel, type, format,
     meta_json)``) as present, moved or gone.  One metadata walk at most, only when something is missing."""
     root = Path(root)

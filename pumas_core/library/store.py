@@ -20,17 +20,22 @@ import contextlib
 import os
 import shutil
 import threading
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 from filelock import FileLock, Timeout
 
+from .. import vocab
 from ..errors import ConflictError, CorruptFileError, LibraryUnavailableError, NotFoundError
 from ..ingest.staging import JOURNAL, Stage, new_stage, recover_staging, staging_root
 from ..testhooks import phase
 from .deepscan import missing_files
-from .index import ModelIndex
-from .metadata import METADATA_NAME, now_iso, read_metadata, write_metadata
+from .index import Model, ModelIndex
+from .metadata import METADATA_NAME, ModelMetadata, now_iso, read_metadata, validate_metadata, write_metadata
+
+#: A progress callback: receives ``{"stage": vocab.Stage value, "file": name, ...}`` events.
+Progress = Callable[[dict[str, Any]], None]
 
 LOCK_NAME = "library.lock"
 LOCK_TIMEOUT = 300.0  # seconds a writer waits for another process's commit before giving up
@@ -49,7 +54,7 @@ class ModelStore:
         lock_timeout: seconds to wait for another process's writer lock.
     """
 
-    def __init__(self, root: Path, index: ModelIndex, *, lock_timeout: float = LOCK_TIMEOUT):
+    def __init__(self, root: Path, index: ModelIndex, *, lock_timeout: float = LOCK_TIMEOUT) -> None:
         self.root = Path(root)
         self.index = index
         self._thread_lock = threading.RLock()
@@ -59,7 +64,7 @@ class ModelStore:
 
     # -- the writer lock -------------------------------------------------------------------------
     @contextlib.contextmanager
-    def lock(self):
+    def lock(self) -> Iterator[ModelStore]:
         """Hold the library's writer lock (re-entrant in one thread).
 
         Raises:
@@ -72,62 +77,74 @@ class ModelStore:
                     try:
                         path = staging_root(self.root) / LOCK_NAME
                     except OSError as exc:
-                        raise LibraryUnavailableError(f"{self.root}: cannot lock the library ({exc.strerror})") from None
+                        raise LibraryUnavailableError(f"{self.root}: cannot lock the library ({exc.strerror})",
+                                                      path=self.root) from None
                     self._file_lock = FileLock(str(path), timeout=self.lock_timeout, thread_local=False)
                 try:
                     self._file_lock.acquire()
                 except Timeout:
                     raise LibraryUnavailableError(
                         f"{self._file_lock.lock_file}: another Pumas process has held the library for "
-                        f"{self.lock_timeout:.0f} s; try again later") from None
+                        f"{self.lock_timeout:.0f} s; try again later", path=self._file_lock.lock_file) from None
                 except OSError as exc:
                     raise LibraryUnavailableError(f"{self._file_lock.lock_file}: cannot lock the library "
-                                                  f"({exc.strerror or exc})") from None
+                                                  f"({exc.strerror or exc})", path=self._file_lock.lock_file) from None
+            file_lock = self._file_lock
             self._depth += 1
             try:
                 yield self
             finally:
                 self._depth -= 1
-                if self._depth == 0:
-                    self._file_lock.release()
+                if self._depth == 0 and file_lock is not None:
+                    file_lock.release()
 
     # -- reads -----------------------------------------------------------------------------------
-    def get(self, model_id: str) -> dict | None:
+    def get(self, model_id: str) -> Model | None:
         """The indexed model (metadata + ``path``) or None."""
         return self.index.get(model_id)
 
     # -- writes ----------------------------------------------------------------------------------
-    def save(self, model_dir: Path, meta: dict) -> None:
-        """Write ``meta`` to ``model_dir/metadata.json`` (atomic, unknown keys kept), then index it."""
-        with self.lock():
-            write_metadata(model_dir, meta)
-            self.index.upsert(read_metadata(model_dir), model_dir)
+    def save(self, model_dir: Path, meta: Mapping[str, Any]) -> None:
+        """Write ``meta`` (a :class:`~pumas_core.library.metadata.ModelMetadata`) to
+        ``model_dir/metadata.json`` (atomic, unknown keys kept), then index what was written.
 
-    def update(self, model_id: str, change: Callable[[dict], dict | None]) -> dict | None:
+        Raises:
+            CorruptFileError: ``meta`` misses a required key (nothing written).
+            WriteFailedError: the folder is not writable (nothing indexed); see :func:`write_metadata`.
+        """
+        with self.lock():
+            self.index.upsert(write_metadata(model_dir, meta), model_dir)
+
+    def update(self, model_id: str,
+               change: Callable[[dict[str, Any]], dict[str, Any] | None]) -> ModelMetadata | None:
         """Read-modify-write one model under the lock.
 
-        ``change(meta)`` edits the metadata dict in place (or returns a new one) and returns None to
-        leave the model untouched.  ``updated_date`` is set for you.  Returns the written metadata,
-        or None when ``change`` declined.
+        ``change(meta)`` edits the metadata dict (the ``metadata.json`` content) in place (or returns
+        a new one) and returns None to leave the model untouched.  ``updated_date`` is set for you.
+        Returns the written metadata, or None when ``change`` declined.
 
         Raises:
             NotFoundError: the model is not indexed.
+            FileNotFoundError: its ``metadata.json`` is gone (a ``FileMissingError`` when its folder is).
+            CorruptFileError: the result misses a required key (nothing written).
+            WriteFailedError: the folder is not writable (nothing written or indexed).
         """
         with self.lock():
             model = self.index.get(model_id)
             if model is None:
                 raise NotFoundError(f"no model with id {model_id!r}")
             model_dir = Path(model["path"])
-            meta = read_metadata(model_dir)
+            meta: dict[str, Any] = dict(read_metadata(model_dir))
             new = change(meta)
             if new is None:
                 return None
             new["updated_date"] = now_iso()
-            write_metadata(model_dir, new)
-            self.index.upsert(new, model_dir)
-            return new
+            written = write_metadata(model_dir, new)
+            self.index.upsert(written, model_dir)
+            return written
 
-    def commit(self, stage: Stage, meta: dict, progress=None) -> tuple[str, dict]:
+    def commit(self, stage: Stage, meta: Mapping[str, Any],
+               progress: Progress | None = None) -> tuple[str, Model]:
         """Put an assembled stage into the library: the import's commit step.
 
         Under the writer lock: if the content (``model_id``) is already indexed with its files, the
@@ -136,17 +153,20 @@ class ModelStore:
         left — the stage replaces the phantom folder in place (same path, so its links resolve again;
         the user's tags/notes/identity are kept) and ``("imported", model)`` is returned with
         ``"restored": True``.  A complete folder of this content at its name that the index lost is
-        indexed (``"adopted": True``; the stage is discarded).  Otherwise ``metadata.json`` is written into the stage, a commit intent
-        recorded, the stage renamed into ``<root>/<category>/<family>/<cleaned_name>`` (a short hash
-        is added when another model has that name) and indexed: ``("imported", model)``.
-        The stage is released in every case.
+        indexed (``"adopted": True``; the stage is discarded).  Otherwise ``metadata.json`` is written
+        into the stage, a commit intent recorded, the stage renamed into
+        ``<root>/<category>/<family>/<cleaned_name>`` (a short hash is added when another model has
+        that name) and indexed: ``("imported", model)``.  The stage is released in every case.
+        ``meta``: the new model's :class:`~pumas_core.library.metadata.ModelMetadata` (not changed).
 
         Raises:
-            OSError / CorruptFileError: the metadata could not be written (nothing is indexed; the
-                caller discards the stage).
+            CorruptFileError: ``meta`` misses a required key or has a value outside its vocabulary.
+            WriteFailedError / OSError: the metadata or the rename could not be written (nothing is
+                indexed; the caller discards the stage).
         """
         from ..ingest.staging import discard_stage
 
+        meta = validate_metadata(dict(meta))
         with self.lock():
             existing = self.index.get(meta["model_id"])
             if existing is not None and not missing_files(Path(existing["path"]), existing):
@@ -154,7 +174,7 @@ class ModelStore:
                 return "skipped", {"model_id": meta["model_id"], "reason": "already in the library",
                                    "path": existing["path"], "official_name": existing["official_name"]}
             if progress:
-                progress({"stage": "writing_metadata", "file": meta["official_name"]})
+                progress({"stage": vocab.Stage.WRITING_METADATA, "file": meta["official_name"]})
             if existing is None:
                 hidden = self._same_content_at_name(meta)
                 if hidden is not None and not missing_files(hidden, meta):
@@ -182,9 +202,9 @@ class ModelStore:
                 raise
             return "imported", {**meta, "path": str(final)}
 
-    def _finish(self, stage: Stage, final: Path, meta: dict, progress) -> None:
+    def _finish(self, stage: Stage, final: Path, meta: ModelMetadata, progress: Progress | None) -> None:
         if progress:
-            progress({"stage": "indexing", "file": meta["official_name"]})
+            progress({"stage": vocab.Stage.INDEXING, "file": meta["official_name"]})
         self.index.upsert(meta, final)
         phase("import.indexed")
         journal = final / JOURNAL
@@ -193,7 +213,7 @@ class ModelStore:
         stage.clear_intent()
         stage.release()
 
-    def _same_content_at_name(self, meta: dict) -> Path | None:
+    def _same_content_at_name(self, meta: ModelMetadata) -> Path | None:
         """The folder this model would get, when it already holds this model's ``metadata.json`` (a phantom,
         or a complete folder the index lost)."""
         target = self.root / meta["category"] / meta["family"] / meta["cleaned_name"]
@@ -201,20 +221,17 @@ class ModelStore:
             old = read_metadata(target)
         except (OSError, CorruptFileError):
             return None
-        return target if old.get("model_id") == meta["model_id"] else None
+        return target if old["model_id"] == meta["model_id"] else None
 
-    def _restore_phantom(self, stage: Stage, meta: dict, phantom_dir: Path, progress) -> dict:
-        try:
-            old = read_metadata(phantom_dir)
-        except (OSError, CorruptFileError):
-            old = {}
-        merged = dict(meta)
-        for k in KEPT_ON_RESTORE:
-            if k in old:
-                merged[k] = old[k]
-        merged["cleaned_name"] = phantom_dir.name
-        merged["updated_date"] = now_iso()
-        write_metadata(stage.path, merged)
+    def _restore_phantom(self, stage: Stage, meta: ModelMetadata, phantom_dir: Path,
+                         progress: Progress | None) -> Model:
+        old: dict[str, Any] = {}
+        with contextlib.suppress(OSError, CorruptFileError):  # nothing of the phantom's to keep
+            old = dict(read_metadata(phantom_dir))
+        update: dict[str, Any] = {k: old[k] for k in KEPT_ON_RESTORE if k in old}
+        update["cleaned_name"] = phantom_dir.name
+        update["updated_date"] = now_iso()
+        merged = write_metadata(stage.path, {**meta, **update})
         stage.write_intent(phantom_dir, meta["model_id"])
         trash = new_stage(self.root)
         try:
@@ -233,7 +250,7 @@ class ModelStore:
         self._finish(stage, phantom_dir, merged, progress)
         return {**merged, "path": str(phantom_dir), "restored": True}
 
-    def _final_dir(self, meta: dict) -> Path:
+    def _final_dir(self, meta: ModelMetadata) -> Path:
         parent = self.root / meta["category"] / meta["family"]
         target = parent / meta["cleaned_name"]
         if os.path.lexists(target):  # a different model already has this name: add a short hash
@@ -247,11 +264,14 @@ class ModelStore:
         parent.mkdir(parents=True, exist_ok=True)
         return target
 
-    def delete(self, model_id: str, before: Callable[[dict], None] | None = None) -> dict:
+    def delete(self, model_id: str, before: Callable[[Model], None] | None = None) -> dict[str, Any]:
         """Delete a model: ``before(model)`` (e.g. unlink its links; raise to abort), then the index row,
         then the folder (renamed into an owned stage first, so it vanishes at once).
 
-        Returns ``{"model_id", "files_removed", "path"}``.  Raises :class:`NotFoundError`.
+        Returns ``{"model_id", "files_removed", "path"}``.
+
+        Raises:
+            NotFoundError: the model is not indexed.
         """
         with self.lock():
             model = self.index.get(model_id)
@@ -291,16 +311,19 @@ class ModelStore:
                 return False
             return self.index.delete(model_id)
 
-    def move_indexed(self, model_id: str, new_dir: Path) -> dict:
+    def move_indexed(self, model_id: str, new_dir: Path) -> Model:
         """Record that a model's folder now lives at ``new_dir`` (moved by hand inside the library).
 
         The metadata there is read (it must name ``model_id``) and indexed.  Returns the model.
-        Raises :class:`NotFoundError` when ``new_dir`` does not hold that model.
+
+        Raises:
+            NotFoundError: ``new_dir`` does not hold that model (``path`` names it).
+            FileNotFoundError / CorruptFileError: its ``metadata.json`` is missing or unreadable.
         """
         with self.lock():
             meta = read_metadata(new_dir)
-            if meta.get("model_id") != model_id:
-                raise NotFoundError(f"{new_dir}: does not hold model {model_id}")
+            if meta["model_id"] != model_id:
+                raise NotFoundError(f"{new_dir}: does not hold model {model_id}", path=new_dir)
             self.index.upsert(meta, new_dir)
             return {**meta, "path": str(new_dir)}
 
@@ -311,16 +334,16 @@ class ModelStore:
         live process owns; cost is one listing of ``.staging``.  Returns notes."""
         return recover_staging(self.root, adopt=self._adopt)
 
-    def _adopt(self, final: Path, intent: dict) -> list[str]:
+    def _adopt(self, final: Path, intent: dict[str, Any]) -> list[str]:
         with self.lock():  # only taken when there is something to adopt
             return self._adopt_locked(final, intent)
 
-    def _adopt_locked(self, final: Path, intent: dict) -> list[str]:
+    def _adopt_locked(self, final: Path, intent: dict[str, Any]) -> list[str]:
         try:
             meta = read_metadata(final)
         except (OSError, CorruptFileError):
             return []
-        if intent.get("model_id") and meta.get("model_id") != intent["model_id"]:
+        if intent.get("model_id") and meta["model_id"] != intent["model_id"]:
             return []
         journal = final / JOURNAL
         if journal.exists():
@@ -340,7 +363,7 @@ def _put_back(final: Path, stage: Stage) -> None:
         return  # it stays in place with its intent: the next open adopts it
 
 
-def conflict_if_links_left(model: dict, unlinked: dict) -> None:
+def conflict_if_links_left(model: Mapping[str, Any], unlinked: Mapping[str, Any]) -> None:
     """Raise :class:`ConflictError` when some of a model's links could not be removed (delete aborts)."""
     if unlinked["errors"]:
         raise ConflictError(f"{model['official_name']}: not deleted, a link could not be removed "

@@ -1,21 +1,18 @@
 """Link names that are valid on every file system Pumas links into (ext4, APFS, NTFS, exFAT).
 
-Rules (Microsoft "Naming Files, Paths, and Namespaces"): no ``< > : " / \\ | ? *`` or control
-characters, no trailing dot or space, no reserved device names (CON, PRN, AUX, NUL, COM1-9,
-LPT1-9, also with an extension), at most 255 UTF-8 bytes.  Unicode is kept (NFC-normalised).
+The Windows rules (forbidden characters, reserved device names) are those of :mod:`pumas_core.naming`,
+shared with library folder names; a link name also keeps its spaces and may use up to 255 UTF-8
+bytes.  Unicode is kept (NFC-normalised).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
-import unicodedata
 
 from ..errors import BadInputError
+from ..naming import avoid_reserved, replace_forbidden
 
-_HOSTILE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 MAX_BYTES = 255
 
 
@@ -27,17 +24,19 @@ def _split_ext(name: str) -> tuple[str, str]:
 def safe_link_name(name: str) -> str:
     """Make ``name`` a single, portable path component.
 
-    Hostile characters (including both path separators, so ``../x`` cannot escape) become ``_``.
-    Raises BadInputError for an empty name or one that is only dots.
+    Hostile characters (including both path separators, so ``../x`` cannot escape) become ``_``,
+    trailing dots and spaces are dropped, a reserved device name gets a ``_`` prefix
+    (``lpt1.txt`` → ``_lpt1.txt``, :func:`pumas_core.naming.avoid_reserved`), and the stem is cut
+    until the name fits in :data:`MAX_BYTES` UTF-8 bytes (the extension is kept).
+
+    Raises:
+        BadInputError: the name is empty or only dots and spaces.
     """
-    n = unicodedata.normalize("NFC", str(name))
-    n = _HOSTILE.sub("_", n).rstrip(" .")
+    n = replace_forbidden(str(name)).rstrip(" .")
     if not n:
         raise BadInputError(f"link name {name!r}: empty or only dots after cleaning")
+    n = avoid_reserved(n)
     stem, ext = _split_ext(n)
-    if stem.split(".")[0].upper().rstrip(" ") in _RESERVED:
-        n = "_" + n
-        stem, ext = _split_ext(n)
     while len(n.encode("utf-8")) > MAX_BYTES:
         stem = stem[:-1]
         n = stem + ext

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Iterable
 
 
-def real_roots(roots: Iterable[str | os.PathLike]) -> list[str]:
+def real_roots(roots: Iterable[str | os.PathLike[str]]) -> list[str]:
     """``os.path.realpath`` of each root (so a root reached through a symlink still matches)."""
     return [os.path.realpath(os.fspath(r)) for r in roots]
 
 
-def is_within(path: str | os.PathLike, roots: Iterable[str | os.PathLike]) -> bool:
+def is_within(path: str | os.PathLike[str], roots: Iterable[str | os.PathLike[str]]) -> bool:
     """True if the real path of ``path`` is one of ``roots`` (real paths) or lies below one.
 
     ``roots`` should come from :func:`real_roots`; comparison is by ``os.path.commonpath``.
@@ -31,7 +31,7 @@ def is_within(path: str | os.PathLike, roots: Iterable[str | os.PathLike]) -> bo
     return False
 
 
-def escaping(paths: Iterable[Path], roots: Iterable[str | os.PathLike]) -> list[tuple[Path, str]]:
+def escaping(paths: Iterable[Path], roots: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, str]]:
     """The ``(path, real path)`` pairs of ``paths`` whose real path is outside every root."""
     rr = real_roots(roots)
     return [(p, os.path.realpath(p)) for p in paths if not is_within(p, rr)]

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import NotFoundError
+from ..errors import FileMissingError
 
 
 @dataclass
@@ -47,11 +47,11 @@ def scan_pickle(path: str | Path) -> PickleScan:
         problem) when picklescan reports a scan error, raises, or scanned no pickle at all.
 
     Raises:
-        NotFoundError: ``path`` does not exist.
+        FileMissingError: ``path`` is not a file (a ``NotFoundError`` and ``FileNotFoundError``; ``path=``).
     """
     path = Path(path)
     if not path.is_file():
-        raise NotFoundError(f"{path}: no such file")
+        raise FileMissingError(f"{path}: no such file", path=path)
     from picklescan.scanner import SafetyLevel, scan_file_path
 
     log = logging.getLogger("picklescan")

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import pickletools
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import IO, Any, Protocol, cast
 
 from .pickle_allowlist import canonical, is_allowed
 
@@ -41,11 +41,27 @@ _STRING_OPS = {"UNICODE", "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "STRI
                "SHORT_BINSTRING"}
 _PUT_OPS = {"PUT", "BINPUT", "LONG_BINPUT"}
 _GET_OPS = {"GET", "BINGET", "LONG_BINGET"}
-_KEEP_TARGET = {"APPENDS": "mark", "SETITEMS": "mark", "ADDITEMS": "mark", "APPEND": 1, "SETITEM": 2}
+#: opcodes that add to a container left on the stack: ``None`` = everything down to the MARK, else a count
+_KEEP_TARGET: dict[str, int | None] = {"APPENDS": None, "SETITEMS": None, "ADDITEMS": None, "APPEND": 1, "SETITEM": 2}
+#: an abstract value on the symbolic stack: ``("str", text)``, ``("global", module, name, allowed)``,
+#: ``("obj", made_by_an_allowed_call)``, :data:`_MARK` or :data:`_OTHER`
+Value = tuple[Any, ...]
 
 
 class PickleLimitError(Exception):
     """A stream exceeded one of the walk's size limits (the message says which)."""
+
+
+class RawStream(Protocol):
+    """What a :class:`BoundedReader` reads from: a binary file, ``io.BytesIO``, a zip member slice."""
+
+    def read(self, n: int = -1, /) -> bytes:
+        """Up to ``n`` bytes (all that is left when ``n`` < 0)."""
+        ...
+
+    def readline(self, n: int = -1, /) -> bytes:
+        """One line of at most ``n`` bytes."""
+        ...
 
 
 class BoundedReader:
@@ -56,8 +72,8 @@ class BoundedReader:
     is the offset from where the reader started.
     """
 
-    def __init__(self, raw: BinaryIO, *, max_total: int | None = None, max_arg: int | None = None,
-                 max_line: int | None = None):
+    def __init__(self, raw: RawStream, *, max_total: int | None = None, max_arg: int | None = None,
+                 max_line: int | None = None) -> None:
         self._raw, self._pos = raw, 0
         self._max_total = MAX_STREAM_BYTES if max_total is None else max_total
         self._max_arg = MAX_ARG_BYTES if max_arg is None else max_arg
@@ -69,13 +85,15 @@ class BoundedReader:
             raise PickleLimitError(f"pickle stream longer than {self._max_total} bytes")
 
     def read(self, n: int = -1) -> bytes:
-        if n is None or n < 0 or n > self._max_arg:
+        """``n`` bytes (fewer at the end); ``n`` < 0 or above ``max_arg`` raises :class:`PickleLimitError`."""
+        if n < 0 or n > self._max_arg:
             raise PickleLimitError(f"a pickle value of {n} bytes is larger than the {self._max_arg}-byte limit")
         data = self._raw.read(n)
         self._account(len(data))
         return data
 
     def readline(self) -> bytes:
+        """One line (with its newline); longer than ``max_line`` raises :class:`PickleLimitError`."""
         line = self._raw.readline(self._max_line + 1)
         if len(line) > self._max_line:
             raise PickleLimitError(f"a pickle text line is longer than {self._max_line} bytes")
@@ -83,6 +101,7 @@ class BoundedReader:
         return line
 
     def tell(self) -> int:
+        """Bytes read since the reader started."""
         return self._pos
 
 
@@ -114,15 +133,15 @@ class StreamReport:
 
 
 # Abstract values on the symbolic stack.
-_MARK = ("mark",)
-_OTHER = ("other",)
+_MARK: Value = ("mark",)
+_OTHER: Value = ("other",)
 
 
-def _global(module: str, name: str, allowed: bool) -> tuple:
+def _global(module: str, name: str, allowed: bool) -> Value:
     return ("global", module, name, allowed)
 
 
-def walk_stream(stream: BinaryIO, *, max_opcodes: int | None = None) -> StreamReport:
+def walk_stream(stream: BoundedReader, *, max_opcodes: int | None = None) -> StreamReport:
     """Walk one pickle (up to and including its ``STOP``) from ``stream``'s current position.
 
     ``stream`` should be a :class:`BoundedReader`; it is left positioned just after ``STOP``.
@@ -143,25 +162,25 @@ def walk_stream(stream: BinaryIO, *, max_opcodes: int | None = None) -> StreamRe
 
 
 class _Walker:
-    def __init__(self, max_opcodes: int):
+    def __init__(self, max_opcodes: int) -> None:
         self.report = StreamReport()
         self.max_opcodes = max_opcodes
-        self.stack: list[tuple] = []
-        self.memo: dict[int, tuple] = {}
+        self.stack: list[Value] = []
+        self.memo: dict[int, Value] = {}
         self.seen: set[str] = set()
         self.bad: set[str] = set()
 
     # -- helpers ------------------------------------------------------------------------------
-    def _problem(self, text: str, pos) -> None:
+    def _problem(self, text: str, pos: int | None) -> None:
         if len(self.report.problems) < 20:
             self.report.problems.append(f"{text} (at byte {pos})")
 
-    def _pop(self, pos) -> tuple:
+    def _pop(self, pos: int | None) -> Value:
         if not self.stack or self.stack[-1] is _MARK:
             raise ValueError(f"stack underflow at byte {pos}")
         return self.stack.pop()
 
-    def _pop_mark(self, pos) -> list[tuple]:
+    def _pop_mark(self, pos: int | None) -> list[Value]:
         for i in range(len(self.stack) - 1, -1, -1):
             if self.stack[i] is _MARK:
                 items = self.stack[i + 1:]
@@ -169,7 +188,7 @@ class _Walker:
                 return items
         raise ValueError(f"no MARK on the stack at byte {pos}")
 
-    def _import(self, module: str, name: str) -> tuple:
+    def _import(self, module: str, name: str) -> Value:
         written = f"{module}.{name}"
         self.seen.add(written)
         ok = is_allowed(module, name, self.report.protocol)
@@ -178,15 +197,16 @@ class _Walker:
         mod, nm = canonical(module, name, self.report.protocol)
         return _global(mod, nm, ok)
 
-    def _call(self, target: tuple, what: str, pos) -> tuple:
+    def _call(self, target: Value, what: str, pos: int | None) -> Value:
         if target[0] != "global":
             self._problem(f"{what} calls a value that is not an imported global", pos)
             return ("obj", False)
         return ("obj", target[3])
 
     # -- the walk -----------------------------------------------------------------------------
-    def run(self, stream: BinaryIO) -> None:
-        for op, arg, pos in pickletools.genops(stream):
+    def run(self, stream: BoundedReader) -> None:
+        # genops only calls read/readline/tell, which the BoundedReader has (it is no full IO object)
+        for op, arg, pos in pickletools.genops(cast(IO[bytes], stream)):
             self.report.opcodes += 1
             if self.report.opcodes > self.max_opcodes:
                 raise PickleLimitError(f"more than {self.max_opcodes} pickle opcodes")
@@ -195,7 +215,8 @@ class _Walker:
                 self.report.complete = True
                 return
 
-    def step(self, op, arg, pos) -> None:  # noqa: C901 - one branch per opcode family
+    def step(self, op: pickletools.OpcodeInfo, arg: Any, pos: int | None) -> None:
+        """Apply one opcode to the symbolic stack (one branch per opcode family)."""
         name, st = op.name, self.stack
         if name in _STRING_OPS:
             st.append(("str", arg) if isinstance(arg, str) else _OTHER)
@@ -258,7 +279,7 @@ class _Walker:
             st.append(target)
         elif name in _KEEP_TARGET:
             how = _KEEP_TARGET[name]
-            if how == "mark":
+            if how is None:
                 self._pop_mark(pos)
             else:
                 for _ in range(how):
@@ -268,7 +289,7 @@ class _Walker:
         else:
             self._generic(op, pos)
 
-    def _generic(self, op, pos) -> None:
+    def _generic(self, op: pickletools.OpcodeInfo, pos: int | None) -> None:
         before = op.stack_before
         if pickletools.markobject in before:
             self._pop_mark(pos)

@@ -25,9 +25,10 @@ import io
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Protocol
 
 MAX_ENTRIES = 200_000
 MAX_CENTRAL_DIR = 64 << 20
@@ -40,17 +41,37 @@ class ZipLimitError(Exception):
     """The archive is damaged or exceeds a bound; the message is one line naming the problem."""
 
 
+class MemberStream(Protocol):
+    """A pickle member's bytes: ``io.BytesIO`` (inflated) or a slice of the archive (stored)."""
+
+    def read(self, n: int = -1, /) -> bytes:
+        """Up to ``n`` bytes (the rest when ``n`` < 0)."""
+        ...
+
+    def readline(self, n: int = -1, /) -> bytes:
+        """One line of at most ``n`` bytes."""
+        ...
+
+    def seek(self, pos: int, whence: int = 0, /) -> int:
+        """Move to ``pos`` (from the member's first byte); returns it."""
+        ...
+
+    def tell(self) -> int:
+        """The position from the member's first byte."""
+        ...
+
+
 @dataclass
 class PickleMember:
     """One pickle-looking member: ``name`` (central directory), ``stream`` (a readable binary
     object positioned at the member's first byte) or ``error`` (why it cannot be read)."""
 
     name: str
-    stream: io.BufferedIOBase | None = None
+    stream: MemberStream | None = None
     error: str | None = None
 
 
-def check_central_directory(f) -> int:
+def check_central_directory(f: BinaryIO) -> int:
     """Return the entry count from the end records of the zip open as ``f``, enforcing the bounds.
 
     Raises:
@@ -81,7 +102,7 @@ def check_central_directory(f) -> int:
         raise ZipLimitError(f"zip archive with {entries} entries (more than {MAX_ENTRIES})")
     if cd_size > MAX_CENTRAL_DIR:
         raise ZipLimitError(f"zip central directory of {cd_size} bytes (more than {MAX_CENTRAL_DIR})")
-    return entries
+    return int(entries)
 
 
 def _is_pickle_name(name: str) -> bool:
@@ -115,13 +136,13 @@ def iter_pickle_members(path: str | Path) -> Iterator[PickleMember]:
                 yield member
 
 
-def _looks_pickled(stream) -> bool:
+def _looks_pickled(stream: MemberStream) -> bool:
     head = stream.read(2)
     stream.seek(0)
     return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
 
 
-def _open_member(f, info: zipfile.ZipInfo, size: int) -> PickleMember:
+def _open_member(f: BinaryIO, info: zipfile.ZipInfo, size: int) -> PickleMember:
     name = info.filename
     if info.file_size > MAX_MEMBER_BYTES:
         return PickleMember(name, error=f"member {name} is {info.file_size} bytes (limit {MAX_MEMBER_BYTES})")
@@ -154,25 +175,29 @@ def _open_member(f, info: zipfile.ZipInfo, size: int) -> PickleMember:
 class _Slice:
     """``read``/``readline``/``seek``/``tell`` over ``length`` bytes of ``f`` from ``start``."""
 
-    def __init__(self, f, start: int, length: int):
+    def __init__(self, f: BinaryIO, start: int, length: int) -> None:
         self._f, self._start, self._len, self._pos = f, start, length, 0
 
     def _take(self, n: int, line: bool) -> bytes:
-        n = self._len - self._pos if n is None or n < 0 else min(n, self._len - self._pos)
+        n = self._len - self._pos if n < 0 else min(n, self._len - self._pos)
         self._f.seek(self._start + self._pos)
         data = self._f.readline(n) if line else self._f.read(n)
         self._pos += len(data)
         return data
 
     def read(self, n: int = -1) -> bytes:
+        """Up to ``n`` bytes of the slice (the rest when ``n`` < 0)."""
         return self._take(n, False)
 
     def readline(self, n: int = -1) -> bytes:
+        """One line of at most ``n`` bytes, not past the slice's end."""
         return self._take(n, True)
 
     def seek(self, pos: int, whence: int = 0) -> int:
+        """Move to ``pos`` from the slice's start (``whence`` is ignored; clamped to the slice)."""
         self._pos = max(0, min(self._len, pos))
         return self._pos
 
     def tell(self) -> int:
+        """The position from the slice's start."""
         return self._pos
