@@ -10,6 +10,7 @@ the :class:`~pumas_core.library.store.ModelStore`'s.  Each unit's outcome is fil
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -83,11 +84,10 @@ def import_paths(lib: Library, paths: Iterable[str | os.PathLike[str]], *, mode:
         label = unit.files[0] if unit.kind == UnitKind.SINGLE_FILE else unit.source_root
         subdir = lib.adoption_subdir(label)
         unit_opts = dataclasses.replace(opts, extra={"link_subdir": subdir}) if subdir else opts
-        todo.append((str(label), unit.files[0],
-                     lambda prog, u=unit, o=unit_opts: importer.import_unit(u, o, prog)))
+        todo.append((str(label), unit.files[0], functools.partial(importer.import_unit, unit, unit_opts)))
     run_units(lib, report, todo, progress)
     if sidecars:  # other tools' sidecars and previews next to the sources (pumas_core.adopt.sidecars)
-        facade_adopt.import_sidecars(lib, report, mode)
+        facade_adopt.import_sidecars(lib, cast(dict[str, Any], report), mode)  # reads "imported" only
     return after_import(lib, report, progress, sync, lookup)
 
 
@@ -176,7 +176,7 @@ def run_units(lib: Library, report: ImportReport, todo: list[Todo], progress: Pr
     groups = group_by_drive(todo, lambda t: t[1], _drive_overrides(lib)) if len(todo) > 1 else []
     if not groups or (len(groups) == 1 and groups[0][0].workers == 1):
         for label, _src, fn in todo:
-            run_unit(report, label, lambda f=fn: f(progress))
+            run_unit(report, label, functools.partial(fn, progress))
         return
     from concurrent.futures import ThreadPoolExecutor
 

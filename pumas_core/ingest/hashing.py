@@ -19,6 +19,7 @@ hex, as stored in ``metadata.json``.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -86,7 +87,7 @@ class _Source:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self.f = open(path, "rb", buffering=0)
+            self.f = open(path, "rb", buffering=0)  # noqa: SIM115 - kept open across calls, closed by close()
         except OSError as exc:
             raise BadInputError(f"{path}: cannot read source ({exc.strerror or exc})", path=path) from None
         st = os.fstat(self.f.fileno())
@@ -133,10 +134,8 @@ class _Source:
 def _advise(fd: int, offset: int, length: int, advice: str) -> None:
     """``os.posix_fadvise`` where it exists; a hint only, so failures are ignored."""
     if hasattr(os, "posix_fadvise"):
-        try:
+        with contextlib.suppress(OSError):
             os.posix_fadvise(fd, offset, length, getattr(os, advice))
-        except OSError:
-            pass
 
 
 def _hashers() -> tuple[Any, blake3.blake3]:
@@ -153,7 +152,7 @@ def _progress_adapter(progress: ProgressFn, stage: Stage, path: Path, total: int
     return lambda done: report({"stage": stage, "file": name, "bytes_done": done, "bytes_total": total})
 
 
-def _run(src: _Source, consumers: list[Callable[[memoryview], None]], names: list[str], chunk_size: int,
+def _run(src: _Source, consumers: list[Callable[[memoryview], object]], names: list[str], chunk_size: int,
          cancel: Optional[threading.Event], progress: ProgressFn, stage: Stage) -> None:
     pipe = Pipeline(consumers, chunk_size=chunk_size, n_buffers=RING_BUFFERS, names=names)
     on_progress = _progress_adapter(progress, stage, src.path, src.size)
@@ -236,10 +235,8 @@ class _Dest:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
-        except FileNotFoundError:
-            pass
 
 
 def copy_and_hash(

@@ -26,7 +26,7 @@ from .staging import discard_stage
 from .units import ImportUnit
 
 if TYPE_CHECKING:
-    from .importer import ImportOptions, Importer, Progress
+    from .importer import Importer, ImportOptions, Progress
     from .report import Outcome
 
 #: the ``import_source`` of an uploaded model (``metadata.json``)
