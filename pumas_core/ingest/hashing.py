@@ -161,7 +161,7 @@ def _run(src: _Source, consumers: list[Callable[[memoryview], object]], names: l
     try:
         pipe.run(src.read_into, cancel=cancel, on_progress=on_progress)
     except Cancelled:
-        raise OperationCancelledError(f"{src.path}: {stage} cancelled") from None
+        raise OperationCancelledError(f"{src.path}: {stage} cancelled", path=src.path) from None
     src.check_unchanged()
 
 
