@@ -46,8 +46,8 @@ from .formats import FormatInfo, sniff
 from .hashing import SPACE_ERRNOS, FileHashes, check_free_space, copy_and_hash, hash_file
 from .records import build_metadata, stored_name
 from .report import ALREADY_IN_LIBRARY, Outcome, SkippedEntry
+from .staging import STAGING, discard_stage, journal_moves, new_stage
 from .staging import Stage as StagingArea
-from .staging import discard_stage, journal_moves, new_stage, staging_root
 from .units import ImportUnit
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ class Importer:
         found by :meth:`commit` (under the writer lock, so two imports of one content give one model).
         Files in ``.staging`` (downloads land there) are not the library's."""
         root = os.path.realpath(self.root) + os.sep
-        staging = root + os.path.basename(staging_root(self.root)) + os.sep
+        staging = root + STAGING + os.sep
         inside = [f for f in unit.files if os.path.realpath(f).startswith(root)
                   and not os.path.realpath(f).startswith(staging)]
         if not inside:
