@@ -198,12 +198,12 @@ class Importer:
 
     # -- land ---------------------------------------------------------------------------------
     def open_stage(self, needed_bytes: int | None = None) -> StagingArea:
-        """A new owned staging folder, after checking that ``needed_bytes`` fit (None/0: not checked).
+        """A new owned staging folder, after checking that ``needed_bytes`` fit (None: not checked).
 
         Raises:
             InsufficientSpaceError: the library's disk cannot hold ``needed_bytes`` (plus margin).
         """
-        if needed_bytes:
+        if needed_bytes is not None:
             check_free_space(self.root, needed_bytes)
         stage = new_stage(self.root)
         phase("import.staged")

@@ -66,7 +66,7 @@ class StreamImport:
         self.importer, self.opts, self.size, self.progress = importer, opts, size, progress
         self.rel = clean_name(self.official)
         with space_errors(self.official):
-            self.stage = importer.open_stage(size)
+            self.stage = importer.open_stage(size or None)  # an unknown (or zero) size is not checked
             try:
                 self._file = HashingWriter(self.stage / self.rel)
             except BaseException:
