@@ -3,7 +3,7 @@
 The body is read with ``request.content.readany()`` on the loop (never ``read()``/``post()``, so
 ComfyUI's ``client_max_size`` of 100 MB does not apply) into a buffer of at most about
 :data:`WRITE_CHUNK` bytes; each full buffer is handed to the library's
-:class:`~pumas_core.ingest.stream_import.Upload` with ``run_in_executor`` — a worker thread is busy
+:class:`~pumas_core.facade_import.Upload` with ``run_in_executor`` — a worker thread is busy
 only for that one write + hash, never while the client is sending.  So slow clients cannot starve
 the worker pool that ``GET /pumas/status`` and every other route use.
 
@@ -19,6 +19,9 @@ from __future__ import annotations
 import asyncio
 import os
 import unicodedata
+from collections.abc import Awaitable
+from concurrent.futures import Executor
+from typing import Protocol
 from urllib.parse import unquote
 
 from pumas_core.errors import BadInputError, UploadTooSlowError
@@ -26,6 +29,18 @@ from pumas_core.errors import BadInputError, UploadTooSlowError
 WRITE_CHUNK = 1 << 20      # bytes buffered on the loop before one write in a worker thread
 RATE_WINDOW_S = 30.0       # N: seconds per rate window
 MIN_RATE_BPS = 16 * 1024   # M: bytes per second a body must average over each window
+
+
+class BodyReader(Protocol):
+    """What is read from the request body (aiohttp's ``StreamReader``): ``readany()`` → bytes, ``b""`` at the end."""
+
+    def readany(self) -> Awaitable[bytes]: ...
+
+
+class UploadSink(Protocol):
+    """Where the body goes (:class:`pumas_core.facade_import.Upload`): one short blocking ``write`` per buffer."""
+
+    def write(self, chunk: bytes) -> None: ...
 
 
 def upload_name(header: str | None) -> str:
@@ -47,16 +62,18 @@ def upload_name(header: str | None) -> str:
     return name
 
 
-async def receive_body(content, upload, *, name: str, size: int | None, executor) -> int:
+async def receive_body(content: BodyReader, upload: UploadSink, *, name: str, size: int | None,
+                       executor: Executor | None) -> int:
     """Read the whole body from ``content`` (an aiohttp ``StreamReader``) into ``upload``.
 
     Args:
-        upload: has ``write(bytes)`` (blocking, short), called in ``executor``.
+        upload: has ``write(bytes)`` (blocking, short), called in ``executor`` (None: the loop's default).
         size: the announced Content-Length, or None (chunked).
     Returns the number of bytes received.
 
     Raises:
         UploadTooSlowError: the body fell below the rate floor (see the module docstring).
+        InsufficientSpaceError, WriteFailedError: from ``upload.write`` (the library's disk is full...).
         BadInputError: the body ended before ``size`` bytes ("truncated") or the connection failed
             ("interrupted").
     """

@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Concatenate, ParamSpec
 
 from pumas_core.ingest.shards import (
     ShardSet,
@@ -44,8 +46,11 @@ from pumas_core.ingest.shards import (
 )
 from pumas_core.ingest.skip_reasons import skip_reason as _skip_reason
 from pumas_core.ingest.units import ImportPlan, ImportUnit
+from pumas_core.vocab import UnitKind
 
 __all__ = ["ImportPlan", "ImportUnit", "plan_import"]
+
+_P = ParamSpec("_P")
 
 SKIP_DIRS = frozenset({".git", ".cache", ".huggingface", "__pycache__", ".ipynb_checkpoints"})
 KEEP_HIDDEN = frozenset({".gitattributes"})
@@ -73,12 +78,12 @@ def plan_import(paths: list[Path]) -> ImportPlan:
     return planner.plan
 
 
-def _guarded(fn):
+def _guarded(fn: Callable[Concatenate[_Planner, Path, _P], None]) -> Callable[Concatenate[_Planner, Path, _P], None]:
     """A bug while planning ``path`` becomes an error for that path, never an aborted import."""
-    def run(self, path, *args, **kwargs):
+    def run(self: _Planner, path: Path, /, *args: _P.args, **kwargs: _P.kwargs) -> None:
         try:
-            return fn(self, path, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - reported as a failed entry
+            fn(self, path, *args, **kwargs)
+        except Exception as exc:  # any bug: reported as a failed entry
             self._error(path, f"cannot plan the import ({type(exc).__name__}: {str(exc)[:200]})".splitlines()[0])
     return run
 
@@ -234,7 +239,7 @@ class _Planner:
             self._walk(Path(d.path))
 
     def _folder_unit(self, root: Path, manifest: str, name: str) -> ImportUnit:
-        unit = ImportUnit("diffusion-folder", name, root, [], manifest=manifest)
+        unit = ImportUnit(UnitKind.DIFFUSION_FOLDER, name, root, [], manifest=manifest)
         files: list[Path] = []
         unfinished: list[str] = []
         seen: set[tuple[int, int]] = set()
@@ -297,8 +302,8 @@ def _single_unit(name: str, parent: Path, path: Path) -> ImportUnit:
         data += [parent / (name + sfx) for sfx in (".data",) if (parent / (name + sfx)).is_file()]
         data = sorted(set(data))
         if data:
-            return ImportUnit("sharded-set", name, parent, [path, *data], manifest=name)
-    return ImportUnit("single-file", name, parent, [path])
+            return ImportUnit(UnitKind.SHARDED_SET, name, parent, [path, *data], manifest=name)
+    return ImportUnit(UnitKind.SINGLE_FILE, name, parent, [path])
 
 
 def _broken_into(unit: ImportUnit, root: Path, path: Path, why: str) -> None:
@@ -309,7 +314,9 @@ def _broken_into(unit: ImportUnit, root: Path, path: Path, why: str) -> None:
     unit.warnings.append(f"{rel}: {why}")
 
 
-def _split_entries(entries, on_error, unfinished: list[str] | None = None, ignored: list[str] | None = None):
+def _split_entries(entries: Iterable[os.DirEntry[str]], on_error: Callable[[Path, str], None],
+                   unfinished: list[str] | None = None,
+                   ignored: list[str] | None = None) -> tuple[list[os.DirEntry[str]], list[os.DirEntry[str]]]:
     """Sort scandir entries into kept files and walkable dirs; report broken links of model files.
     Names of unfinished downloads go to ``unfinished``, hidden and OS files to ``ignored`` (when given)."""
     files, dirs = [], []
@@ -352,7 +359,7 @@ def _orphan_reason(s: ShardSet) -> str:
 
 def _set_unit(s: ShardSet) -> ImportUnit:
     unit = ImportUnit(
-        "sharded-set", s.set_name, s.directory, [s.directory / n for n in s.names],
+        UnitKind.SHARDED_SET, s.set_name, s.directory, [s.directory / n for n in s.names],
         complete=not s.missing, missing=list(s.missing), warnings=list(s.warnings), manifest=s.index,
     )
     if s.missing:
@@ -362,7 +369,7 @@ def _set_unit(s: ShardSet) -> ImportUnit:
     return unit
 
 
-def _folder_manifest(directory: Path, files) -> str | None:
+def _folder_manifest(directory: Path, files: Iterable[os.DirEntry[str]]) -> str | None:
     names = {e.name for e in files}
     for m in _FOLDER_MANIFESTS:
         if m in names:

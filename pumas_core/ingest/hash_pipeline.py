@@ -32,7 +32,7 @@ class Pipeline:
     """Run ``read_into`` on the calling thread and every consumer on a thread of its own.
 
     Args:
-        consumers: callables ``fn(view: memoryview) -> None`` given each chunk in file order; a
+        consumers: callables ``fn(view: memoryview)`` (return value ignored) given each chunk in file order; a
             chunk's memory is reused once all consumers return, so they must not keep the view.
         chunk_size: bytes per buffer.
         n_buffers: buffers in the ring (peak memory is ``chunk_size * n_buffers`` bytes).
@@ -41,7 +41,7 @@ class Pipeline:
 
     def __init__(
         self,
-        consumers: list[Callable[[memoryview], None]],
+        consumers: list[Callable[[memoryview], object]],
         *,
         chunk_size: int,
         n_buffers: int,
@@ -56,7 +56,7 @@ class Pipeline:
         self._free: queue.SimpleQueue[int] = queue.SimpleQueue()
         for i in range(n_buffers):
             self._free.put(i)
-        self._queues: list[queue.SimpleQueue] = [queue.SimpleQueue() for _ in consumers]
+        self._queues: list[queue.SimpleQueue[tuple[int, int] | None]] = [queue.SimpleQueue() for _ in consumers]
         self._pending = [0] * n_buffers  # consumers still holding each buffer
         self._lock = threading.Lock()
         self._abort = threading.Event()
@@ -79,7 +79,7 @@ class Pipeline:
                 self._error = exc
         self._abort.set()
 
-    def _consume(self, fn: Callable[[memoryview], None], q: queue.SimpleQueue) -> None:
+    def _consume(self, fn: Callable[[memoryview], object], q: queue.SimpleQueue[tuple[int, int] | None]) -> None:
         while True:
             item = q.get()
             if item is None:
@@ -130,7 +130,7 @@ class Pipeline:
         """
         threads = [
             threading.Thread(target=self._consume, args=(fn, q), name=name, daemon=True)
-            for fn, q, name in zip(self._consumers, self._queues, self._names)
+            for fn, q, name in zip(self._consumers, self._queues, self._names, strict=False)
         ]
         for t in threads:
             t.start()

@@ -3,6 +3,9 @@
 * :func:`copy_and_hash` — copy mode: read the source once, write the destination, hash both
   ways, ``fsync`` the destination.
 * :func:`hash_file` — move mode: the file is already in place; hash it in one pass.
+* :class:`HashingWriter` — stream mode (an upload): bytes arrive chunk by chunk; each chunk is written
+  and hashed at once.  Same destination handling (``O_EXCL``, early writeback, ``fsync``), same
+  hashers (BLAKE3 threading) and same full-disk mapping (:func:`write_error`) as the copy.
 * :func:`check_free_space` — refuse early when the destination cannot hold the file.
 
 Reading, writing and the two hashes overlap on separate threads through the bounded ring of
@@ -16,6 +19,7 @@ hex, as stored in ``metadata.json``.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -24,14 +28,15 @@ import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import blake3
 
 from pumas_core.ingest.hash_pipeline import Cancelled, Pipeline
 from pumas_core.testhooks import phase
 
-from ..errors import BadInputError, InsufficientSpaceError, OperationCancelledError, PumasError
+from ..errors import BadInputError, InsufficientSpaceError, OperationCancelledError, WriteFailedError
+from ..vocab import Stage
 
 MiB = 1024 * 1024
 DEFAULT_CHUNK = 8 * MiB
@@ -46,9 +51,10 @@ SPACE_MARGIN = 64 * MiB
 # only compete with it.  With 4+ cores BLAKE3's own thread pool pays off.
 _BLAKE3_THREADS = blake3.blake3.AUTO if (os.cpu_count() or 1) >= 4 else 1
 
-ProgressFn = Optional[Callable[[dict], None]]
+ProgressFn = Optional[Callable[[dict[str, Any]], None]]
 
-_SPACE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+#: errnos that mean "the destination is full" (no space, quota, file too large for the file system)
+SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 @dataclass
@@ -66,9 +72,13 @@ class FileHashes:
     size: int
 
 
-def _space_error(dst: Path, exc: OSError) -> InsufficientSpaceError:
-    reason = "file too large for the destination" if exc.errno == errno.EFBIG else "no space left"
-    return InsufficientSpaceError(f"{dst}: {reason} ({exc.strerror or exc})")
+def write_error(dst: Path, exc: OSError, doing: str = "write failed") -> InsufficientSpaceError | WriteFailedError:
+    """The error for an ``OSError`` met while writing ``dst``: :class:`InsufficientSpaceError` for a
+    full disk (:data:`SPACE_ERRNOS`), else :class:`WriteFailedError`; both name ``dst`` (``.path``)."""
+    if exc.errno in SPACE_ERRNOS:
+        reason = "file too large for the destination" if exc.errno == errno.EFBIG else "no space left"
+        return InsufficientSpaceError(f"{dst}: {reason} ({exc.strerror or exc})", path=dst)
+    return WriteFailedError(f"{dst}: {doing} ({exc.strerror or exc})", path=dst)
 
 
 class _Source:
@@ -77,13 +87,13 @@ class _Source:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self.f = open(path, "rb", buffering=0)
+            self.f = open(path, "rb", buffering=0)  # noqa: SIM115 - kept open across calls, closed by close()
         except OSError as exc:
-            raise BadInputError(f"{path}: cannot read source ({exc.strerror or exc})") from None
+            raise BadInputError(f"{path}: cannot read source ({exc.strerror or exc})", path=path) from None
         st = os.fstat(self.f.fileno())
         if not stat.S_ISREG(st.st_mode):
             self.f.close()
-            raise BadInputError(f"{path}: not a regular file")
+            raise BadInputError(f"{path}: not a regular file", path=path)
         self.size = st.st_size
         self.mtime_ns = st.st_mtime_ns
         self.read = 0
@@ -96,16 +106,14 @@ class _Source:
             try:
                 n = self.f.readinto(view[got:])
             except OSError as exc:
-                raise BadInputError(f"{self.path}: read failed ({exc.strerror or exc})") from None
+                raise BadInputError(f"{self.path}: read failed ({exc.strerror or exc})", path=self.path) from None
             if not n:
                 break
             got += n
         self.read += got
         phase("import.read_chunk")
         if self.read > self.size:
-            raise BadInputError(
-                f"{self.path}: source grew while being read (was {self.size} bytes)"
-            )
+            raise BadInputError(f"{self.path}: source grew while being read (was {self.size} bytes)", path=self.path)
         return got
 
     def check_unchanged(self) -> None:
@@ -114,40 +122,38 @@ class _Source:
         if self.read != self.size or st.st_size != self.size:
             raise BadInputError(
                 f"{self.path}: source changed size while being read "
-                f"(was {self.size} bytes, read {self.read}, now {st.st_size})"
-            )
+                f"(was {self.size} bytes, read {self.read}, now {st.st_size})", path=self.path)
         if st.st_mtime_ns != self.mtime_ns:
-            raise BadInputError(f"{self.path}: source was modified while being read")
+            raise BadInputError(f"{self.path}: source was modified while being read", path=self.path)
 
     def close(self) -> None:
+        """Close the source file."""
         self.f.close()
 
 
 def _advise(fd: int, offset: int, length: int, advice: str) -> None:
     """``os.posix_fadvise`` where it exists; a hint only, so failures are ignored."""
     if hasattr(os, "posix_fadvise"):
-        try:
+        with contextlib.suppress(OSError):
             os.posix_fadvise(fd, offset, length, getattr(os, advice))
-        except OSError:
-            pass
 
 
-def _hashers():
+def _hashers() -> tuple[Any, blake3.blake3]:
+    """A fresh SHA-256 and BLAKE3 hasher pair (BLAKE3 threaded per :data:`_BLAKE3_THREADS`)."""
     sha = hashlib.sha256()
     b3 = blake3.blake3(max_threads=_BLAKE3_THREADS)
     return sha, b3
 
 
-def _progress_adapter(progress: ProgressFn, stage: str, path: Path, total: int):
+def _progress_adapter(progress: ProgressFn, stage: Stage, path: Path, total: int) -> Callable[[int], None] | None:
     if progress is None:
         return None
-    name = str(path)
-    return lambda done: progress(
-        {"stage": stage, "file": name, "bytes_done": done, "bytes_total": total}
-    )
+    report, name = progress, str(path)
+    return lambda done: report({"stage": stage, "file": name, "bytes_done": done, "bytes_total": total})
 
 
-def _run(src: _Source, consumers, names, chunk_size, cancel, progress, stage) -> None:
+def _run(src: _Source, consumers: list[Callable[[memoryview], object]], names: list[str], chunk_size: int,
+         cancel: Optional[threading.Event], progress: ProgressFn, stage: Stage) -> None:
     pipe = Pipeline(consumers, chunk_size=chunk_size, n_buffers=RING_BUFFERS, names=names)
     on_progress = _progress_adapter(progress, stage, src.path, src.size)
     if on_progress is not None:
@@ -155,7 +161,7 @@ def _run(src: _Source, consumers, names, chunk_size, cancel, progress, stage) ->
     try:
         pipe.run(src.read_into, cancel=cancel, on_progress=on_progress)
     except Cancelled:
-        raise OperationCancelledError(f"{src.path}: {stage} cancelled") from None
+        raise OperationCancelledError(f"{src.path}: {stage} cancelled", path=src.path) from None
     src.check_unchanged()
 
 
@@ -185,7 +191,7 @@ def hash_file(
     sha, b3 = _hashers()
     try:
         _run(src, [sha.update, b3.update], ["pumas-sha256", "pumas-blake3"],
-             chunk_size, cancel, progress, "hashing")
+             chunk_size, cancel, progress, Stage.HASHING)
     finally:
         src.close()
     return FileHashes(sha256=sha.hexdigest(), blake3=b3.hexdigest(), size=src.size)
@@ -200,11 +206,9 @@ class _Dest:
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
             self.fd = os.open(path, flags, 0o666)  # the umask decides (0644 under 022)
         except FileExistsError:
-            raise BadInputError(f"{path}: destination already exists") from None
+            raise BadInputError(f"{path}: destination already exists", path=path) from None
         except OSError as exc:
-            if exc.errno in _SPACE_ERRNOS:
-                raise _space_error(path, exc) from None
-            raise PumasError(f"{path}: cannot create destination ({exc.strerror or exc})") from None
+            raise write_error(path, exc, "cannot create destination") from None
         self.written = 0
         self._flushed = 0
 
@@ -231,10 +235,8 @@ class _Dest:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
-        except FileNotFoundError:
-            pass
 
 
 def copy_and_hash(
@@ -267,7 +269,7 @@ def copy_and_hash(
         InsufficientSpaceError: the destination ran out of space (ENOSPC, EDQUOT) or refused the
             file size (EFBIG); names ``dst``.
         OperationCancelledError: ``cancel`` was set.
-        PumasError: any other write failure, naming ``dst``.
+        WriteFailedError: any other write failure, naming ``dst``.
     """
     src, dst = Path(src), Path(dst)
     source = _Source(src)
@@ -280,19 +282,69 @@ def copy_and_hash(
     try:
         _run(source, [out.write, sha.update, b3.update],
              ["pumas-write", "pumas-sha256", "pumas-blake3"],
-             chunk_size, cancel, progress, "copying")
+             chunk_size, cancel, progress, Stage.COPYING)
         out.finish()
     except OSError as exc:
         out.discard()
-        if exc.errno in _SPACE_ERRNOS:
-            raise _space_error(dst, exc) from None
-        raise PumasError(f"{dst}: write failed ({exc.strerror or exc})") from None
+        if isinstance(exc, WriteFailedError):  # already mapped (a PumasError that is also an OSError)
+            raise
+        raise write_error(dst, exc) from None
     except BaseException:
         out.discard()
         raise
     finally:
         source.close()
     return FileHashes(sha256=sha.hexdigest(), blake3=b3.hexdigest(), size=source.size)
+
+
+class HashingWriter:
+    """Stream mode: write a new file ``dst`` from chunks that arrive one at a time, hashing them as written.
+
+    The destination is handled like :func:`copy_and_hash`'s (created with ``O_EXCL``, writeback started
+    early, ``fsync`` at :meth:`finish`) and hashed with the same hashers; a full disk raises the same
+    :class:`InsufficientSpaceError` (:func:`write_error`).  Each :meth:`write` is one short blocking call.
+
+    Raises (constructor): BadInputError (``dst`` exists), InsufficientSpaceError / WriteFailedError.
+    """
+
+    def __init__(self, dst: Path) -> None:
+        self.path = Path(dst)
+        self._out = _Dest(self.path)
+        self._sha, self._b3 = _hashers()
+        self._open = True
+
+    @property
+    def size(self) -> int:
+        """Bytes written so far."""
+        return self._out.written
+
+    def write(self, chunk: bytes) -> None:
+        """Write and hash ``chunk``.
+
+        Raises:
+            InsufficientSpaceError: the destination is full; WriteFailedError: any other write failure.
+        """
+        try:
+            self._out.write(memoryview(chunk))
+        except OSError as exc:
+            raise write_error(self.path, exc) from None
+        self._sha.update(chunk)
+        self._b3.update(chunk)
+
+    def finish(self) -> FileHashes:
+        """``fsync`` and close the file; returns its :class:`FileHashes` (raises like :meth:`write`)."""
+        try:
+            self._out.finish()
+        except OSError as exc:
+            raise write_error(self.path, exc) from None
+        self._open = False
+        return FileHashes(sha256=self._sha.hexdigest(), blake3=self._b3.hexdigest(), size=self._out.written)
+
+    def discard(self) -> None:
+        """Close and remove the partial file (idempotent; a finished file is kept)."""
+        if self._open:
+            self._open = False
+            self._out.discard()
 
 
 def check_free_space(dst_dir: Path, needed_bytes: int) -> None:
@@ -313,18 +365,18 @@ def check_free_space(dst_dir: Path, needed_bytes: int) -> None:
         free = shutil.disk_usage(probe).free
     except OSError as exc:
         reason = exc.strerror or exc
-        raise BadInputError(f"{dst_dir}: cannot measure free space ({reason})") from None
+        raise BadInputError(f"{dst_dir}: cannot measure free space ({reason})", path=dst_dir) from None
     want = needed_bytes + SPACE_MARGIN + needed_bytes // 100
     if free < want:
         raise InsufficientSpaceError(
             f"{dst_dir}: not enough free space (need {_human(want)} incl. margin, "
-            f"{_human(free)} free)"
-        )
+            f"{_human(free)} free)", path=dst_dir)
 
 
 def _human(n: int) -> str:
+    size = float(n)
     for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"

@@ -10,20 +10,28 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import blake3 as _blake3
 
+from ..identify.result import Identification
 from ..library.metadata import SCHEMA_VERSION, now_iso
 from ..naming import clean_name
+from ..vocab import FileFormat, MatchSource, ModelType, SecurityTier, Trust, UnitKind
 
-CATEGORY_BY_TYPE = {
-    "llm": "llm",
-    "text_encoder": "text-encoders",
-    "audio_encoder": "audio",
-    "unknown": "other",
+#: the ``metadata.json`` key that holds the unit kind (called ``kind`` in code; the JSON contract keeps ``format``)
+KIND_KEY = "format"
+
+CATEGORY_BY_TYPE: dict[str, str] = {
+    ModelType.LLM: "llm",  # not-vocab: the library's top folder for LLMs, not a model type
+    ModelType.TEXT_ENCODER: "text-encoders",
+    ModelType.AUDIO_ENCODER: "audio",
+    ModelType.UNKNOWN: "other",
 }
-SAFE_FORMATS = {"safetensors", "gguf", "onnx"}
-PICKLE_FORMATS = {"pickle", "torchscript"}
+SAFE_FORMATS = frozenset({FileFormat.SAFETENSORS, FileFormat.GGUF, FileFormat.ONNX})
+PICKLE_FORMATS = frozenset({FileFormat.PICKLE, FileFormat.TORCHSCRIPT})
+#: the ``file_format`` values of metadata.json (anything else is recorded as ``other``)
+KNOWN_FORMATS = SAFE_FORMATS | PICKLE_FORMATS
 
 
 def category_for(model_type: str) -> str:
@@ -31,16 +39,16 @@ def category_for(model_type: str) -> str:
     return CATEGORY_BY_TYPE.get(model_type, "diffusion")
 
 
-def security_tier_for(file_formats: list[str]) -> str:
+def security_tier_for(file_formats: list[str]) -> SecurityTier:
     """``pickle`` if any file is pickle-based, else ``safe`` if all weights are safe formats, else ``unknown``."""
     if any(f in PICKLE_FORMATS for f in file_formats):
-        return "pickle"
+        return SecurityTier.PICKLE
     if file_formats and all(f in SAFE_FORMATS for f in file_formats):
-        return "safe"
-    return "unknown"
+        return SecurityTier.SAFE
+    return SecurityTier.UNKNOWN
 
 
-def composite_ids(file_hashes: list[dict]) -> dict:
+def composite_ids(file_hashes: list[dict[str, Any]]) -> dict[str, str]:
     """``{"sha256", "blake3"}`` for a multi-file model from its per-file ``{"sha256","blake3"}`` entries."""
     b = _blake3.blake3()
     for d in sorted(f["blake3"] for f in file_hashes):
@@ -59,26 +67,27 @@ def stored_name(rel: str) -> str:
 def folder_name_for(official_name: str, kind: str) -> str:
     """The cleaned folder name of a model: the stem for a single file, the whole name otherwise."""
     name = official_name
-    if kind == "single-file" and "." in name:
+    if kind == UnitKind.SINGLE_FILE and "." in name:
         name = name.rsplit(".", 1)[0]
     return clean_name(name)
 
 
-def build_metadata(*, kind: str, official_name: str, files: list[dict], primary_format: str,
-                   file_formats: list[str], ident, family: str | None, model_type: str | None,
+def build_metadata(*, kind: str, official_name: str, files: list[dict[str, Any]], primary_format: str,
+                   file_formats: list[str], ident: Identification, family: str | None, model_type: str | None,
                    tags: list[str], unit_complete: bool = True, missing: list[str] | None = None,
-                   format_details: dict | None = None, pickle_scan: dict | None = None,
-                   source: str | None = None) -> dict:
+                   format_details: dict[str, Any] | None = None, pickle_scan: dict[str, Any] | None = None,
+                   source: str | None = None) -> dict[str, Any]:
     """Assemble the metadata dict (schema_version 1) for a new model.
 
+    ``kind``: the :class:`~pumas_core.vocab.UnitKind`, written under the key ``format`` (:data:`KIND_KEY`).
     ``files``: ``[{name, size, sha256, blake3}]`` with ``name`` relative to the model folder,
     primary first.  ``ident``: an ``Identification``.  ``model_type`` / ``family`` given by the
     user win over detection and are recorded as manual.
     """
-    hashes = {"sha256": files[0]["sha256"], "blake3": files[0]["blake3"]} if kind == "single-file" \
+    hashes = {"sha256": files[0]["sha256"], "blake3": files[0]["blake3"]} if kind == UnitKind.SINGLE_FILE \
         else composite_ids(files)
     manual_type = model_type is not None
-    mtype = model_type or ident.model_type or "unknown"
+    mtype = model_type or ident.model_type or ModelType.UNKNOWN
     fam = clean_name(family or ident.family or "unknown").lower()
     now = now_iso()
     meta = {
@@ -89,17 +98,16 @@ def build_metadata(*, kind: str, official_name: str, files: list[dict], primary_
         "category": category_for(mtype),
         "family": fam,
         "model_type": mtype,
-        "format": kind,
-        "file_format": primary_format if primary_format in
-        ("safetensors", "gguf", "pickle", "onnx", "torchscript") else "other",
+        KIND_KEY: kind,
+        "file_format": primary_format if primary_format in KNOWN_FORMATS else FileFormat.OTHER,
         "files": files,
         "hashes": hashes,
         "size_bytes": sum(f["size"] for f in files),
         "added_date": now,
         "updated_date": now,
         "security_tier": security_tier_for(file_formats),
-        "match_source": "manual" if manual_type else "none",
-        "trust": "none",
+        "match_source": MatchSource.MANUAL if manual_type else MatchSource.NONE,
+        "trust": Trust.NONE,
         "pending_online_lookup": True,
         "tags": sorted(set(tags)),
         "description": "",
@@ -109,7 +117,7 @@ def build_metadata(*, kind: str, official_name: str, files: list[dict], primary_
         "parameter_count": ident.parameter_count,
         "architecture": ident.architecture,
         "identification": {"evidence": list(ident.evidence), "detected_type": ident.model_type,
-                           "type_source": "manual" if manual_type else "content"},
+                           "type_source": MatchSource.MANUAL if manual_type else "content"},
         "complete": unit_complete,
     }
     if missing:

@@ -6,9 +6,9 @@ Recognised naming schemes (all matched on the file name only, case-insensitive e
   ``filename_pattern.format(suffix=f"-{idx + 1:05d}-of-{nb_shards:05d}")``) and llama.cpp's split GGUF
   (``"%s-%05d-of-%05d.gguf"``, gguf-py ``SHARD_NAME_FORMAT``).  The ``-of-N`` count gives completeness.
 * ``<joined name>.index.json`` (``model.safetensors.index.json``, ``pytorch_model.bin.index.json``,
-  ``diffusion_pytorch_model.safetensors.index.json``, diffusers variants ``….safetensors.index.fp16.json``): JSON ``{"metadata": {...}, "weight_map":
-  {tensor: shard file}}``; the distinct ``weight_map`` values are the expected shard files.  The index
-  file belongs to the set.  It wins over the ``-of-N`` names when both exist.
+  ``diffusion_pytorch_model.safetensors.index.json``, diffusers variants ``….safetensors.index.fp16.json``):
+  JSON ``{"metadata": {...}, "weight_map": {tensor: shard file}}``; the distinct ``weight_map`` values are
+  the expected shard files.  The index file belongs to the set.  It wins over the ``-of-N`` names when both exist.
 * ``<name>.<ext>.partN`` — byte splits (``model.safetensors.part1``, ``x.gguf.part00``); numbering
   starts at 0 when a ``part0``/``part00`` exists, else at 1.  Only gaps can be seen from the names;
   for safetensors the header of the first part gives the joined size, so missing tail parts are found too.
@@ -24,13 +24,16 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-#: extensions of files that hold weights (lowercase, with the dot).
-MODEL_EXTS = frozenset({
-    ".safetensors", ".sft", ".gguf", ".ckpt", ".pt", ".pth", ".bin", ".onnx", ".jit", ".pkl", ".pickle",
-})
+from ..vocab import WEIGHT_SUFFIXES
+
+#: extensions of files a folder walk plans as models (lowercase, with the dot): the vocabulary's weight
+#: suffixes except ``.pt2`` (a ``torch.export`` archive holds no state-dict ``data.pkl``; a walk skips it).
+MODEL_EXTS: frozenset[str] = WEIGHT_SUFFIXES - {".pt2"}
 #: index JSON files larger than this are not read (DeepSeek-V3's 91k-tensor index is ~9 MB).
 MAX_INDEX_BYTES = 32 << 20
 #: stems too generic to name a set; the folder name is used instead.
@@ -109,7 +112,7 @@ def _read_small_json(path: Path, cap: int) -> tuple[object | None, str | None]:
         return None, f"{path.name} is not valid JSON ({str(exc).splitlines()[0]})"
 
 
-def read_json_manifest(path: Path, cap: int = 1 << 20) -> tuple[dict | None, str | None]:
+def read_json_manifest(path: Path, cap: int = 1 << 20) -> tuple[dict[str, Any] | None, str | None]:
     """Read a small JSON object (a manifest); return ``(dict, None)`` or ``(None, reason)``."""
     value, err = _read_small_json(path, cap)
     if err is None and not isinstance(value, dict):
@@ -144,7 +147,7 @@ def _index_set(directory: Path, index_name: str, present: set[str]) -> ShardSet 
     return s
 
 
-def _shard_sort_key(name: str) -> tuple:
+def _shard_sort_key(name: str) -> tuple[str, int, str]:
     for rx in (_OF_N, _PART, _RUN):
         m = rx.match(name)
         if m:
@@ -161,17 +164,27 @@ def _safetensors_joined_size(path: Path) -> int | None:
         d = safetensors.parse(path, os.stat(path).st_size, partial=True).details
     except (OSError, PumasError):
         return None
-    return 8 + d["header_size"] + d["data_size"]
+    return 8 + int(d["header_size"]) + int(d["data_size"])
 
 
 def _numbered(directory: Path, joined: str, style: str, items: list[tuple[int, str]], width: int,
-              make_name) -> ShardSet:
+              make_name: Callable[[int, int], str]) -> ShardSet:
     """A set known only by numbers: find gaps from the first number (0 or 1) to the highest."""
     items.sort()
     start = 0 if items[0][0] == 0 else 1
     have = {i for i, _ in items}
     missing = [make_name(i, width) for i in range(start, items[-1][0] + 1) if i not in have]
     return ShardSet(directory, joined, style, [n for _, n in items], missing=missing)
+
+
+def _part_namer(stem: str, ext: str) -> Callable[[int, int], str]:
+    """``(index, width) -> "<stem><ext>.part<index>"`` (a byte-split piece's name)."""
+    return lambda i, w: f"{stem}{ext}.part{i:0{w}d}"
+
+
+def _run_namer(stem: str, ext: str) -> Callable[[int, int], str]:
+    """``(index, width) -> "<stem>_<index><ext>"`` (a numbered run's file name)."""
+    return lambda i, w: f"{stem}_{i:0{w}d}{ext}"
 
 
 def find_sets(directory: Path, names: list[str]) -> list[ShardSet]:
@@ -226,7 +239,7 @@ def find_sets(directory: Path, names: list[str]) -> list[ShardSet]:
 
     for (stem, ext), items in parts.items():
         width = len(items[0][1].rsplit(".part", 1)[1])
-        s = _numbered(directory, stem + ext, "part", items, width, lambda i, w: f"{stem}{ext}.part{i:0{w}d}")
+        s = _numbered(directory, stem + ext, "part", items, width, _part_namer(stem, ext))
         _check_part_total(s, ext)
         _adopt_index(s, orphan_index, sets)
         sets.append(s)
@@ -234,7 +247,7 @@ def find_sets(directory: Path, names: list[str]) -> list[ShardSet]:
     for (stem, ext, width), items in runs.items():
         if len(items) < 2:
             continue  # a lone name_00001.safetensors is just a file
-        s = _numbered(directory, stem + ext, "run", items, width, lambda i, w: f"{stem}_{i:0{w}d}{ext}")
+        s = _numbered(directory, stem + ext, "run", items, width, _run_namer(stem, ext))
         s.warnings.append("numbered run: the total count is not recorded, so missing trailing files cannot be detected")
         _adopt_index(s, orphan_index, sets)
         sets.append(s)

@@ -18,6 +18,7 @@ and never imported twice.  Recovery therefore only looks inside ``.staging``, ne
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -25,9 +26,9 @@ import shutil
 import time
 import uuid
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
-from filelock import FileLock, Timeout
+from filelock import BaseFileLock, FileLock, Timeout
 
 from ..atomic import atomic_write_text, fsync_dir, read_json_object
 
@@ -48,23 +49,23 @@ def staging_root(root: Path) -> Path:
     return p
 
 
-class Stage(os.PathLike):
+class Stage(os.PathLike[str]):
     """One staging folder owned by this process: ``path`` (``<root>/.staging/<hex>.tmp``) plus its held
     owner lock.  Behaves like the folder path (``stage / "name"``, ``os.fspath(stage)``).
 
     Call :meth:`release` (done by :func:`discard_stage` and after a commit) when the folder is gone.
     """
 
-    def __init__(self, root: Path, key: str, lock: FileLock):
+    def __init__(self, root: Path, key: str, lock: BaseFileLock) -> None:
         self.root = Path(root)
         self.key = key
         self.path = staging_root(root) / f"{key}.tmp"
-        self._lock = lock
+        self._lock: BaseFileLock | None = lock
 
     def __fspath__(self) -> str:
         return str(self.path)
 
-    def __truediv__(self, other) -> Path:
+    def __truediv__(self, other: str | os.PathLike[str]) -> Path:
         return self.path / other
 
     def __str__(self) -> str:
@@ -94,26 +95,19 @@ class Stage(os.PathLike):
         if self._lock is None:
             return
         lock_file = self._lock.lock_file
-        try:  # unlink first, while held (POSIX); Windows refuses while open, so try again after release
+        # unlink first, while held (POSIX); Windows refuses while open, so try again after release
+        with contextlib.suppress(OSError):
             os.unlink(lock_file)
-        except OSError:
-            pass
-        try:
+        with contextlib.suppress(OSError):
             self._lock.release(force=True)
-        except OSError:
-            pass
         self._lock = None
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(lock_file)
-        except OSError:
-            pass
 
 
-def _unlink_quiet(path) -> None:
-    try:
+def _unlink_quiet(path: str | os.PathLike[str]) -> None:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 def _try_lock(path: Path) -> FileLock | None:
@@ -170,7 +164,7 @@ def _restore_moves(stage: Path, root: Path) -> list[str]:
     return notes
 
 
-def discard_stage(stage, root: Path) -> list[str]:
+def discard_stage(stage: Stage | Path, root: Path) -> list[str]:
     """Undo a stage: restore moved files (per the journal), delete the folder and its intent, release it.
 
     When the folder is already gone but an intent remains (renamed into place, not indexed), the
@@ -188,21 +182,22 @@ def discard_stage(stage, root: Path) -> list[str]:
     return notes
 
 
-def read_intent(path: Path) -> dict:
+def read_intent(path: Path) -> dict[str, Any]:
     """A commit intent file as ``{"final": rel, "model_id": id}`` (``{}`` when unreadable)."""
     return read_json_object(path)
 
 
-def recover_staging(root: Path, adopt: Callable[[Path, dict], list[str]] | None = None) -> list[str]:
+def recover_staging(root: Path, adopt: Callable[[Path, dict[str, Any]], list[str]] | None = None) -> list[str]:
     """Clean what crashed processes left in ``<root>/.staging`` — never what a live process owns.
 
     For every stage folder (``<hex>.tmp``) or commit intent (``<hex>.intent``) whose owner lock
-    (``<hex>.lock``) can be taken: a leftover stage folder is undone (moved files restored, copies deleted); an intent whose
-    stage is gone means the folder was renamed into place, so ``adopt(final_dir, intent)`` is called
-    (when given; otherwise the intent is kept for a later open that can index).  Entries without a
-    lock file (older versions) count as abandoned.  A bare ``<hex>.lock`` is never taken while young
-    (its owner may be about to create the folder); stray temp files are swept after an hour.  Returns human-readable notes; never raises for an
-    entry it cannot clean (it stays for the next start).
+    (``<hex>.lock``) can be taken: a leftover stage folder is undone (moved files restored, copies
+    deleted); an intent whose stage is gone means the folder was renamed into place, so
+    ``adopt(final_dir, intent)`` is called (when given; otherwise the intent is kept for a later open
+    that can index).  Entries without a lock file (older versions) count as abandoned.  A bare
+    ``<hex>.lock`` is never taken while young (its owner may be about to create the folder); stray temp
+    files are swept after an hour.  Returns human-readable notes; never raises for an entry it cannot
+    clean (it stays for the next start).
     """
     base = Path(root) / STAGING
     notes: list[str] = []
@@ -254,7 +249,7 @@ def _remove_if_old(entry: Path, now: float, only_unlocked: bool = False) -> None
         pass
 
 
-def _recover_one(stage: Stage, root: Path, adopt) -> list[str]:
+def _recover_one(stage: Stage, root: Path, adopt: Callable[[Path, dict[str, Any]], list[str]] | None) -> list[str]:
     notes: list[str] = []
     path = stage.path
     if path.is_dir():

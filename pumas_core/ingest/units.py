@@ -8,13 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..vocab import UnitKind
+
 
 @dataclass
 class ImportUnit:
     """One model to import.
 
     Attributes:
-        kind: ``"single-file"`` | ``"diffusion-folder"`` | ``"sharded-set"``.
+        kind: the :class:`~pumas_core.vocab.UnitKind` (``single-file`` | ``diffusion-folder`` | ``sharded-set``;
+            the ``format`` key of ``metadata.json``).
         name: official name — the file name for single files, the folder name for folders, the joined
             file name for sets (``"llama-q4.gguf"``; the folder name when the stem is generic like ``model``).
         source_root: folder the relative names are taken from.
@@ -27,7 +30,7 @@ class ImportUnit:
             ``"modules.json"``, ``"config.json"``); for sets with an index, the index name; else ``None``.
     """
 
-    kind: str
+    kind: UnitKind
     name: str
     source_root: Path
     files: list[Path]
@@ -38,7 +41,7 @@ class ImportUnit:
 
     def relative_names(self) -> list[str]:
         """``files`` as POSIX paths relative to ``source_root`` (single-file units: ``[name]``)."""
-        if self.kind == "single-file":
+        if self.kind == UnitKind.SINGLE_FILE:
             return [self.name]
         return [p.relative_to(self.source_root).as_posix() for p in self.files]
 

@@ -24,6 +24,7 @@ import struct
 from pathlib import Path
 
 from ...errors import CorruptFileError, CorruptHeaderError, PumasError, UnsupportedFormatError
+from ...vocab import WEIGHT_SUFFIXES
 from . import gguf, onnx, safetensors, torch_pickle
 from .info import FormatInfo, file_size
 
@@ -57,7 +58,7 @@ def sniff(path: str | Path, partial: bool | None = None) -> FormatInfo:
         modules for the ``details`` of each format.
 
     Raises:
-        NotFoundError: no such file.
+        FileMissingError: no such file (a NotFoundError).
         BadInputError: a directory or an unreadable/non-regular file.
         UnsupportedFormatError: not a model file (empty, an image, text, an unrelated zip, GGUF v1).
         CorruptHeaderError: a known format whose header is truncated, damaged or breaks the
@@ -70,16 +71,22 @@ def sniff(path: str | Path, partial: bool | None = None) -> FormatInfo:
         partial = bool(_FIRST_PIECE.search(path.name))
     try:
         return _sniff(path, partial)
-    except CorruptHeaderError:
+    except CorruptHeaderError as exc:
+        if exc.path is None:
+            exc.path = str(path)
         raise
     except CorruptFileError as exc:  # the ONNX / zip readers' own corrupt errors
-        raise CorruptHeaderError(str(exc)) from None
-    except (PumasError, OSError):
+        raise CorruptHeaderError(str(exc), path=path) from None
+    except PumasError as exc:  # every error of a parser is about this file
+        if exc.path is None:
+            exc.path = str(path)
+        raise
+    except OSError:
         raise
     except (ValueError, TypeError, KeyError, IndexError, struct.error, OverflowError, RecursionError,
             MemoryError, EOFError) as exc:
         raise CorruptHeaderError(f"{path}: header could not be read ({type(exc).__name__}: "
-                                 f"{str(exc).splitlines()[0][:200] if str(exc) else 'no detail'})") from None
+                                 f"{str(exc).splitlines()[0][:200] if str(exc) else 'no detail'})", path=path) from None
 
 
 def _sniff(path: Path, partial: bool) -> FormatInfo:
@@ -92,7 +99,7 @@ def _sniff(path: Path, partial: bool) -> FormatInfo:
     except OSError as exc:
         from ...errors import BadInputError
 
-        raise BadInputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise BadInputError(f"{path}: cannot read ({exc.strerror or exc})", path=path) from None
     if head.startswith(b"GGUF"):
         return gguf.parse(path, size, partial=partial)
     if head.startswith(torch_pickle.ZIP_MAGIC):
@@ -122,6 +129,6 @@ def _describe(head: bytes, path: Path) -> str:
     if what is None:
         what = "unknown content starting " + head[:8].hex(" ")
     suffix = path.suffix.lower()
-    if suffix in (".safetensors", ".gguf", ".onnx", ".pt", ".pth", ".ckpt", ".bin", ".pkl"):
+    if suffix in WEIGHT_SUFFIXES:
         what += f"; the {suffix} name does not match the content"
     return what

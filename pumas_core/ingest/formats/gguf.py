@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from ...errors import CorruptHeaderError, UnsupportedFormatError
+from ...vocab import FileFormat, SecurityTier
 from .info import FormatInfo
 
 # GGUF value types: code -> (struct char, size) for fixed-size scalars.
@@ -66,7 +68,7 @@ class _Bad(Exception):
 class _Reader:
     """A forward-only buffered reader that never reads beyond the file or allocates a hostile length."""
 
-    def __init__(self, f, size: int, endian: str):
+    def __init__(self, f: BinaryIO, size: int, endian: str) -> None:
         self.f, self.size, self.e = f, size, endian
         self.buf, self.bpos, self.base = b"", 0, 0  # buffer covers file[base : base+len(buf)]
         self.work = 0
@@ -97,7 +99,7 @@ class _Reader:
         if len(self.buf) < n:
             raise _Truncated()
 
-    def scalar(self, ch: str, width: int):
+    def scalar(self, ch: str, width: int) -> Any:
         self._need(width)
         v = struct.unpack_from(self.e + ch, self.buf, self.bpos)[0]
         self.bpos += width
@@ -181,7 +183,7 @@ def parse(path: Path, size: int, partial: bool = False) -> FormatInfo:
             raise CorruptHeaderError(f"{path}: GGUF claims {tensor_count} tensors, more than the file can hold")
         r = _Reader(f, size, endian)
         r.skip(24)
-        kv: dict = {}
+        kv: dict[str, Any] = {}
         kv_types: dict[str, int] = {}
         try:
             for _ in range(kv_count):
@@ -199,7 +201,8 @@ def parse(path: Path, size: int, partial: bool = False) -> FormatInfo:
         try:
             infos = _tensor_infos(r, tensor_count)
         except _Truncated:
-            raise CorruptHeaderError(f"{path}: GGUF tensor-info table truncated ({tensor_count} tensors claimed)") from None
+            raise CorruptHeaderError(
+                f"{path}: GGUF tensor-info table truncated ({tensor_count} tensors claimed)") from None
         except _Bad as exc:
             raise CorruptHeaderError(f"{path}: malformed GGUF tensor info: {exc}") from None
         header_end = r.pos
@@ -210,10 +213,10 @@ def parse(path: Path, size: int, partial: bool = False) -> FormatInfo:
                "parameter_count": params, "header_end": header_end, "alignment": alignment}
     if partial:
         details["partial"] = True
-    return FormatInfo("gguf", "safe", details)
+    return FormatInfo(FileFormat.GGUF, SecurityTier.SAFE, details)
 
 
-def _alignment(path: Path, kv: dict, kv_types: dict) -> int:
+def _alignment(path: Path, kv: dict[str, Any], kv_types: dict[str, int]) -> int:
     if "general.alignment" not in kv:
         return DEFAULT_ALIGNMENT
     value = kv["general.alignment"]
@@ -221,10 +224,10 @@ def _alignment(path: Path, kv: dict, kv_types: dict) -> int:
         raise CorruptHeaderError(f"{path}: GGUF general.alignment is not a uint32")
     if value == 0 or value & (value - 1):
         raise CorruptHeaderError(f"{path}: GGUF general.alignment {value} is not a power of two")
-    return value
+    return int(value)
 
 
-def _value(r: _Reader, vtype: int, depth: int):
+def _value(r: _Reader, vtype: int, depth: int) -> Any:
     if vtype in _SCALARS:
         return r.scalar(*_SCALARS[vtype])
     if vtype == 8:
@@ -258,7 +261,7 @@ def _value(r: _Reader, vtype: int, depth: int):
 def _tensor_infos(r: _Reader, count: int) -> list[tuple[str, int, int, int]]:
     """``[(name, ggml type, element count, offset)]``; names unique and UTF-8, dims and types valid."""
     r.spend(count)
-    seen: set = set()
+    seen: set[str | int] = set()
     infos = []
     for _ in range(count):
         name = r.name("tensor name")
@@ -287,7 +290,8 @@ def _tensor_infos(r: _Reader, count: int) -> list[tuple[str, int, int, int]]:
     return infos
 
 
-def _check_data(path: Path, infos, data_start: int, alignment: int, size: int, partial: bool) -> tuple[dict, int]:
+def _check_data(path: Path, infos: list[tuple[str, int, int, int]], data_start: int, alignment: int, size: int,
+                partial: bool) -> tuple[dict[str, int], int]:
     """Offsets aligned and every tensor's bytes inside the file; returns ``(tensor_types, parameters)``."""
     types: dict[str, int] = {}
     params = 0

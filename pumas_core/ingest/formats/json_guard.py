@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from itertools import accumulate
+from typing import Any, NoReturn
 
 #: serde_json's recursion limit: 128 nested containers are refused, 127 pass.
 SERDE_MAX_DEPTH = 127
@@ -46,12 +47,12 @@ class Huge:
         return f"<{len(self.digits)}-character number>"
 
 
-class DupDict(dict):
+class DupDict(dict[str, Any]):
     """A JSON object that repeated a key; ``dups`` holds the repeated keys, ``dropped`` the
     ``(key, value)`` pairs that a later repetition replaced (last one wins, as in serde_json maps)."""
 
-    dups: set
-    dropped: list
+    dups: set[str]
+    dropped: list[tuple[str, Any]]
 
 
 def prescan(raw: bytes, *, max_depth: int, max_values: int, max_containers: int) -> None:
@@ -143,7 +144,7 @@ def check_surrogates(raw: bytes) -> None:
         raise JsonLimitError("lone leading surrogate in a \\u escape")
 
 
-def _parse_int(s: str):
+def _parse_int(s: str) -> int | float | Huge:
     if len(s) > _MAX_NUMBER_CHARS:
         raise JsonLimitError(f"a {len(s)}-digit number is out of range")
     if len(s) <= 20 and s[0] != "-":
@@ -165,16 +166,16 @@ def _parse_float(s: str) -> float:
     return v
 
 
-def _parse_constant(s: str):
+def _parse_constant(s: str) -> NoReturn:
     raise JsonLimitError(f"{s} is not JSON")
 
 
-def _pairs(pairs: list) -> dict:
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     d = dict(pairs)
     if len(d) == len(pairs):
         return d
     out = DupDict(d)
-    seen: set = set()
+    seen: set[str] = set()
     out.dups, out.dropped = set(), []
     last = {k: i for i, (k, _) in enumerate(pairs)}
     for i, (k, v) in enumerate(pairs):
@@ -200,7 +201,7 @@ def checked_text(raw: bytes, *, max_depth: int = SERDE_MAX_DEPTH, max_values: in
     return raw.decode("utf-8")
 
 
-def loads(text: str):
+def loads(text: str) -> Any:
     """Parse ``text`` (from :func:`checked_text`) with the serde_json number and key rules.
 
     Returns the parsed value: objects as ``dict`` (:class:`DupDict` when a key repeats), integers

@@ -12,8 +12,10 @@ weights), so the cost is a handful of reads even for multi-GB files.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from ...errors import CorruptFileError
+from ...vocab import FileFormat, SecurityTier
 from .info import FormatInfo
 
 _LEN_FIELDS = {2, 3, 4, 6, 7, 8, 14, 20, 25, 26}
@@ -26,7 +28,7 @@ class _NotOnnx(Exception):
     pass
 
 
-def _varint(f) -> int | None:
+def _varint(f: BinaryIO) -> int | None:
     shift = result = 0
     for _ in range(10):
         b = f.read(1)
@@ -82,7 +84,7 @@ def parse(path: Path, size: int) -> FormatInfo | None:
         CorruptFileError: the start parses as ONNX (ir_version, producer, graph) but a field runs
             past the end of the file (truncated download).
     """
-    info: dict = {"ir_version": None, "producer_name": None, "producer_version": None,
+    info: dict[str, Any] = {"ir_version": None, "producer_name": None, "producer_version": None,
                   "domain": None, "model_version": None, "opset": {}}
     seen: set[int] = set()
     try:
@@ -125,4 +127,4 @@ def parse(path: Path, size: int) -> FormatInfo | None:
         return None
     if not info["opset"] and not info["producer_name"]:
         return None
-    return FormatInfo("onnx", "safe", info)
+    return FormatInfo(FileFormat.ONNX, SecurityTier.SAFE, info)

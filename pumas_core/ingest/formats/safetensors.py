@@ -19,8 +19,10 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
+from typing import Any
 
 from ...errors import CorruptHeaderError
+from ...vocab import FileFormat, SecurityTier
 from .info import FormatInfo
 from .json_guard import DupDict, JsonLimitError, checked_text, loads
 
@@ -100,10 +102,10 @@ def parse(path: Path, size: int, partial: bool = False) -> FormatInfo:
                "metadata": metadata}
     if partial:
         details["partial"] = True
-    return FormatInfo("safetensors", "safe", details)
+    return FormatInfo(FileFormat.SAFETENSORS, SecurityTier.SAFE, details)
 
 
-def _validate(header) -> tuple[dict, dict, int]:
+def _validate(header: object) -> tuple[dict[str, Any], dict[str, dict[str, Any]], int]:
     """``(metadata, {name: {"dtype", "shape"}}, end of the last tensor)``; raises :class:`_Bad`."""
     if not isinstance(header, dict):
         raise _Bad("safetensors header is not a JSON object")
@@ -123,7 +125,7 @@ def _validate(header) -> tuple[dict, dict, int]:
             if not isinstance(v, str):
                 raise _Bad(f"safetensors __metadata__ value of {k[:80]!r} is not a string")
     entries = sorted(((_entry(name, e), name) for name, e in header.items()), key=lambda x: x[0][2])
-    tensors: dict[str, dict] = {}
+    tensors: dict[str, dict[str, Any]] = {}
     start = 0
     for (dtype, shape, (begin, end)), name in entries:
         if begin != start or end < begin:
@@ -138,11 +140,11 @@ def _validate(header) -> tuple[dict, dict, int]:
     return metadata, tensors, start
 
 
-def _usize(v) -> bool:
+def _usize(v: object) -> bool:
     return type(v) is int and 0 <= v < _U64
 
 
-def _entry(name: str, entry) -> tuple[str, list, tuple[int, int]]:
+def _entry(name: str, entry: object) -> tuple[str, list[int], tuple[int, int]]:
     if not isinstance(entry, dict):
         raise _Bad(f"safetensors entry {name[:80]!r} is not an object")
     if isinstance(entry, DupDict) and entry.dups & set(_FIELDS):
@@ -161,7 +163,7 @@ def _entry(name: str, entry) -> tuple[str, list, tuple[int, int]]:
     return dtype, shape, (offsets[0], offsets[1])
 
 
-def _nbytes(name: str, dtype: str, shape: list) -> int:
+def _nbytes(name: str, dtype: str, shape: list[int]) -> int:
     """Bytes of the tensor, as the reference computes them: overflow past 2^64 is an error."""
     count = 1
     for d in shape:

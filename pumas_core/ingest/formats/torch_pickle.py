@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 from ...errors import CorruptFileError, UnsupportedFormatError
+from ...vocab import FileFormat, SecurityTier
 from .info import FormatInfo
 
 LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
@@ -37,7 +38,7 @@ def parse_pickle(path: Path, head: bytes) -> FormatInfo:
     Returns ``FormatInfo("pickle", "pickle", {"variant": "legacy"|"plain", "protocol": n})``.
     """
     variant = "legacy" if head.startswith(LEGACY_MAGIC) else "plain"
-    return FormatInfo("pickle", "pickle", {"variant": variant, "protocol": head[1]})
+    return FormatInfo(FileFormat.PICKLE, SecurityTier.PICKLE, {"variant": variant, "protocol": head[1]})
 
 
 def parse_text_pickle(path: Path, size: int) -> FormatInfo | None:
@@ -56,9 +57,9 @@ def parse_text_pickle(path: Path, size: int) -> FormatInfo | None:
             last = (op.name, pos)
     except Exception:  # genops raises ValueError and friends on junk
         return None
-    if last is None or last[0] != "STOP" or data[last[1] + 1:].strip():
+    if last is None or last[0] != "STOP" or last[1] is None or data[last[1] + 1:].strip():
         return None
-    return FormatInfo("pickle", "pickle", {"variant": "plain", "protocol": 0})
+    return FormatInfo(FileFormat.PICKLE, SecurityTier.PICKLE, {"variant": "plain", "protocol": 0})
 
 
 def parse_zip(path: Path) -> FormatInfo:
@@ -83,5 +84,6 @@ def parse_zip(path: Path) -> FormatInfo:
     prefix = data_pkls[0][: -len("data.pkl")].rstrip("/")
     code = (prefix + "/code/") if prefix else "code/"
     if any(n.startswith(code) for n in names):
-        return FormatInfo("torchscript", "pickle", {"archive": prefix, "entries": len(names)})
-    return FormatInfo("pickle", "pickle", {"variant": "zip", "archive": prefix, "entries": len(names)})
+        return FormatInfo(FileFormat.TORCHSCRIPT, SecurityTier.PICKLE, {"archive": prefix, "entries": len(names)})
+    details = {"variant": "zip", "archive": prefix, "entries": len(names)}
+    return FormatInfo(FileFormat.PICKLE, SecurityTier.PICKLE, details)
