@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -40,7 +40,7 @@ class DownloadClients:
 
     store: ModelStore
     lookups: LookupRunner
-    import_paths: Callable[..., dict[str, Any]]
+    import_paths: Callable[..., Mapping[str, Any]]
     get_model: Callable[[str], dict[str, Any]]
     delete_model: Callable[[str], dict[str, Any]]
 
@@ -113,7 +113,7 @@ def download(lib: DownloadClients, repo_id: str, files: list[str], *, revision: 
     chosen = choose_files(repo, files)
     local = [download_from_hub_verified(repo["id"], f, dest, revision or repo.get("sha"), remote, progress)
              for f in chosen]
-    report = lib.import_paths(local, mode="move", accept_pickle=accept_pickle, progress=progress, lookup=False)
+    report = dict(lib.import_paths(local, mode="move", accept_pickle=accept_pickle, progress=progress, lookup=False))
     report["downloaded"] = chosen
     _record_identity(lib, remote, repo, report, {str(p): f for p, f in zip(local, chosen, strict=True)})
     if not report["failed"]:
@@ -158,7 +158,7 @@ def download_missing(lib: DownloadClients, model_id: str, *, progress: Progress 
     for name, path in zip(missing, fetched, strict=True):
         os.replace(path, assembled / name)
     try:
-        report = lib.import_paths([assembled], mode="move", progress=progress)
+        report = dict(lib.import_paths([assembled], mode="move", progress=progress))
     finally:
         discard_stage(stage, lib.root)
     new = report["imported"][0] if report["imported"] else None

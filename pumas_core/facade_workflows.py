@@ -8,6 +8,7 @@ name, status, matched_by, model_id, url`` and details (``hash``, ``hash_type``, 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from .facade import Library
 
 #: A workflow: the parsed JSON object, or the path of a ``.json`` / PNG / WebP file.
-Workflow = dict[str, Any] | str | Path
+Workflow = dict[str, Any] | str | os.PathLike[str]
 #: A progress callback (one event dict per call).
 Progress = Callable[[dict[str, Any]], None]
 
@@ -29,8 +30,8 @@ Progress = Callable[[dict[str, Any]], None]
 def _doc(workflow: object) -> dict[str, Any]:
     if isinstance(workflow, dict):
         return workflow
-    if isinstance(workflow, (str, Path)):
-        return load_workflow(workflow)
+    if isinstance(workflow, (str, os.PathLike)):
+        return load_workflow(os.fspath(workflow))
     raise BadInputError("workflow must be a JSON object or the path of a workflow file")
 
 

@@ -117,7 +117,7 @@ class Applier:
                 mid = r["skipped"][0].get("model_id") if r["skipped"] else None
                 model = self.lib.index.get(mid) if mid else None  # already in the library
                 if model is None:
-                    err = (r["failed"] or [{"error": f"{keeper}: not imported"}])[0]["error"]
+                    err = r["failed"][0]["error"] if r["failed"] else f"{keeper}: not imported"
                     self.journal.write({"type": "done", "step": "import", "g": gi, "error": err})
                     return None
                 created = _created_here(model, g, self.state.plan["created"])

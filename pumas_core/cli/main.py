@@ -19,6 +19,7 @@ from .progress import ProgressBars
 
 if TYPE_CHECKING:
     from ..facade import Library
+    from ..ingest.report import ImportReport
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -215,7 +216,7 @@ def _dispatch(lib: Library, args: argparse.Namespace) -> int:
     return 0
 
 
-def _await_lookups(lib: Library, report: dict[str, Any], js: bool, timeout: float = 30.0) -> None:
+def _await_lookups(lib: Library, report: ImportReport, js: bool, timeout: float = 30.0) -> None:
     """Give the background HuggingFace/CivitAI lookups of just-imported models a short while.
 
     The models are already in the library; Ctrl+C (or the timeout) leaves them pending for

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -73,7 +74,7 @@ def print_model(m: dict[str, Any]) -> None:
         print(f"{'evidence':>15}: {e}")
 
 
-def print_import(report: dict[str, Any]) -> None:
+def print_import(report: Mapping[str, Any]) -> None:
     """Summarise an import report: imported, then every skipped and failed path with its reason."""
     for m in report["imported"]:
         print(f"imported  {m['model_id'][:12]}  {m['model_type']:<15} {m['official_name']}  → {m['path']}")

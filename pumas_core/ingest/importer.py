@@ -34,7 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ..errors import BadInputError, InsufficientSpaceError, PickleNotAcceptedError, UnsafePickleError
+from ..errors import (
+    BadInputError,
+    InsufficientSpaceError,
+    PickleNotAcceptedError,
+    UnsafePickleError,
+    UnsupportedFormatError,
+)
 from ..identify import identify_file, identify_folder
 from ..identify.result import Identification
 from ..naming import clean_name
@@ -188,7 +194,10 @@ class Importer:
     def identify(self, unit: ImportUnit, fmts: dict[Path, FormatInfo | None]) -> Identification:
         """Identify the unit from its headers (nothing is re-read for a single file)."""
         if unit.kind == UnitKind.SINGLE_FILE:
-            return identify_file(unit.files[0], fmts[unit.files[0]])
+            fmt = fmts[unit.files[0]]
+            if fmt is None:  # validate() refuses a single file it cannot sniff; kept for a direct caller
+                raise UnsupportedFormatError(f"{unit.files[0]}: not a model format Pumas knows", path=unit.files[0])
+            return identify_file(unit.files[0], fmt)
         return identify_folder(unit.source_root, list(unit.files), {p: f for p, f in fmts.items() if f})
 
     def check(self, unit: ImportUnit, opts: ImportOptions) -> Checked:
