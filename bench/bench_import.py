@@ -199,7 +199,7 @@ def main() -> int:
         ratio = mbps["copy+hash"] / base
         # seconds: the slower baseline's time over ours = our MB/s over the slower MB/s
         per_round = [max(a, d) / c for a, d, c in
-                     zip(res["sha256"], res["dd"], res["copy+hash"])]
+                     zip(res["sha256"], res["dd"], res["copy+hash"], strict=True)]
         print("per-round ratios (each against its own round's baselines): "
               + ", ".join(f"{x:.2f}" for x in per_round)
               + f"; median {statistics.median(per_round):.2f}")
