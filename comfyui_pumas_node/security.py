@@ -5,8 +5,9 @@ One implementation serves both servers: :func:`check_request` is called by the
 register the same wrapped handlers) and by the standalone app's middleware, which
 also covers its static files.
 
-Checks (see ``reference/comfyui-integration.md`` §2 for the gaps in ComfyUI's own
-``origin_only_middleware`` they close):
+Checks (they close the gaps of ComfyUI's own ``origin_only_middleware``, which acts only when both
+``Host`` and ``Origin`` are present and the Host is loopback: no Origin, ``Origin: null`` and a
+non-loopback Host all pass it — sandboxed iframes, DNS rebinding, LAN access with ``--listen``):
 
 * ``Host`` must name the server: ``localhost``, ``127.0.0.1``, ``[::1]``, a configured
   listen host, or an IP literal equal to the local socket address of the connection

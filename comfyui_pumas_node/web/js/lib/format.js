@@ -78,7 +78,7 @@ export function tierBadge(tier) {
 
 /** Human names for progress stages (docs/internal-api.md). */
 export const STAGE_LABELS = {
-  queued: "Queued", copying: "Copying", hashing: "Hashing", writing_metadata: "Writing metadata",
+  queued: "Queued", validating: "Validating", copying: "Copying", hashing: "Hashing", writing_metadata: "Writing metadata",
   indexing: "Indexing", syncing: "Syncing", scanning: "Scanning", lookup: "Looking up",
   downloading: "Downloading", verifying: "Verifying", adopting: "Adopting", restoring: "Restoring",
   uploading: "Uploading", done: "Done", failed: "Failed",
