@@ -6,7 +6,8 @@ by :func:`security.guard` (Host / Origin / Content-Type checks) and by :func:`_e
 parse the request, confine paths, and call the ``Library`` facade in the executor.
 Long work returns ``{"job": id, "job_id": id}`` at once (see :mod:`jobs`).
 Downloads and install registration live in :mod:`routes_extra`.
-Route list and shapes: DESIGN.md "HTTP routes", web/js/README.md.
+Route list: docs/internal-api.md "HTTP routes" (checked by tests/test_docs.py); shapes the panel relies
+on: web/js/README.md.
 """
 
 from __future__ import annotations

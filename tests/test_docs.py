@@ -137,6 +137,8 @@ PATH_RE = re.compile(r"(?<![\w./:~<>@$-])((?:\.\./)*[\w.*-]+(?:/[\w.*-]+)+/?)")
 #: URLs relative to the panel's own URL (``/extensions/<pack>/``), served by ComfyUI: not repository files.
 URL_RELATIVE = frozenset({"../../scripts/app.js", "../../scripts/api.js"})
 LINK_RE = re.compile(r"\]\(([^)\s]+)\)")
+#: a bare Markdown file name (``DESIGN.md``): a file of the repository root, ``docs/`` or the document's folder.
+MD_NAME_RE = re.compile(r"(?<![\w./-])([\w-]+\.md)\b")
 
 
 def _top_level() -> set[str]:
@@ -170,7 +172,8 @@ def dangling_paths(doc: Path) -> list[str]:
     (``a/b``, ``a/b.md``, ``../x/y``) whose first component is ``..``, ``reference`` (the design notes,
     which are not shipped) or an entry of the repository root or of the document's folder; such a path must
     exist relative to the document's folder or to the repository root (``*`` globs must match; a module path
-    may leave out ``.py``).  Untracked folders (``test-artifacts/``) are not the repository's.
+    may leave out ``.py``).  A bare ``Name.md`` must be in the document's folder, the root or ``docs/``.
+    Untracked folders (``test-artifacts/``) are not the repository's.
     """
     text = doc.read_text(encoding="utf-8")
     base = doc.parent
@@ -187,6 +190,9 @@ def dangling_paths(doc: Path) -> list[str]:
         candidate = first in ("..", "reference") or first in TOP_LEVEL or (base / first).exists()
         if candidate and not (_exists(base, rel) or _exists(ROOT, rel)):
             problems.append(f"{doc.relative_to(ROOT)}: {rel}")
+    for name in MD_NAME_RE.findall(text):
+        if not any((d / name).is_file() for d in (base, ROOT, ROOT / "docs")):
+            problems.append(f"{doc.relative_to(ROOT)}: {name}")
     return sorted(set(problems))
 
 
@@ -200,9 +206,10 @@ def test_docs_point_only_at_files_in_the_repository():
 def test_the_path_check_catches_outside_references(tmp_path, monkeypatch):
     doc = ROOT / "docs" / "internal-api.md"
     monkeypatch.setattr(Path, "read_text", lambda self, encoding=None: (
-        "see reference/comfyui-integration.md §2, `../shared/reference/x.md`, [a](docs/nope.md), "
-        "`tests/test_nothing_*.py`, but `docs/internal-api.md`, `tests/test_docs.py`, https://x.org/a/b, "
+        "see reference/comfyui-integration.md §2, `../shared/reference/x.md`, [a](docs/nope.md), DESIGN.md, "
+        "`tests/test_nothing_*.py`, but `docs/internal-api.md`, README.md, `tests/test_docs.py`, https://x.org/a/b, "
         "`/pumas/models/{model_id}`, `models/checkpoints`, application/json and [b](#anchor) are fine"))
     assert dangling_paths(doc) == sorted([
         "docs/internal-api.md: link docs/nope.md", "docs/internal-api.md: reference/comfyui-integration.md",
+        "docs/internal-api.md: DESIGN.md",
         "docs/internal-api.md: ../shared/reference/x.md", "docs/internal-api.md: tests/test_nothing_*.py"])
