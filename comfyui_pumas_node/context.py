@@ -13,11 +13,11 @@ import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
 from pumas_core.errors import LibraryUnavailableError, PumasError
 
-from .jobs import Emit, JobRegistry, Progress
+from .jobs import Emit, JobRegistry, JobResult, Progress
 from .security import HostPolicy
 
 if TYPE_CHECKING:  # the facade is imported on first use (a missing core must not stop ComfyUI)
@@ -108,16 +108,16 @@ class PumasContext:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, lambda: fn(self.library(), *args, **kwargs))
 
-    def submit(self, kind: str, fn: Callable[[Library, Progress], dict[str, Any]], *, refresh: bool = False) -> str:
+    def submit(self, kind: str, fn: Callable[[Library, Progress], JobResult], *, refresh: bool = False) -> str:
         """Start ``fn(library, progress)`` as a background job; return the job id."""
         return self.jobs.submit(kind, lambda progress: fn(self.library(), progress),
                                 refresh=refresh, executor=self.executor)
 
     # -- settings and path roots (kept by the core: pumas_core.settings) ------------------
 
-    def settings(self, lib: Library) -> dict[str, Any]:
+    def settings(self, lib: Library) -> Mapping[str, Any]:
         """The library's settings (``library``, ``state_dir``, ``import_roots``)."""
-        settings: dict[str, Any] = lib.settings()
+        settings: Mapping[str, Any] = lib.settings()
         return settings
 
     def import_roots(self, lib: Library) -> list[str]:

@@ -29,7 +29,7 @@ import traceback
 import uuid
 from collections import OrderedDict
 from concurrent.futures import Executor
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping
 
 from pumas_core.errors import PumasError
 
@@ -45,6 +45,8 @@ Emit = Callable[[str, dict[str, Any]], None]
 Progress = Callable[[dict[str, Any]], None]
 #: a job record or event (JSON object, shape in the module docstring).
 Record = dict[str, Any]
+#: what a job's function returns (a JSON object: an import report, a sync report...), kept as ``result``.
+JobResult = Mapping[str, Any]
 
 
 def error_fields(exc: BaseException) -> tuple[str, str, int]:
@@ -143,7 +145,7 @@ class JobRegistry:
             data = {"job": job_id, "kind": job["kind"], "state": "running"}
         self._send(data)
 
-    def finish(self, job_id: str, result: Record | None = None, error: BaseException | None = None,
+    def finish(self, job_id: str, result: JobResult | None = None, error: BaseException | None = None,
                refresh: bool = False) -> Record:
         """Record the outcome (``result`` or ``error``) and emit the final event; return the record."""
         with self._lock:
@@ -163,14 +165,14 @@ class JobRegistry:
         self._send(data)
         return record
 
-    async def run(self, kind: str, fn: Callable[[Progress], Record], *,
+    async def run(self, kind: str, fn: Callable[[Progress], JobResult], *,
                   refresh: bool = False, executor: Executor | None = None, job_id: str | None = None) -> Record:
         """Run ``fn(progress)`` in ``executor`` as a job and wait for it; return the final record."""
         loop = asyncio.get_running_loop()
         return await self.run_async(kind, lambda progress: loop.run_in_executor(executor, fn, progress),
                                     refresh=refresh, job_id=job_id)
 
-    async def run_async(self, kind: str, fn: Callable[[Progress], Awaitable[Record]], *,
+    async def run_async(self, kind: str, fn: Callable[[Progress], Awaitable[JobResult]], *,
                         refresh: bool = False, job_id: str | None = None) -> Record:
         """Run the coroutine ``fn(progress)`` as a job (for work that waits on the event loop, such as
         an upload's body); return the final record.  Errors are recorded, not raised."""
@@ -184,7 +186,7 @@ class JobRegistry:
             return self.finish(job_id, error=exc, refresh=refresh)
         return self.finish(job_id, result=result, refresh=refresh)
 
-    def spawn_async(self, kind: str, fn: Callable[[Progress], Awaitable[Record]], *,
+    def spawn_async(self, kind: str, fn: Callable[[Progress], Awaitable[JobResult]], *,
                     refresh: bool = False) -> tuple[str, asyncio.Task[Record]]:
         """Like :meth:`spawn` for a coroutine job (see :meth:`run_async`)."""
         job_id = self.create(kind)
@@ -193,12 +195,12 @@ class JobRegistry:
         task.add_done_callback(self._tasks.discard)
         return job_id, task
 
-    def submit(self, kind: str, fn: Callable[[Progress], Record], *,
+    def submit(self, kind: str, fn: Callable[[Progress], JobResult], *,
                refresh: bool = False, executor: Executor | None = None) -> str:
         """Start ``fn(progress)`` as a background job on the running loop; return its id at once."""
         return self.spawn(kind, fn, refresh=refresh, executor=executor)[0]
 
-    def spawn(self, kind: str, fn: Callable[[Progress], Record], *,
+    def spawn(self, kind: str, fn: Callable[[Progress], JobResult], *,
               refresh: bool = False, executor: Executor | None = None) -> tuple[str, asyncio.Task[Record]]:
         """Like :meth:`submit` but also return the task (its result is the final record). The
         registry keeps a reference, so the job completes even if the awaiting handler is cancelled."""

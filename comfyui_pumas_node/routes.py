@@ -25,7 +25,7 @@ from pumas_core.errors import BadInputError, NotFoundError, PumasError
 
 from . import browse as browse_mod
 from .context import PumasContext
-from .jobs import Progress, error_fields, http_status_of
+from .jobs import JobResult, Progress, error_fields, http_status_of
 from .routes_adopt import adopt_routes
 from .routes_extra import extra_routes
 from .routes_workflow import workflow_routes
@@ -154,7 +154,7 @@ def build_routes(ctx: PumasContext) -> list[Route]:
         size = request.content_length
         loop = asyncio.get_running_loop()
 
-        async def receive(progress: Progress) -> dict[str, Any]:
+        async def receive(progress: Progress) -> JobResult:
             up = await loop.run_in_executor(ctx.executor, lambda: ctx.library().begin_upload(
                 name, size=size, model_type=mtype, accept_pickle=accept, progress=progress))
             try:  # the body is read on the loop; a worker thread only for each write
