@@ -18,7 +18,7 @@ sees a warm page cache (dropping the cache needs root, so we warm it instead), t
 (d) ``hash_file``  ``hash_file(F)`` (move mode: both hashes in place).
 
 It prints MB/s (10^6 bytes per second; median and best of the rounds) for each, the ratio
-``copy+hash / min(sha256, dd)`` (medians) against the target >= 0.9 of DESIGN.md, and the peak
+``copy+hash / min(sha256, dd)`` (medians) against the project's target >= 0.9, and the peak
 RSS growth of (c) against < 64 MB.  Uses only the standard library and ``pumas_core``.
 """
 

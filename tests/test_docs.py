@@ -3,6 +3,7 @@
 * ``docs/internal-api.md``: its progress-stage table lists exactly ``pumas_core.vocab.Stage``; its HTTP route
   table lists exactly the ``/pumas/...`` routes the apps register (``pumas serve``'s app, and ComfyUI's
   route table built like ``PromptServer.add_routes``), both directions.
+* the panel's ``STAGE_LABELS`` name every stage and its ``MODEL_TYPES`` are ``pumas_core.vocab.ModelType``.
 * ``comfyui_pumas_node/web/js/README.md``: its settings table lists exactly the keys the panel's Settings
   section saves, which are ``pumas_core.settings.KEYS``.
 * README.md, docs/*.md, the panel README, install.py and the pack's entry files point only at files
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 INTERNAL_API = ROOT / "docs" / "internal-api.md"
 WEB_JS = ROOT / "comfyui_pumas_node" / "web" / "js"
 #: text files whose relative paths must exist (globs relative to the repository root)
-CHECKED_TEXTS = ("README.md", "docs/*.md", "comfyui_pumas_node/web/js/README.md", "install.py",
+CHECKED_TEXTS = ("README.md", "docs/*.md", "bench/README.md", "comfyui_pumas_node/web/js/README.md", "install.py",
                  "prestartup_script.py", "__init__.py", "comfyui_pumas_node/*.py")
 STANDALONE_ONLY = "`pumas serve` only"
 
@@ -67,6 +68,15 @@ def test_the_panel_names_every_stage():
     assert body, "STAGE_LABELS not found in lib/format.js"
     labelled = set(re.findall(r"(\w+):", body.group(1)))
     assert {s.value for s in Stage} - labelled == set()
+
+
+def test_the_panel_model_types_are_the_vocabulary():
+    from pumas_core.vocab import ModelType
+
+    js = (WEB_JS / "lib" / "format.js").read_text(encoding="utf-8")
+    body = re.search(r"export const MODEL_TYPES = \[(.*?)\];", js, re.S)
+    assert body, "MODEL_TYPES not found in lib/format.js"
+    assert re.findall(r'"([^"]+)"', body.group(1)) == [m.value for m in ModelType]
 
 
 # ---- HTTP routes ---------------------------------------------------------------------------------

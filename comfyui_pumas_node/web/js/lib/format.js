@@ -3,7 +3,7 @@
 /** File extensions treated as pickle-based formats on the client (the server decides for real). */
 export const PICKLE_EXTENSIONS = [".pt", ".pth", ".ckpt", ".bin", ".pkl"];
 
-/** ComfyUI model_type vocabulary (DESIGN.md). */
+/** ComfyUI model_type vocabulary (pumas_core.vocab.ModelType). */
 export const MODEL_TYPES = [
   "checkpoint", "diffusion_model", "lora", "vae", "text_encoder", "clip_vision", "controlnet",
   "upscale_model", "embedding", "style_model", "gligen", "hypernetwork", "photomaker",
