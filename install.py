@@ -1,5 +1,6 @@
 """ComfyUI-Manager install hook of Pumas Library (run as ``python install.py`` in this folder,
-after requirements.txt; see reference/comfyui-integration.md §6).
+after ComfyUI-Manager has pip-installed each line of requirements.txt; Manager does not install the
+``[project].dependencies`` of pyproject.toml).
 
 Makes ``pumas_core`` importable in ComfyUI's Python: if ``import pumas_core`` (and the
 extension package) fails, this folder is installed in editable mode

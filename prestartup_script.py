@@ -2,8 +2,8 @@
 
 ComfyUI execs this file as a loose module (no package, no relative imports) after
 ``folder_paths`` and extra_model_paths are set up, before torch and ``PromptServer``
-(reference/comfyui-integration.md §1).  It imports the installed core, or falls back to
-this folder; it catches everything and logs exactly one line
+(ComfyUI's ``main.py``: ``apply_custom_paths()``, then ``execute_prestartup_script()``).
+It imports the installed core, or falls back to this folder; it catches everything and logs exactly one line
 (``[pumas] boot sync: N created, M ok, K conflicts in X ms`` or ``[pumas] boot sync skipped: …``).
 Custom folder keys that other packs register at import time are not known yet; the
 sync in ``__init__.py`` runs again (idempotently) with the full ``folder_paths``.
@@ -22,7 +22,7 @@ def _pumas_prestartup():
             if here not in sys.path:
                 sys.path.append(here)
             from comfyui_pumas_node import boot
-    except BaseException as exc:  # noqa: BLE001 - never break ComfyUI's boot
+    except BaseException as exc:  # never break ComfyUI's boot
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         print(f"[pumas] boot sync skipped: extension not importable ({type(exc).__name__}: {exc})",
@@ -35,7 +35,7 @@ def _pumas_prestartup():
 
         folder_paths = adapter.folder_paths_snapshot()
         root = adapter.comfyui_root()
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:  # no folder data: the root is derived below
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
     if root is None:  # <ComfyUI>/custom_nodes/<this pack>/prestartup_script.py

@@ -18,7 +18,7 @@ sees a warm page cache (dropping the cache needs root, so we warm it instead), t
 (d) ``hash_file``  ``hash_file(F)`` (move mode: both hashes in place).
 
 It prints MB/s (10^6 bytes per second; median and best of the rounds) for each, the ratio
-``copy+hash / min(sha256, dd)`` (medians) against the target >= 0.9 of DESIGN.md, and the peak
+``copy+hash / min(sha256, dd)`` (medians) against the project's target >= 0.9, and the peak
 RSS growth of (c) against < 64 MB.  Uses only the standard library and ``pumas_core``.
 """
 
@@ -199,7 +199,7 @@ def main() -> int:
         ratio = mbps["copy+hash"] / base
         # seconds: the slower baseline's time over ours = our MB/s over the slower MB/s
         per_round = [max(a, d) / c for a, d, c in
-                     zip(res["sha256"], res["dd"], res["copy+hash"])]
+                     zip(res["sha256"], res["dd"], res["copy+hash"], strict=True)]
         print("per-round ratios (each against its own round's baselines): "
               + ", ".join(f"{x:.2f}" for x in per_round)
               + f"; median {statistics.median(per_round):.2f}")

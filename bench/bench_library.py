@@ -27,7 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pumas_core.library import deepscan  # noqa: E402
 from pumas_core.library.index import ModelIndex  # noqa: E402
 
-WORDS = ["juggernaut", "realistic", "vision", "dreamshaper", "flux", "dev", "schnell", "sdxl", "turbo", "lightning", "pony", "anime", "portrait", "detail", "tweaker", "lora", "style", "cinematic", "photo", "illustrious", "noob", "animagine", "epic", "majicmix", "chilloutmix", "deliberate", "revanimated", "absolute", "reality", "analog", "madness", "cyber", "neon", "ghibli", "pixel", "watercolor"]
+WORDS = ["juggernaut", "realistic", "vision", "dreamshaper", "flux", "dev", "schnell", "sdxl", "turbo", "lightning",
+         "pony", "anime", "portrait", "detail", "tweaker", "lora", "style", "cinematic", "photo", "illustrious", "noob",
+         "animagine", "epic", "majicmix", "chilloutmix", "deliberate", "revanimated", "absolute", "reality", "analog",
+         "madness", "cyber", "neon", "ghibli", "pixel", "watercolor"]
 TYPES = ("checkpoint", "lora", "vae", "text_encoder", "diffusion_model", "controlnet", "embedding", "llm")
 
 

@@ -49,7 +49,8 @@ def add_named(root: Path) -> None:
         sha = hashlib.sha256(payload).hexdigest()
         meta = {"schema_version": 1, "model_id": mid, "official_name": name, "cleaned_name": name.rsplit(".", 1)[0],
                 "category": "named", "family": mtype, "model_type": mtype, "format": "single-file",
-                "file_format": "safetensors", "files": [{"name": name, "size": len(payload), "sha256": sha, "blake3": mid}],
+                "file_format": "safetensors", "files": [{"name": name, "size": len(payload), "sha256": sha,
+                                                         "blake3": mid}],
                 "hashes": {"sha256": sha, "blake3": mid}, "size_bytes": len(payload), "security_tier": "safe",
                 "added_date": "2026-11-21T00:00:00Z", "updated_date": "2026-11-21T00:00:00Z",
                 "match_source": "none", "trust": "none", "pending_online_lookup": False, "tags": [], "description": ""}
@@ -87,7 +88,8 @@ def main() -> None:
     workflow = realdata.path(TEMPLATE)
     base = Path(tempfile.mkdtemp(prefix="pumas-bench-wf-", dir=args.dir))
     try:
-        print(f"{'models':>8} {'dry run':>9} {'first':>9} {'created':>8} {'second':>9} {'created':>8} {'1 s/first':>10}")
+        print(f"{'models':>8} {'dry run':>9} {'first':>9} {'created':>8} {'second':>9} {'created':>8} "
+              f"{'1 s/first':>10}")
         for size in (int(s) for s in args.sizes.split(",")):
             r = run(size, base, workflow)
             print(f"{r['size']:>8} {r['dry']*1000:>7.0f}ms {r['first']*1000:>7.0f}ms {r['first_created']:>8} "

@@ -12,10 +12,15 @@ Only the standard library is imported at module level: ``pumas_core`` is importe
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported inside boot_sync at run time (see the module docstring)
+    from pumas_core.facade import Library
 
 log = logging.getLogger("pumas")
 
@@ -27,13 +32,14 @@ def _say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
 
-def _count(value) -> int:
+def _count(value: Any) -> int:
+    """A report field as a number: the length of a list/dict, else the int itself (None is 0)."""
     return len(value) if isinstance(value, (list, tuple, dict)) else int(value or 0)
 
 
-def boot_sync(folder_paths: dict | None, comfyui_root: str | os.PathLike | None, *,
-              library: str | os.PathLike | None = None, state: str | os.PathLike | None = None,
-              lib=None, quiet: bool = False) -> dict:
+def boot_sync(folder_paths: dict[str, list[str]] | None, comfyui_root: str | os.PathLike[str] | None, *,
+              library: str | os.PathLike[str] | None = None, state: str | os.PathLike[str] | None = None,
+              lib: Library | None = None, quiet: bool = False) -> dict[str, Any]:
     """Register the install and run a link-only sync into it; log one line.
 
     Args:
@@ -52,10 +58,10 @@ def boot_sync(folder_paths: dict | None, comfyui_root: str | os.PathLike | None,
         Never raises (``BaseException`` other than KeyboardInterrupt/SystemExit is caught).
     """
     t0 = time.perf_counter()
-    summary = {"ok": False, "skipped": None, "created": 0, "already_correct": 0, "conflicts": 0,
+    summary: dict[str, Any] = {"ok": False, "skipped": None, "created": 0, "already_correct": 0, "conflicts": 0,
                "errors": 0, "repointed": 0, "fast_path": False, "app_id": None, "relocated": [], "notes": [],
                "ms": 0.0}
-    opened = None
+    opened: Library | None = None
     try:
         if not comfyui_root:
             raise _Skip("ComfyUI directory unknown")
@@ -94,17 +100,15 @@ def boot_sync(folder_paths: dict | None, comfyui_root: str | os.PathLike | None,
         summary["skipped"] = f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
     finally:
         if opened is not None:
-            try:
+            with contextlib.suppress(BaseException):
                 opened.close()
-            except BaseException:
-                pass
     summary["ms"] = round((time.perf_counter() - t0) * 1000, 1)
     if not quiet:
         _say(summary_line(summary))
     return summary
 
 
-def summary_line(summary: dict) -> str:
+def summary_line(summary: dict[str, Any]) -> str:
     """The one log line for a :func:`boot_sync` summary (what was repaired on the way is appended)."""
     if summary.get("skipped"):
         return f"[pumas] boot sync skipped: {summary['skipped']}"
@@ -122,7 +126,8 @@ def summary_line(summary: dict) -> str:
     return line
 
 
-def _no_library(exc: BaseException, root: str, folder_paths, library, state) -> None:
+def _no_library(exc: BaseException, root: str, folder_paths: dict[str, list[str]] | None,
+                library: str | os.PathLike[str] | None, state: str | os.PathLike[str] | None) -> None:
     """Turn "no library yet" / "library offline" into a skip reason.
 
     With no library yet, the install is still registered, so the first import links into it.
@@ -140,7 +145,7 @@ def _no_library(exc: BaseException, root: str, folder_paths, library, state) -> 
         try:
             register_app(Registry(resolve_paths(library, state).registry_path), root, folder_paths)
             done = "install registered"
-        except Exception as reg_exc:  # noqa: BLE001
+        except Exception as reg_exc:  # any failure is reported in the skip line, never raised
             done = f"install not registered: {reg_exc}"
         raise _Skip(f"no library yet at {exc.path} ({done}; import models with `pumas import` or the panel, "
                     "or run `pumas init`)") from None

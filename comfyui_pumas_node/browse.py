@@ -8,8 +8,10 @@ roots (symlinks pointing out) skipped, sorted folders first then by name (case-i
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+from typing import Any
 
 from pumas_core.errors import BadInputError, NotFoundError
 
@@ -23,17 +25,15 @@ MODEL_EXTENSIONS = frozenset({
 MAX_ENTRIES = 5000
 
 
-def _entry(p: Path, is_dir: bool) -> dict:
-    e = {"name": p.name, "path": str(p), "is_dir": is_dir}
+def _entry(p: Path, is_dir: bool) -> dict[str, Any]:
+    e: dict[str, Any] = {"name": p.name, "path": str(p), "is_dir": is_dir}
     if not is_dir:
-        try:
+        with contextlib.suppress(OSError):
             e["size"] = p.stat().st_size
-        except OSError:
-            pass
     return e
 
 
-def browse(path: str | None, roots: list[str]) -> dict:
+def browse(path: str | None, roots: list[str]) -> dict[str, Any]:
     """List one folder inside the import roots.
 
     Args:
@@ -48,19 +48,19 @@ def browse(path: str | None, roots: list[str]) -> dict:
     """
     real_roots = [os.path.realpath(r) for r in roots]
     if not path:
-        entries = [_entry(Path(r), True) | {"name": r} for r in real_roots if os.path.isdir(r)]
-        return {"path": None, "parent": None, "entries": entries, "roots": real_roots, "truncated": False}
+        listed = [_entry(Path(r), True) | {"name": r} for r in real_roots if os.path.isdir(r)]
+        return {"path": None, "parent": None, "entries": listed, "roots": real_roots, "truncated": False}
     folder = confine(path, real_roots, what="folder")
     if not folder.exists():
-        raise NotFoundError(f"{path}: folder does not exist")
+        raise NotFoundError(f"{path}: folder does not exist", path=folder)
     if not folder.is_dir():
-        raise BadInputError(f"{path}: not a folder")
-    entries: list[dict] = []
+        raise BadInputError(f"{path}: not a folder", path=folder)
+    entries: list[dict[str, Any]] = []
     try:
         with os.scandir(folder) as it:
             items = list(it)
     except OSError as exc:
-        raise BadInputError(f"{path}: cannot list folder ({exc.strerror or exc})") from exc
+        raise BadInputError(f"{path}: cannot list folder ({exc.strerror or exc})", path=folder) from exc
     for item in items:
         if item.name.startswith("."):
             continue

@@ -9,15 +9,21 @@ or unavailable library never stops ComfyUI from importing the extension.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
-from pumas_core.errors import LibraryUnavailableError
+from pumas_core.errors import LibraryUnavailableError, PumasError
 
-from .jobs import Emit, JobRegistry
+from .jobs import Emit, JobRegistry, JobResult, Progress
 from .security import HostPolicy
+
+if TYPE_CHECKING:  # the facade is imported on first use (a missing core must not stop ComfyUI)
+    from pumas_core.facade import Library
+
+T = TypeVar("T")
 
 #: worker threads for blocking library calls (hashing, SQLite, link I/O).
 WORKERS = 4
@@ -35,31 +41,29 @@ class PumasContext:
         server: ``"comfyui"`` or ``"standalone"`` (reported by ``GET /pumas/status``).
     """
 
-    def __init__(self, library: str | os.PathLike | None = None, state: str | os.PathLike | None = None,
+    def __init__(self, library: str | os.PathLike[str] | None = None, state: str | os.PathLike[str] | None = None,
                  emit: Emit | None = None, policy: HostPolicy | Callable[[], HostPolicy] | None = None,
-                 library_factory: Callable[..., Any] | None = None, server: str = "standalone"):
+                 library_factory: Callable[..., Library] | None = None, server: str = "standalone") -> None:
         self.library_arg = library
         self.state_arg = state
         self.jobs = JobRegistry(emit)
         self.executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="pumas")
-        policy = policy or HostPolicy.from_listen()
-        self.policy: Callable[[], HostPolicy] = policy if callable(policy) else (lambda: policy)
+        fixed = policy or HostPolicy.from_listen()
+        self.policy: Callable[[], HostPolicy] = fixed if callable(fixed) else (lambda: fixed)
         self.server = server
         self._factory = library_factory
-        self._lib = None
+        self._lib: Library | None = None
         self._lock = threading.Lock()
 
-    def library(self):
+    def library(self) -> Library:
         """The open ``Library`` (opened on first call, re-opened when it vanished). Raises
         LibraryUnavailableError if it cannot be opened (``LibraryOfflineError`` for an unplugged
         drive or empty mount point: the routes answer 503 with that reason)."""
         with self._lock:
             if self._lib is not None and not self._still_there(self._lib):
                 lib, self._lib = self._lib, None  # drive unplugged since: reopen (answers "offline" until back)
-                try:
+                with contextlib.suppress(Exception):
                     lib.close()
-                except Exception:
-                    pass
             if self._lib is None:
                 factory = self._factory
                 if factory is None:
@@ -74,11 +78,13 @@ class PumasContext:
                 except LibraryUnavailableError:
                     raise
                 except OSError as exc:
+                    if isinstance(exc, PumasError):  # WriteFailedError is an OSError too: keep its code
+                        raise
                     raise LibraryUnavailableError(f"library cannot be opened: {exc}") from exc
             return self._lib
 
     @staticmethod
-    def _still_there(lib) -> bool:
+    def _still_there(lib: Library) -> bool:
         """One ``stat``: is the open library still reachable (its marker in place)?"""
         check = getattr(lib, "check_available", None)
         if check is None:
@@ -94,34 +100,35 @@ class PumasContext:
         with self._lock:
             lib, self._lib = self._lib, None
         if lib is not None:
-            try:
+            with contextlib.suppress(Exception):
                 lib.close()
-            except Exception:
-                pass
 
-    async def call(self, fn: Callable[..., Any], *args, **kwargs) -> Any:
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(library, *args, **kwargs)`` in the executor and return its result."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, lambda: fn(self.library(), *args, **kwargs))
 
-    def submit(self, kind: str, fn: Callable[..., dict], *, refresh: bool = False) -> str:
+    def submit(self, kind: str, fn: Callable[[Library, Progress], JobResult], *, refresh: bool = False) -> str:
         """Start ``fn(library, progress)`` as a background job; return the job id."""
         return self.jobs.submit(kind, lambda progress: fn(self.library(), progress),
                                 refresh=refresh, executor=self.executor)
 
     # -- settings and path roots (kept by the core: pumas_core.settings) ------------------
 
-    def settings(self, lib) -> dict:
+    def settings(self, lib: Library) -> Mapping[str, Any]:
         """The library's settings (``library``, ``state_dir``, ``import_roots``)."""
-        return lib.settings()
+        settings: Mapping[str, Any] = lib.settings()
+        return settings
 
-    def import_roots(self, lib) -> list[str]:
+    def import_roots(self, lib: Library) -> list[str]:
         """Import roots (configured, or the defaults)."""
-        return lib.settings()["import_roots"]
+        roots: list[str] = lib.settings()["import_roots"]
+        return roots
 
-    def allowed_roots(self, lib) -> list[str]:
+    def allowed_roots(self, lib: Library) -> list[str]:
         """Every root a received path may lie in: the library, the registered installs, the import roots."""
-        return lib.allowed_roots()
+        roots: list[str] = lib.allowed_roots()
+        return roots
 
     def close(self) -> None:
         """Close the library and stop the executor (waits for running work)."""

@@ -28,7 +28,8 @@ import time
 import traceback
 import uuid
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable
+from concurrent.futures import Executor
+from typing import Any, Awaitable, Callable, Mapping
 
 from pumas_core.errors import PumasError
 
@@ -38,7 +39,14 @@ EVENT = "pumas.progress"
 THROTTLE_S = 0.1
 MAX_KEPT = 200
 
-Emit = Callable[[str, dict], None]
+#: ``emit(event_type, data)``: pushes one event to the browser (thread-safe).
+Emit = Callable[[str, dict[str, Any]], None]
+#: ``progress(event)``: the facade's progress callback (event shapes: docs/internal-api.md).
+Progress = Callable[[dict[str, Any]], None]
+#: a job record or event (JSON object, shape in the module docstring).
+Record = dict[str, Any]
+#: what a job's function returns (a JSON object: an import report, a sync report...), kept as ``result``.
+JobResult = Mapping[str, Any]
 
 
 def error_fields(exc: BaseException) -> tuple[str, str, int]:
@@ -49,6 +57,20 @@ def error_fields(exc: BaseException) -> tuple[str, str, int]:
     return f"internal error: {type(exc).__name__}: {exc}", "internal", 500
 
 
+def http_status_of(code: object, default: int) -> int:
+    """The HTTP status of the :class:`PumasError` whose ``code`` is ``code`` (the same table the error
+    classes carry; ``internal`` is 500), or ``default`` for an unknown or missing code."""
+    if code == "internal":
+        return 500
+    todo: list[type[PumasError]] = [PumasError]
+    while todo:
+        cls = todo.pop()
+        if cls.code == code:
+            return cls.http_status
+        todo.extend(cls.__subclasses__())
+    return default
+
+
 class JobRegistry:
     """In-memory jobs with thread-safe progress updates.
 
@@ -57,13 +79,13 @@ class JobRegistry:
         max_kept: finished jobs kept for ``GET /pumas/jobs/{id}`` (oldest dropped first).
     """
 
-    def __init__(self, emit: Emit | None = None, max_kept: int = MAX_KEPT):
-        self._emit = emit or (lambda _t, _d: None)
-        self._jobs: "OrderedDict[str, dict]" = OrderedDict()
+    def __init__(self, emit: Emit | None = None, max_kept: int = MAX_KEPT) -> None:
+        self._emit: Emit = emit or (lambda _t, _d: None)
+        self._jobs: OrderedDict[str, Record] = OrderedDict()
         self._last_emit: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
         self._max_kept = max_kept
-        self._tasks: set[asyncio.Future] = set()
+        self._tasks: set[asyncio.Future[Record]] = set()
 
     def create(self, kind: str) -> str:
         """Register a new job of ``kind`` (state ``queued``); return its id."""
@@ -77,21 +99,21 @@ class JobRegistry:
             self._prune()
         return job_id
 
-    def get(self, job_id: str) -> dict | None:
+    def get(self, job_id: str) -> Record | None:
         """A copy of the job record, or None if unknown."""
         with self._lock:
             job = self._jobs.get(job_id)
             return dict(job) if job else None
 
-    def list(self) -> list[dict]:
+    def list(self) -> list[Record]:
         """Copies of every kept job, oldest first."""
         with self._lock:
             return [dict(j) for j in self._jobs.values()]
 
-    def progress_callback(self, job_id: str) -> Callable[[dict], None]:
+    def progress_callback(self, job_id: str) -> Progress:
         """A ``progress(event_dict)`` callable for the facade; safe to call from any thread."""
 
-        def progress(event: dict) -> None:
+        def progress(event: Record) -> None:
             try:
                 self._on_progress(job_id, event)
             except Exception:  # progress must never break the work
@@ -99,7 +121,7 @@ class JobRegistry:
 
         return progress
 
-    def _on_progress(self, job_id: str, event: dict) -> None:
+    def _on_progress(self, job_id: str, event: Record) -> None:
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None:
@@ -123,13 +145,13 @@ class JobRegistry:
             data = {"job": job_id, "kind": job["kind"], "state": "running"}
         self._send(data)
 
-    def finish(self, job_id: str, result: dict | None = None, error: BaseException | None = None,
-               refresh: bool = False) -> dict:
+    def finish(self, job_id: str, result: JobResult | None = None, error: BaseException | None = None,
+               refresh: bool = False) -> Record:
         """Record the outcome (``result`` or ``error``) and emit the final event; return the record."""
         with self._lock:
             job = self._jobs[job_id]
             job["finished"] = time.time()
-            data: dict = {"job": job_id, "kind": job["kind"]}
+            data: Record = {"job": job_id, "kind": job["kind"]}
             if error is None:
                 job["state"] = "done"
                 job["result"] = result
@@ -143,15 +165,15 @@ class JobRegistry:
         self._send(data)
         return record
 
-    async def run(self, kind: str, fn: Callable[[Callable[[dict], None]], dict], *,
-                  refresh: bool = False, executor=None, job_id: str | None = None) -> dict:
+    async def run(self, kind: str, fn: Callable[[Progress], JobResult], *,
+                  refresh: bool = False, executor: Executor | None = None, job_id: str | None = None) -> Record:
         """Run ``fn(progress)`` in ``executor`` as a job and wait for it; return the final record."""
         loop = asyncio.get_running_loop()
         return await self.run_async(kind, lambda progress: loop.run_in_executor(executor, fn, progress),
                                     refresh=refresh, job_id=job_id)
 
-    async def run_async(self, kind: str, fn: Callable[[Callable[[dict], None]], Awaitable[dict]], *,
-                        refresh: bool = False, job_id: str | None = None) -> dict:
+    async def run_async(self, kind: str, fn: Callable[[Progress], Awaitable[JobResult]], *,
+                        refresh: bool = False, job_id: str | None = None) -> Record:
         """Run the coroutine ``fn(progress)`` as a job (for work that waits on the event loop, such as
         an upload's body); return the final record.  Errors are recorded, not raised."""
         job_id = job_id or self.create(kind)
@@ -164,8 +186,8 @@ class JobRegistry:
             return self.finish(job_id, error=exc, refresh=refresh)
         return self.finish(job_id, result=result, refresh=refresh)
 
-    def spawn_async(self, kind: str, fn: Callable[[Callable[[dict], None]], Awaitable[dict]], *,
-                    refresh: bool = False) -> tuple[str, "asyncio.Task[dict]"]:
+    def spawn_async(self, kind: str, fn: Callable[[Progress], Awaitable[JobResult]], *,
+                    refresh: bool = False) -> tuple[str, asyncio.Task[Record]]:
         """Like :meth:`spawn` for a coroutine job (see :meth:`run_async`)."""
         job_id = self.create(kind)
         task = asyncio.ensure_future(self.run_async(kind, fn, refresh=refresh, job_id=job_id))
@@ -173,13 +195,13 @@ class JobRegistry:
         task.add_done_callback(self._tasks.discard)
         return job_id, task
 
-    def submit(self, kind: str, fn: Callable[[Callable[[dict], None]], dict], *,
-               refresh: bool = False, executor=None) -> str:
+    def submit(self, kind: str, fn: Callable[[Progress], JobResult], *,
+               refresh: bool = False, executor: Executor | None = None) -> str:
         """Start ``fn(progress)`` as a background job on the running loop; return its id at once."""
         return self.spawn(kind, fn, refresh=refresh, executor=executor)[0]
 
-    def spawn(self, kind: str, fn: Callable[[Callable[[dict], None]], dict], *,
-              refresh: bool = False, executor=None) -> tuple[str, "asyncio.Task[dict]"]:
+    def spawn(self, kind: str, fn: Callable[[Progress], JobResult], *,
+              refresh: bool = False, executor: Executor | None = None) -> tuple[str, asyncio.Task[Record]]:
         """Like :meth:`submit` but also return the task (its result is the final record). The
         registry keeps a reference, so the job completes even if the awaiting handler is cancelled."""
         job_id = self.create(kind)
@@ -193,11 +215,11 @@ class JobRegistry:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    def announce(self, data: dict) -> None:
+    def announce(self, data: Record) -> None:
         """Emit a ``pumas.progress`` event that belongs to no job (e.g. a quick delete with ``refresh``)."""
         self._send(data)
 
-    def _send(self, data: dict) -> None:
+    def _send(self, data: Record) -> None:
         try:
             self._emit(EVENT, data)
         except Exception:

@@ -15,18 +15,22 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from pumas_core.errors import BadInputError
 
 from .context import PumasContext
-from .security import JSON, confine
+from .security import JSON, BodyOf, JobResponse, RouteRow, confine
+
+if TYPE_CHECKING:
+    from pumas_core.facade import Library
 
 _cancels: dict[str, threading.Event] = {}
 
 
-def _dirs(body: dict, lib, roots) -> list[str]:
+def _dirs(body: dict[str, Any], lib: Library, roots: list[str]) -> list[str]:
     dirs = body.get("dirs")
     if dirs is None:
         dirs = [a["root"] for a in lib.list_apps()]
@@ -37,28 +41,28 @@ def _dirs(body: dict, lib, roots) -> list[str]:
     return [str(confine(d, roots, what="dirs")) for d in dirs]
 
 
-def _journal_id(body: dict) -> str | None:
+def _journal_id(body: dict[str, Any]) -> str | None:
     jid = body.get("journal_id")
     if jid is not None and (not isinstance(jid, str) or not jid):
         raise BadInputError("journal_id must be a non-empty string")
-    return jid
+    return jid if jid is None else str(jid)
 
 
-def adopt_routes(ctx: PumasContext, body_of, job_response) -> list[tuple]:
+def adopt_routes(ctx: PumasContext, body_of: BodyOf, job_response: JobResponse) -> list[RouteRow]:
     """The route rows above (same shape as :func:`routes_extra.extra_routes`)."""
 
-    async def plan(request):
+    async def plan(request: web.Request) -> web.StreamResponse:
         body = await body_of(request)
         accept = body.get("accept_pickle") is True
 
-        def run(lib):
-            doc = lib.adopt_plan(_dirs(body, lib, lib.allowed_roots()), accept_pickle=accept)
+        def run(lib: Library) -> dict[str, Any]:
+            doc: dict[str, Any] = lib.adopt_plan(_dirs(body, lib, lib.allowed_roots()), accept_pickle=accept)
             doc.pop("groups", None)
             return doc
 
         return web.json_response(await ctx.call(run))
 
-    async def apply(request):
+    async def apply(request: web.Request) -> web.StreamResponse:
         body = await body_of(request)
         cancel = threading.Event()
         if body.get("resume") is True:
@@ -76,20 +80,20 @@ def adopt_routes(ctx: PumasContext, body_of, job_response) -> list[tuple]:
             _cancels.pop(next(iter(_cancels)))
         return job_response(job_id)
 
-    async def cancel(request):
+    async def cancel(request: web.Request) -> web.StreamResponse:
         body = await body_of(request)
         ev = _cancels.get(str(body.get("job")))
         if ev is not None:
             ev.set()
         return web.json_response({"cancelling": ev is not None})
 
-    async def undo(request):
+    async def undo(request: web.Request) -> web.StreamResponse:
         body = await body_of(request)
         jid = _journal_id(body)
         return job_response(ctx.submit("adopt-undo", lambda lib, progress: lib.adopt_undo(jid, progress=progress),
                                        refresh=True))
 
-    async def journals(request):
+    async def journals(request: web.Request) -> web.StreamResponse:
         return web.json_response({"journals": await ctx.call(lambda lib: lib.adopt_journals())})
 
     return [

@@ -24,7 +24,7 @@ from aiohttp import web
 from pumas_core.errors import BadInputError
 
 from .context import PumasContext
-from .security import JSON
+from .security import JSON, BodyOf, JobResponse, RouteRow
 
 _REPO_PART = r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}"
 _REPO_RE = re.compile(rf"^{_REPO_PART}(/{_REPO_PART})?$")
@@ -77,11 +77,11 @@ def check_install_dir(value: object) -> str:
     return real
 
 
-def extra_routes(ctx: PumasContext, body_of, job_response) -> list[tuple]:
+def extra_routes(ctx: PumasContext, body_of: BodyOf, job_response: JobResponse) -> list[RouteRow]:
     """The route rows above. ``body_of(request)`` parses the JSON object body; ``job_response(id)``
     is the 202 ``{"job", "job_id"}`` answer (both from :mod:`routes`)."""
 
-    async def download(request):
+    async def download(request: web.Request) -> web.StreamResponse:
         body = await body_of(request)
         unknown = set(body) - {"repo_id", "files", "revision", "accept_pickle"}
         if unknown:
@@ -93,16 +93,16 @@ def extra_routes(ctx: PumasContext, body_of, job_response) -> list[tuple]:
         return job_response(ctx.submit("download", lambda lib, progress: lib.download(
             repo_id, files, revision=revision, accept_pickle=accept, progress=progress), refresh=True))
 
-    async def download_missing(request):
+    async def download_missing(request: web.Request) -> web.StreamResponse:
         await body_of(request)
         mid = await ctx.call(lambda lib: lib.resolve_id(request.match_info["model_id"]))
         return job_response(ctx.submit("download", lambda lib, progress: lib.download_missing(
             mid, progress=progress), refresh=True))
 
-    async def apps(request):
+    async def apps(request: web.Request) -> web.StreamResponse:
         return web.json_response({"apps": await ctx.call(lambda lib: lib.list_apps())})
 
-    async def add_app(request):
+    async def add_app(request: web.Request) -> web.StreamResponse:
         body = await body_of(request)
         path = check_install_dir(body.get("path"))
         return web.json_response({"app": await ctx.call(lambda lib: lib.add_app(path))})

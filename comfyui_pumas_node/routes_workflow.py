@@ -10,36 +10,40 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from aiohttp import web
+
 from pumas_core.errors import BadInputError
 
+from .adapter import comfyui_root, folder_paths_module, nodes_module
 from .context import PumasContext
-from .security import JSON
+from .security import JSON, BodyOf, JobResponse, RouteRow
 
 MAX_CONFIRMED = 1000
 
 
-def live_loaders(doc: dict) -> dict | None:
+def live_loaders(doc: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
     """Loader definitions for the node types of ``doc`` from the running ComfyUI, or None outside it.
 
     A combo input counts as a model input when its choices contain every file ComfyUI lists for
     exactly one non-empty ``folder_paths`` key (the built-in table still wins for core loaders).
     """
-    try:
-        import folder_paths  # type: ignore
-        import nodes  # type: ignore
-    except Exception:
+    folder_paths, nodes = folder_paths_module(), nodes_module()
+    if folder_paths is None or nodes is None:
         return None
     types = {n.get("type") for g in [doc, *((doc.get("definitions") or {}).get("subgraphs") or [])]
              for n in (g.get("nodes") or []) if isinstance(n, dict)}
     types |= {v.get("class_type") for v in doc.values() if isinstance(v, dict)}
-    lists = {}
-    out = {}
+    lists: dict[str, set[str]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for t in sorted(x for x in types if isinstance(x, str) and x in nodes.NODE_CLASS_MAPPINGS):
         try:
             spec = nodes.NODE_CLASS_MAPPINGS[t].INPUT_TYPES()
         except Exception:
             continue
-        widgets, models = [], {}
+        widgets: list[str] = []
+        models: dict[str, str] = {}
         for section in ("required", "optional"):
             for name, desc in (spec.get(section) or {}).items():
                 kind = desc[0] if isinstance(desc, (list, tuple)) and desc else None
@@ -62,28 +66,26 @@ def live_loaders(doc: dict) -> dict | None:
     return out
 
 
-def _workflow(body: dict) -> dict:
+def _workflow(body: dict[str, Any]) -> dict[str, Any]:
     wf = body.get("workflow")
     if not isinstance(wf, dict) or not wf:
         raise BadInputError("workflow must be a workflow JSON object (app.graph.serialize() or an API prompt)")
     return wf
 
 
-def _app_args(ctx: PumasContext, body: dict) -> dict:
+def _app_args(ctx: PumasContext, body: dict[str, Any]) -> dict[str, Any]:
     app_id = body.get("app_id")
     if app_id is not None and (not isinstance(app_id, str) or not app_id):
         raise BadInputError("app_id must be a non-empty string")
     if app_id or ctx.server != "comfyui":
         return {"app_id": app_id}
-    from .adapter import comfyui_root
-
     return {"comfyui_dir": comfyui_root()}
 
 
-def workflow_routes(ctx: PumasContext, body_of, job_response) -> list[tuple]:
+def workflow_routes(ctx: PumasContext, body_of: BodyOf, job_response: JobResponse) -> list[RouteRow]:
     """Route rows ``(method, path, handler, content_type)`` (wrapped by :func:`routes.build_routes`)."""
 
-    async def resolve(request):
+    async def resolve(request: web.Request) -> web.StreamResponse:
         body = await body_of(request)
         unknown = set(body) - {"workflow", "app_id", "dry_run", "download", "confirmed", "conflicts"}
         if unknown:
@@ -101,19 +103,15 @@ def workflow_routes(ctx: PumasContext, body_of, job_response) -> list[tuple]:
         if body.get("download") is True and not kw["dry_run"]:
             return job_response(ctx.submit("resolve", lambda lib, progress: lib.resolve_workflow(
                 wf, download=True, progress=progress, **kw), refresh=True))
-        from aiohttp import web
-
         return web.json_response(await ctx.call(lambda lib: lib.resolve_workflow(wf, **kw)))
 
-    async def annotate(request):
+    async def annotate(request: web.Request) -> web.StreamResponse:
         body = await body_of(request)
         unknown = set(body) - {"workflow", "app_id"}
         if unknown:
             raise BadInputError(f"unknown fields: {', '.join(sorted(unknown))}")
         wf = _workflow(body)
         kw = dict(_app_args(ctx, body), loaders=live_loaders(wf))
-        from aiohttp import web
-
         return web.json_response(await ctx.call(lambda lib: lib.annotate_workflow(wf, **kw)))
 
     return [("POST", "/pumas/resolve", resolve, JSON), ("POST", "/pumas/workflow/annotate", annotate, JSON)]

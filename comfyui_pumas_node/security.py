@@ -5,8 +5,9 @@ One implementation serves both servers: :func:`check_request` is called by the
 register the same wrapped handlers) and by the standalone app's middleware, which
 also covers its static files.
 
-Checks (see ``reference/comfyui-integration.md`` §2 for the gaps in ComfyUI's own
-``origin_only_middleware`` they close):
+Checks (they close the gaps of ComfyUI's own ``origin_only_middleware``, which acts only when both
+``Host`` and ``Origin`` are present and the Host is loopback: no Origin, ``Origin: null`` and a
+non-loopback Host all pass it — sandboxed iframes, DNS rebinding, LAN access with ``--listen``):
 
 * ``Host`` must name the server: ``localhost``, ``127.0.0.1``, ``[::1]``, a configured
   listen host, or an IP literal equal to the local socket address of the connection
@@ -27,7 +28,7 @@ import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -82,7 +83,9 @@ def _norm_host(h: str) -> str:
     if h.startswith("[") and h.endswith("]"):
         h = h[1:-1]
     if h.startswith("::ffff:") and _is_ip(h):
-        h = str(ipaddress.ip_address(h).ipv4_mapped or h)
+        addr = ipaddress.ip_address(h)
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            h = str(addr.ipv4_mapped)
     return h
 
 
@@ -90,7 +93,7 @@ def _is_ip(h: str) -> bool:
     try:
         ipaddress.ip_address(h)
         return True
-    except ValueError:
+    except ValueError:  # the stdlib's "not an IP literal" (no PumasError is raised in here)
         return False
 
 
@@ -112,7 +115,7 @@ def refusal(request: web.Request, policy: HostPolicy, body: str | None) -> tuple
     host_hdr = request.headers.get("Host", "")
     try:
         host, port = split_host(host_hdr)
-    except ValueError:
+    except ValueError:  # split_host / urlsplit: a malformed header (stdlib errors only, no PumasError)
         return 403, "bad_host", f"Host header {host_hdr!r} is not valid"
     sock = request.transport.get_extra_info("sockname") if request.transport else None
     local = sock[0] if isinstance(sock, tuple) and sock else None
@@ -127,7 +130,7 @@ def refusal(request: web.Request, policy: HostPolicy, body: str | None) -> tuple
         try:
             o_host, o_port = split_host(o.netloc, default)
             h_host, h_port = split_host(host_hdr, default)
-        except ValueError:
+        except ValueError:  # as above: a malformed Origin
             return 403, "bad_origin", f"Origin {origin!r} is not valid"
         if default is None or (o_host, o_port) != (h_host, h_port):
             return 403, "bad_origin", f"Origin {origin!r} does not match Host {host_hdr!r}"
@@ -152,7 +155,16 @@ def error_response(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": message, "code": code}, status=status)
 
 
+#: an aiohttp request handler, as every Pumas route holds it.
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: a registered route: ``(method, path, wrapped handler)``.
+Route = tuple[str, str, Handler]
+#: a row of a route table before wrapping: ``(method, path, handler, POST content type or None)``.
+RouteRow = tuple[str, str, Handler, str | None]
+#: ``await body_of(request)``: the JSON object body of a request (``{}`` when empty; BadInputError otherwise).
+BodyOf = Callable[[web.Request], Awaitable[dict[str, Any]]]
+#: ``job_response(job_id)``: the 202 ``{"job", "job_id"}`` answer of a route that started a job.
+JobResponse = Callable[[str], web.Response]
 
 
 def guard(handler: Handler, policy_getter: Callable[[], HostPolicy], body: str | None = JSON) -> Handler:
@@ -172,7 +184,7 @@ def guard(handler: Handler, policy_getter: Callable[[], HostPolicy], body: str |
     return guarded
 
 
-def confine(path: object, roots: Iterable[str | os.PathLike], what: str = "path") -> Path:
+def confine(path: object, roots: Iterable[str | os.PathLike[str]], what: str = "path") -> Path:
     """Resolve ``path`` and check it lies inside one of ``roots``; return the real path.
 
     Both sides go through ``os.path.realpath`` (so ``..`` and symlinks are resolved
@@ -186,15 +198,15 @@ def confine(path: object, roots: Iterable[str | os.PathLike], what: str = "path"
         raise BadInputError(f"{what} {path!r} is not a valid path")
     raw = os.path.expanduser(str(path))
     if not os.path.isabs(raw):
-        raise BadInputError(f"{what} {path!r} must be absolute")
+        raise BadInputError(f"{what} {path!r} must be absolute", path=raw)
     if is_within(raw, real_roots(roots)):
         return Path(os.path.realpath(raw))
     raise PathNotAllowedError(
-        f"{path}: outside the library, the registered installs and the import roots"
+        f"{path}: outside the library, the registered installs and the import roots", path=raw
     )
 
 
-def within(path: str | os.PathLike, roots: Iterable[str | os.PathLike]) -> bool:
+def within(path: str | os.PathLike[str], roots: Iterable[str | os.PathLike[str]]) -> bool:
     """True if :func:`confine` would accept ``path`` (no exception)."""
     try:
         confine(path, roots)

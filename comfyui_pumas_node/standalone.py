@@ -19,18 +19,23 @@ Pumas routes and the websocket are additionally wrapped by :func:`security.guard
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import weakref
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 from aiohttp import WSMsgType, web
 
 from .adapter import register_app
 from .context import PumasContext
 from .routes import build_routes
-from .security import HostPolicy, error_response, guard, refusal
+from .security import Handler, HostPolicy, error_response, guard, refusal
+
+if TYPE_CHECKING:
+    from pumas_core.facade import Library
 
 log = logging.getLogger("pumas")
 
@@ -50,11 +55,11 @@ def find_web_js() -> Path | None:
 class EventHub:
     """Thread-safe fan-out of events to the connected websockets."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.sockets: "weakref.WeakSet[web.WebSocketResponse]" = weakref.WeakSet()
 
-    def emit(self, event: str, data: dict) -> None:
+    def emit(self, event: str, data: dict[str, Any]) -> None:
         """Queue ``{"type": event, "data": data}`` for every socket; callable from any thread."""
         loop = self.loop
         if loop is None or loop.is_closed():
@@ -69,10 +74,8 @@ class EventHub:
 
     @staticmethod
     async def _send(ws: web.WebSocketResponse, msg: str) -> None:
-        try:
+        with contextlib.suppress(ConnectionError, RuntimeError):
             await ws.send_str(msg)
-        except (ConnectionError, RuntimeError):
-            pass
 
 
 def _js_files(root: Path | None) -> list[str]:
@@ -82,8 +85,9 @@ def _js_files(root: Path | None) -> list[str]:
     return [f"{EXT_URL}/{f}" for f in files]
 
 
-def create_app(library: str | os.PathLike | None = None, state: str | os.PathLike | None = None,
-               host: str = "127.0.0.1", port: int = 8189, library_factory=None) -> web.Application:
+def create_app(library: str | os.PathLike[str] | None = None, state: str | os.PathLike[str] | None = None,
+               host: str = "127.0.0.1", port: int = 8189,
+               library_factory: Callable[..., Library] | None = None) -> web.Application:
     """Build the standalone ``web.Application`` (not started).
 
     Args:
@@ -98,7 +102,7 @@ def create_app(library: str | os.PathLike | None = None, state: str | os.PathLik
                        library_factory=library_factory, server="standalone")
 
     @web.middleware
-    async def safety(request: web.Request, handler):
+    async def safety(request: web.Request, handler: Handler) -> web.StreamResponse:
         refused = refusal(request, policy, None)
         if refused:
             return error_response(*refused)
@@ -126,14 +130,14 @@ def create_app(library: str | os.PathLike | None = None, state: str | os.PathLik
 
     web_js = find_web_js()
 
-    async def index(request):
+    async def index(request: web.Request) -> web.StreamResponse:
         return web.FileResponse(SHIM_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
-    async def extensions(request):
+    async def extensions(request: web.Request) -> web.StreamResponse:
         return web.json_response(_js_files(web_js), headers={"Cache-Control": "no-cache"})
 
-    def shim(name):
-        async def serve_file(request):
+    def shim(name: str) -> Handler:
+        async def serve_file(request: web.Request) -> web.StreamResponse:
             return web.FileResponse(SHIM_DIR / name, headers={
                 "Content-Type": "application/javascript", "Cache-Control": "no-cache"})
         return serve_file
@@ -148,14 +152,14 @@ def create_app(library: str | os.PathLike | None = None, state: str | os.PathLik
     else:
         log.warning("pumas serve: comfyui_pumas_node/web/js not found; the panel is unavailable (routes still work)")
 
-    async def on_startup(app):
+    async def on_startup(app: web.Application) -> None:
         hub.loop = asyncio.get_running_loop()
 
-    async def on_shutdown(app):
+    async def on_shutdown(app: web.Application) -> None:
         for ws in list(hub.sockets):
             await ws.close()
 
-    async def on_cleanup(app):
+    async def on_cleanup(app: web.Application) -> None:
         await ctx.jobs.wait_all()
         await asyncio.get_running_loop().run_in_executor(None, ctx.close)
 
@@ -165,8 +169,8 @@ def create_app(library: str | os.PathLike | None = None, state: str | os.PathLik
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8189, library: str | os.PathLike | None = None,
-          state: str | os.PathLike | None = None, offline: bool | None = None) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8189, library: str | os.PathLike[str] | None = None,
+          state: str | os.PathLike[str] | None = None, offline: bool | None = None) -> None:
     """Run ``pumas serve`` until interrupted (blocking). Prints the URL once.  ``offline``: passed to
     ``Library.open`` (None: ``$PUMAS_OFFLINE`` decides)."""
     factory = None

@@ -47,7 +47,8 @@ def tree_state(*roots) -> dict:
 
 
 def build(base: Path, real, gguf: bool = True) -> dict:
-    """Create the layout (``gguf=False``: the LoRA is an ONNX file instead, quicker to sniff); returns ``{"installs": [C1, C2], "roots": [all roots], "models": {path: blake3},
+    """Create the layout (``gguf=False``: the LoRA is an ONNX file instead, quicker to sniff); returns
+    ``{"installs": [C1, C2], "roots": [all roots], "models": {path: blake3},
     "existing": a real file the library should hold before adoption, "pickle", "readme", ...}``."""
     src = {
         "sd15": real("silero/silero_vad_16k.safetensors"),

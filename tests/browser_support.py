@@ -98,7 +98,10 @@ class Api extends EventTarget {
 export const api = new Api();
 window.__api = api;
 const ws = new WebSocket(`ws://${location.host}/ws`);
-ws.onmessage = (m) => { const { type, data } = JSON.parse(m.data); api.dispatchEvent(new CustomEvent(type, { detail: data })); };
+ws.onmessage = (m) => {
+  const { type, data } = JSON.parse(m.data);
+  api.dispatchEvent(new CustomEvent(type, { detail: data }));
+};
 """
 
 

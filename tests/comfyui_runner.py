@@ -47,7 +47,8 @@ class ComfyUI:
         extra = os.environ.get("PUMAS_COMFYUI_PYTHONPATH")
         if extra:
             env["PYTHONPATH"] = extra + os.pathsep + env.get("PYTHONPATH", "")
-        cmd = [os.environ["PUMAS_COMFYUI_PYTHON"], "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(self.port),
+        cmd = [os.environ["PUMAS_COMFYUI_PYTHON"], "main.py", "--cpu", "--listen", "127.0.0.1",
+               "--port", str(self.port),
                "--database-url", "sqlite:///:memory:", "--disable-api-nodes", "--base-directory", str(self.base)]
         self.proc = subprocess.Popen(cmd, cwd=os.environ["PUMAS_COMFYUI_DIR"], env=env, stdin=subprocess.DEVNULL,
                                      stdout=self.log.open("wb"), stderr=subprocess.STDOUT)

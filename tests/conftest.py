@@ -7,9 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import realdata  # noqa: E402
+import realdata  # tests/ is on sys.path: pythonpath = ["tests"] in pyproject.toml
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

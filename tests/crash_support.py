@@ -237,45 +237,42 @@ def run_cli(argv: list[str], *, kill_at: str | None = None, kill_after: float | 
     import tempfile
     import time
 
-    out = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        code = 70
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 2)
-            from pumas_core import testhooks
-            from pumas_core.cli.main import main
-
-            os.environ["PUMAS_OFFLINE"] = "1"
-            testhooks.set_callback(None)
-            testhooks.configure(kill_at=kill_at, delay=delay, phase_file=str(phase_file) if phase_file else None)
-            with contextlib.redirect_stdout(out):
-                code = main(argv)
-            out.flush()
-        except BaseException:  # noqa: BLE001 - report as exit 70, never run pytest's code in the child
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as out:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into pytest
             code = 70
-        finally:
-            os._exit(code)
-    deadline = time.monotonic() + timeout
-    if kill_after is not None:
-        time.sleep(kill_after)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-        time.sleep(0.01)
-    out.seek(0)
-    text = out.read()
-    out.close()
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 2)
+                from pumas_core import testhooks
+                from pumas_core.cli.main import main
+
+                os.environ["PUMAS_OFFLINE"] = "1"
+                testhooks.set_callback(None)
+                testhooks.configure(kill_at=kill_at, delay=delay, phase_file=str(phase_file) if phase_file else None)
+                with contextlib.redirect_stdout(out):
+                    code = main(argv)
+                out.flush()
+            except BaseException:  # report as exit 70, never run pytest's code in the child
+                code = 70
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + timeout
+        if kill_after is not None:
+            time.sleep(kill_after)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+            time.sleep(0.01)
+        out.seek(0)
+        text = out.read()
     if os.WIFSIGNALED(status):
         return ("killed" if os.WTERMSIG(status) == signal.SIGKILL else f"signal {os.WTERMSIG(status)}"), text
     return f"exit {os.WEXITSTATUS(status)}", text

@@ -7,7 +7,8 @@ produced here from real model bytes with the upstream tools that produce them in
   ``split_state_dict_into_shards_factory`` into ``model-0000k-of-0000N.safetensors`` plus
   ``model.safetensors.index.json``; every shard carries the original tensors' real bytes.
 * :func:`build_split_gguf` — real tensor bytes of the gemma-3-270m Q4_K_M GGUF (part 1 of 4: only data
-  wholly inside it — ``output_norm.weight`` and rows of ``token_embd.weight``) re-written by the ``gguf`` package's ``GGUFWriter(split_max_tensors=…)``
+  wholly inside it — ``output_norm.weight`` and rows of ``token_embd.weight``) re-written by the ``gguf``
+  package's ``GGUFWriter(split_max_tensors=…)``
   into llama.cpp's ``<stem>-0000k-of-0000N.gguf`` split set (with ``split.no``/``split.count`` KVs).
 * :func:`build_diffusion_folder` — an **arranged fixture**: the real SD1.5 ``model_index.json`` text
   plus component folders whose weight files are real safetensors (MiniLM, silero); the component

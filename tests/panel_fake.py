@@ -62,10 +62,12 @@ class PanelTestServer:
         self.models = list(models or [])
         self.requests: list[tuple[str, str, dict]] = []
         self.delays: dict[str, float] = {}
-        self.health = {"status": "healthy", "broken_links": [], "orphaned_links": [], "ghost_apps": [], "phantom_models": []}
+        self.health = {"status": "healthy", "broken_links": [], "orphaned_links": [], "ghost_apps": [],
+                       "phantom_models": []}
         self.offline = False
         self.library_error = ""  # set: GET /pumas/status answers 503 library_offline with this message
-        self.sync_preview = {"dry_run": True, "created": 1, "already_correct": 0, "removed_broken": 0, "removed_stale": 0,
+        self.sync_preview = {"dry_run": True, "created": 1, "already_correct": 0, "removed_broken": 0,
+                             "removed_stale": 0,
                              "conflicts": [], "planned": [], "warnings": [], "errors": []}  # POST /pumas/sync/preview
         self.import_root = (tmp / "imports").resolve()
         self.import_root.mkdir(parents=True, exist_ok=True)
@@ -90,7 +92,8 @@ class PanelTestServer:
 
     def _start_job(self, kind: str, stages: list[dict], result: dict, apply=None) -> str:
         job_id = uuid.uuid4().hex[:16]
-        self.jobs[job_id] = {"job_id": job_id, "kind": kind, "state": "queued", "progress": {}, "result": None, "error": None, "code": None}
+        self.jobs[job_id] = {"job_id": job_id, "kind": kind, "state": "queued", "progress": {}, "result": None,
+                             "error": None, "code": None}
 
         async def run():
             rec = self.jobs[job_id]
@@ -124,7 +127,8 @@ class PanelTestServer:
     def _confine(self, p: str) -> Path:
         real = Path(os.path.realpath(p))
         if not any(os.path.commonpath([real, r]) == str(r) for r in extra.roots(self)):
-            raise web.HTTPForbidden(text=json.dumps({"error": f"{p}: outside the import roots", "code": "path_not_allowed"}),
+            raise web.HTTPForbidden(text=json.dumps({"error": f"{p}: outside the import roots",
+                                                     "code": "path_not_allowed"}),
                                     content_type="application/json")
         return real
 
@@ -139,7 +143,8 @@ class PanelTestServer:
                  and (not q or q in m["official_name"].lower())]
         if q:
             return web.json_response({"models": extra.annotate(self, found[:limit]), "query_time_ms": 0.1})
-        return web.json_response({"models": extra.annotate(self, found[offset:offset + limit]), "offset": offset, "limit": limit})
+        return web.json_response({"models": extra.annotate(self, found[offset:offset + limit]), "offset": offset,
+                                  "limit": limit})
 
     async def model_route(self, request):
         mid = request.match_info["model_id"]
@@ -152,7 +157,8 @@ class PanelTestServer:
 
     async def import_route(self, request):
         if request.content_type != "application/json":
-            return web.json_response({"error": "Content-Type must be application/json", "code": "bad_input"}, status=415)
+            return web.json_response({"error": "Content-Type must be application/json", "code": "bad_input"},
+                                     status=415)
         body = await request.json()
         self.import_bodies.append(body)
         paths = [self._confine(p) for p in body["paths"]]
@@ -160,10 +166,13 @@ class PanelTestServer:
             if not p.is_file():
                 return web.json_response({"error": f"{p}: no such file", "code": "not_found"}, status=404)
             if looks_pickled(p.name, p.read_bytes()[:4]) and body.get("accept_pickle") is not True:
-                return web.json_response({"error": f"{p.name}: pickle format needs accept_pickle", "code": "pickle_not_accepted"}, status=400)
+                return web.json_response({"error": f"{p.name}: pickle format needs accept_pickle",
+                                          "code": "pickle_not_accepted"}, status=400)
         new = [self._import_model(p, p.stat().st_size) for p in paths]
-        stages = [{"stage": s, "file": paths[0].name, "bytes_done": 1, "bytes_total": 2} for s in ("copying", "hashing", "writing_metadata", "indexing", "syncing")]
-        job = self._start_job("import", stages, {"imported": new, "skipped": [], "failed": []}, lambda: self.models.extend(new))
+        stages = [{"stage": s, "file": paths[0].name, "bytes_done": 1, "bytes_total": 2}
+                  for s in ("copying", "hashing", "writing_metadata", "indexing", "syncing")]
+        job = self._start_job("import", stages, {"imported": new, "skipped": [], "failed": []},
+                              lambda: self.models.extend(new))
         return web.json_response({"job": job, "job_id": job}, status=202)
 
     async def upload_route(self, request):
@@ -177,17 +186,20 @@ class PanelTestServer:
                 f.write(chunk)
         if looks_pickled(name, dest.read_bytes()[:4]) and not accept:
             dest.unlink()
-            return web.json_response({"error": f"{name}: pickle format needs accept_pickle", "code": "pickle_not_accepted", "state": "failed"}, status=400)
+            return web.json_response({"error": f"{name}: pickle format needs accept_pickle",
+                                      "code": "pickle_not_accepted", "state": "failed"}, status=400)
         model = self._import_model(dest, dest.stat().st_size)
         self.models.append(model)
         job_id = uuid.uuid4().hex[:16]
-        rec = {"job_id": job_id, "kind": "upload", "state": "done", "result": {"imported": [model], "skipped": [], "failed": []}}
+        rec = {"job_id": job_id, "kind": "upload", "state": "done",
+               "result": {"imported": [model], "skipped": [], "failed": []}}
         self.jobs[job_id] = rec
         return web.json_response({**rec, "job": job_id})
 
     async def job_route(self, request):
         rec = self.jobs.get(request.match_info["job_id"])
-        return web.json_response(rec) if rec else web.json_response({"error": "no such job", "code": "not_found"}, status=404)
+        return web.json_response(rec) if rec else web.json_response({"error": "no such job", "code": "not_found"},
+                                                                    status=404)
 
     async def browse_route(self, request):
         p = request.query.get("path")
@@ -198,7 +210,8 @@ class PanelTestServer:
         folder = self._confine(p)
         entries = [{"name": c.name, "path": str(c), "is_dir": c.is_dir()} for c in sorted(folder.iterdir())]
         parent = None if folder in roots else str(folder.parent)
-        return web.json_response({"path": str(folder), "parent": parent, "entries": entries, "roots": [str(self.import_root)]})
+        return web.json_response({"path": str(folder), "parent": parent, "entries": entries,
+                                  "roots": [str(self.import_root)]})
 
     def _find(self, mid: str) -> dict | None:
         return next((m for m in self.models if m["model_id"] == mid), None)
@@ -242,7 +255,8 @@ class PanelTestServer:
         if request.method != "POST":
             return web.json_response({"error": f"unknown route {tail}", "code": "not_found"}, status=404)
         if request.content_type != "application/json":
-            return web.json_response({"error": "Content-Type must be application/json", "code": "bad_content_type"}, status=415)
+            return web.json_response({"error": "Content-Type must be application/json", "code": "bad_content_type"},
+                                     status=415)
         if len(parts) == 3 and parts[0] == "models" and parts[2] in ("delete", "metadata", "download-missing"):
             return await self.model_post(request, parts[1], parts[2])
         body = await request.json()
@@ -272,7 +286,8 @@ class PanelTestServer:
         if tail == "sync":
             return self._job_response("sync", {"created": 1, "unchanged": 0, "errors": []})
         if tail in ("health/clean", "health/repair"):
-            return self._job_response(tail, self.fix_result or {"fixed": [], "not_fixed": []}, lambda: extra.fix(self, tail))
+            return self._job_response(tail, self.fix_result or {"fixed": [], "not_fixed": []},
+                                      lambda: extra.fix(self, tail))
         if tail == "rebuild":
             return self._job_response(tail, {"models": len(self.models)})
         return web.json_response({"error": f"unknown route {tail}", "code": "not_found"}, status=404)

@@ -48,9 +48,11 @@ def install(server, app: web.Application) -> None:
         server.bodies.append(("settings", None, body))
         for r in body.get("import_roots", []):
             if not os.path.isabs(r) or not os.path.isdir(r):
-                return web.json_response({"error": f"import root {r}: not an existing absolute folder", "code": "bad_input"}, status=400)
+                return web.json_response({"error": f"import root {r}: not an existing absolute folder",
+                                          "code": "bad_input"}, status=400)
         if "import_roots" in body:
-            server.settings.update(import_roots=[os.path.realpath(r) for r in body["import_roots"]], import_roots_configured=True)
+            server.settings.update(import_roots=[os.path.realpath(r) for r in body["import_roots"]],
+                                   import_roots_configured=True)
         for key in ("library", "import_mode", "lookups"):
             if key in body:
                 server.settings[key] = body[key]
@@ -81,5 +83,6 @@ def annotate(server, models: list[dict]) -> list[dict]:
 def fix(server, route: str) -> dict:
     """The Repair/Clean result, and the health afterwards."""
     result = server.fix_result or {"fixed": [], "not_fixed": []}
-    server.health = server.after_fix or {"status": "healthy", "broken_links": [], "orphaned_links": [], "ghost_apps": [], "phantom_models": []}
+    server.health = server.after_fix or {"status": "healthy", "broken_links": [], "orphaned_links": [],
+                                         "ghost_apps": [], "phantom_models": []}
     return result

@@ -136,5 +136,6 @@ def lightning_ckpt() -> bytes:
              + P.REDUCE + P.TUPLE2 + P.REDUCE)
     callbacks = (P.EMPTY_DICT + g("pytorch_lightning.callbacks.model_checkpoint", "ModelCheckpoint")
                  + P.EMPTY_DICT + u("best_model_score") + score + P.SETITEM + P.SETITEM)
-    return (proto(2) + P.EMPTY_DICT + P.MARK + u("state_dict") + sd + u("global_step") + P.BININT + struct.pack("<i", 470000)
+    return (proto(2) + P.EMPTY_DICT + P.MARK + u("state_dict") + sd + u("global_step")
+            + P.BININT + struct.pack("<i", 470000)
             + u("callbacks") + callbacks + P.SETITEMS + P.STOP)

@@ -134,7 +134,7 @@ def test_across_file_systems_copy_verify_then_link(tmp_path, real):
             assert {f["action"] for f in doc["files"]} >= {"copy", "link_duplicate"}
             r = lib.adopt([str(c) for c in t["installs"]])
             assert r["state"] == "complete" and r["linked"] == 9 and not r["failed"], r
-            for path, b3 in t["models"].items():
+            for path in t["models"]:
                 assert os.path.islink(path) and os.path.realpath(path).startswith(str(tmp_path / "library"))
             assert not lib.adopt_undo()["errors"]
             assert tree_state(*t["roots"]) == before

@@ -20,10 +20,12 @@ def _model(tmp_path, real):
 def test_mismatching_civitai_info_is_reported_and_ignored(tmp_path, real):
     p, sha = _model(tmp_path, real)
     (tmp_path / "lora.civitai.info").write_text(json.dumps({
-        "id": 1, "modelId": 2, "model": {"name": "Other", "type": "LORA"}, "files": [{"hashes": {"SHA256": "AB" * 32}}]}))
+        "id": 1, "modelId": 2, "model": {"name": "Other", "type": "LORA"},
+        "files": [{"hashes": {"SHA256": "AB" * 32}}]}))
     found = read_sidecars(str(p), sha)
     assert found["civitai_version"] is None and found["mismatches"]
-    assert found["sidecars"]["civitai_info"] == {"file": str(tmp_path / "lora.civitai.info"), "sha256_check": "mismatch"}
+    assert found["sidecars"]["civitai_info"] == {"file": str(tmp_path / "lora.civitai.info"),
+                                                 "sha256_check": "mismatch"}
     patch = metadata_patch({"match_source": "none", "tags": []}, found)
     assert "civitai" not in patch and patch["sidecar_mismatches"]
 

@@ -36,7 +36,8 @@ def _links(models_dir):
 
 def test_quickstart_flow_import_sync_idempotent(cli, real, comfy_tree, tmp_path):
     ckpt = write_safetensors(tmp_path / "dreamy_sd15.safetensors", SD15_CHECKPOINT)
-    lora = write_safetensors(tmp_path / "ink_style.safetensors", KOHYA_LORA, metadata={"ss_network_module": "networks.lora"})
+    lora = write_safetensors(tmp_path / "ink_style.safetensors", KOHYA_LORA,
+                             metadata={"ss_network_module": "networks.lora"})
     code, out, err = cli("import", str(real("minilm/model.safetensors")), str(real("silero/silero_vad.onnx")),
                          str(real("llama_vocab/ggml-vocab-llama-spm.gguf")), str(real("facenet/pnet.pt")),
                          str(ckpt), str(lora), "--accept-pickle")
@@ -140,7 +141,8 @@ def test_console_script_runs_in_a_real_process(lib_dirs, real):
     root, state = lib_dirs
     env = {**os.environ, "PUMAS_OFFLINE": "1"}
     proc = subprocess.run([sys.executable, "-m", "pumas_core.cli.main", "--library", str(root), "--state", str(state),
-                           "--json", "import", str(real("lpips/v0.1/alex.pth"))], capture_output=True, text=True, env=env)
+                           "--json", "import", str(real("lpips/v0.1/alex.pth"))], capture_output=True, text=True,
+                           env=env)
     assert proc.returncode == 1 and "--accept-pickle" in proc.stdout
 
 

@@ -59,7 +59,8 @@ def test_folder_import_lists_skipped_files_with_reasons(tmp_path, lib_dirs, caps
     code, out, _ = _cli(capsys, lib_dirs, "--json", "import", str(folder), "--no-lookup")
     report = json.loads(out)
     assert code == 0 and len(report["imported"]) == 1
-    not_imported = {Path(e["path"]).name: (e.get("reason") or e.get("error")) for e in report["skipped"] + report["failed"]}
+    not_imported = {Path(e["path"]).name: (e.get("reason") or e.get("error"))
+                    for e in report["skipped"] + report["failed"]}
     assert set(not_imported) == {"notes.txt", "archive.zip", "cover.png"}
     assert all(not_imported.values())
     assert "unpack" in not_imported["archive.zip"]
@@ -70,8 +71,10 @@ def test_folder_import_lists_skipped_files_with_reasons(tmp_path, lib_dirs, caps
 
 def test_health_lines_say_what_fixes_each_item():
     h = {"status": "errors", "links_checked": 3,
-         "broken_links": [{"link_path": "/c/models/loras/a.safetensors", "reason": "target missing", "repairable": True},
-                          {"link_path": "/c/models/vae/b.safetensors", "reason": "model deleted", "fixable_by": "clean"},
+         "broken_links": [{"link_path": "/c/models/loras/a.safetensors", "reason": "target missing",
+                           "repairable": True},
+                          {"link_path": "/c/models/vae/b.safetensors", "reason": "model deleted",
+                           "fixable_by": "clean"},
                           {"link_path": "/c/models/vae/c.safetensors", "action": "mount /mnt/usb, then pumas repair"}],
          "orphaned_links": [], "ghost_apps": [{"app_id": "x", "root": "/old/ComfyUI", "link_count": 2}],
          "phantom_models": [], "offline_volumes": []}
@@ -84,7 +87,8 @@ def test_health_lines_say_what_fixes_each_item():
 
 
 def test_repair_lines_list_fixed_and_not_fixed():
-    old = output.repair_lines({"repaired": 2, "unrepairable": [{"link_path": "/l/x", "reason": "model gone", "repairable": False}],
+    old = output.repair_lines({"repaired": 2, "unrepairable": [{"link_path": "/l/x", "reason": "model gone",
+                                                                "repairable": False}],
                                "conflicts": [], "errors": []})
     assert old[0] == "fixed: repaired 2" and "not fixed: 1" in old and "  /l/x — model gone" in old
     new = output.repair_lines({"fixed": [{"link_path": "/l/y", "reason": "re-created"}], "not_fixed": []})

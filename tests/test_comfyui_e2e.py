@@ -164,7 +164,8 @@ def test_resolve_links_the_workflow_name_without_restart(setup):
     base, _library, _imports, env = setup
     comfy = ComfyUI(base, env).start()
     try:
-        wf = {"nodes": [{"id": 4, "type": "CheckpointLoaderSimple", "widgets_values": ["SD15/preloaded_sd15.safetensors"]}]}
+        wf = {"nodes": [{"id": 4, "type": "CheckpointLoaderSimple",
+                         "widgets_values": ["SD15/preloaded_sd15.safetensors"]}]}
         status, body = comfy.post("/api/pumas/resolve", {"workflow": wf})
         assert status == 200, body
         ref = body["references"][0]

@@ -78,7 +78,8 @@ def test_concurrent_imports_one_model_per_content_no_failures(lib_dirs, tmp_path
     plan_file.write_text(json.dumps(plan))
     bdir = tmp_path / "barrier"
     bdir.mkdir()
-    outs = _run_workers(lambda i: ["import", str(root), str(state), str(bdir), str(i), str(nproc), str(plan_file)], nproc)
+    outs = _run_workers(lambda i: ["import", str(root), str(state), str(bdir), str(i), str(nproc), str(plan_file)],
+                        nproc)
     failures, imported, skipped = [], 0, 0
     for r in range(ROUNDS):
         reports = [o[r]["report"] for o in outs]
@@ -125,7 +126,8 @@ def test_list_in_a_loop_never_breaks_an_import_in_another_process(lib_dirs, tmp_
     lister = subprocess.Popen([sys.executable, str(WORKER), "list", str(root), str(state), str(stop)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
     try:
-        imp = subprocess.run([sys.executable, "-m", "pumas_core.cli.main", "--library", str(root), "--state", str(state),
+        imp = subprocess.run([sys.executable, "-m", "pumas_core.cli.main", "--library", str(root), "--state",
+                              str(state),
                               "--json", "import", *map(str, files), "--no-lookup"],
                              capture_output=True, text=True, env=_env(), timeout=240)
     finally:

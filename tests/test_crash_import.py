@@ -25,7 +25,8 @@ def base(tmp_path_factory):
 # phases of one import, in order (testhooks names); ``name:n`` = the n-th time it is announced
 SINGLE_COPY = ["import.staged", "import.read_chunk:1", "import.copy_chunk:1", "import.read_chunk:3",
                "import.copy_chunk:2", "import.copy_chunk:3", "import.hashed", "import.metadata_written",
-               "import.intent_written", "import.renamed", "index.commit", "import.indexed", "sync.link", "sync.registered", "import.linked"]
+               "import.intent_written", "import.renamed", "index.commit", "import.indexed", "sync.link",
+               "sync.registered", "import.linked"]
 SINGLE_MOVE = ["import.staged", "import.journaled", "import.moved", "import.read_chunk:1", "import.read_chunk:3",
                "import.hashed", "import.metadata_written", "import.intent_written", "import.renamed", "index.commit",
                "import.indexed", "sync.link", "sync.registered", "import.linked"]

@@ -103,7 +103,8 @@ VOCAB_FACTS = [
     ("command-r", 3, 27, "command-r", 256000), ("deepseek-coder", 3, 25, "llama", 32256),
     ("deepseek-llm", 3, 23, "llama", 102400), ("falcon", 3, 18, "falcon", 65024), ("gemma-4", 3, 42, "gemma4", 262144),
     ("gpt-2", 3, 16, "gpt2", 50257), ("gpt-neox", 3, 17, "gptneox", 50432), ("llama-bpe", 3, 20, "llama", 128256),
-    ("llama-spm", 3, 22, "llama", 32000), ("mpt", 3, 17, "mpt", 50432), ("nomic-bert-moe", 3, 37, "nomic-bert-moe", 250048),
+    ("llama-spm", 3, 22, "llama", 32000), ("mpt", 3, 17, "mpt", 50432),
+    ("nomic-bert-moe", 3, 37, "nomic-bert-moe", 250048),
     ("phi-3", 3, 26, "phi3", 32064), ("qwen2", 3, 20, "qwen2", 151936), ("qwen35", 3, 20, "qwen2", 151936),
     ("refact", 3, 18, "refact", 49216), ("starcoder", 3, 19, "starcoder2", 49152),
 ]
@@ -155,14 +156,26 @@ def test_gguf_written_with_all_value_types(tmp_path):
     np = pytest.importorskip("numpy")
     p = tmp_path / "all.gguf"
     w = gguf.GGUFWriter(str(p), "llama")
-    w.add_uint8("t.u8", 7); w.add_int8("t.i8", -7); w.add_uint16("t.u16", 700); w.add_int16("t.i16", -700)
-    w.add_uint32("t.u32", 70000); w.add_int32("t.i32", -70000); w.add_float32("t.f32", 0.5)
-    w.add_uint64("t.u64", 1 << 40); w.add_int64("t.i64", -(1 << 40)); w.add_float64("t.f64", 0.25)
-    w.add_bool("t.bool", True); w.add_string("t.str", "héllo")
-    w.add_array("t.small", [1, 2, 3]); w.add_array("t.big", list(range(100)))
+    w.add_uint8("t.u8", 7)
+    w.add_int8("t.i8", -7)
+    w.add_uint16("t.u16", 700)
+    w.add_int16("t.i16", -700)
+    w.add_uint32("t.u32", 70000)
+    w.add_int32("t.i32", -70000)
+    w.add_float32("t.f32", 0.5)
+    w.add_uint64("t.u64", 1 << 40)
+    w.add_int64("t.i64", -(1 << 40))
+    w.add_float64("t.f64", 0.25)
+    w.add_bool("t.bool", True)
+    w.add_string("t.str", "héllo")
+    w.add_array("t.small", [1, 2, 3])
+    w.add_array("t.big", list(range(100)))
     w.add_array("t.nested", [[1, 2], [3, 4, 5]])
     w.add_tensor("blk.0.w", np.zeros((4, 8), dtype=np.float16))
-    w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
     d = sniff(p).details
     kv = d["kv"]
     assert (kv["t.u8"], kv["t.i8"], kv["t.u16"], kv["t.i16"]) == (7, -7, 700, -700)

@@ -137,7 +137,8 @@ def mutate(rng, records) -> tuple[str, bytes]:
     if kind == 6:
         at = rng.randrange(24, len(data))
         junk = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 9)))
-        return "insert-delete", data[:at] + junk + data[at:] if rng.random() < 0.5 else data[:at] + data[at + len(junk):]
+        mutated = data[:at] + junk + data[at:] if rng.random() < 0.5 else data[:at] + data[at + len(junk):]
+        return "insert-delete", mutated
     if kind == 7:  # duplicate key or tensor name
         if rng.random() < 0.5:
             return "dup-key", build(records + [rng.choice(records)])[0]
@@ -184,7 +185,8 @@ def test_fuzz_gguf_against_reference(real, tmp_path):
     ours, ref, wall = judge_both("gguf", tmp_path / "cases")
     stats = compare(ours, ref, EXPLAINED)
     print(f"\ngguf fuzz: {stats['cases']} cases ({stats['accepted']} accepted, {stats['rejected']} refused), "
-          f"tracebacks {len(stats['tracebacks'])}, hangs {len(stats['hangs'])}, max {stats['max_secs']:.2f} CPU s/file, "
+          f"tracebacks {len(stats['tracebacks'])}, hangs {len(stats['hangs'])}, "
+          f"max {stats['max_secs']:.2f} CPU s/file, "
           f"peak RSS {ours.peak_rss_mb:.0f} MB, accepted-but-reference-rejects {len(stats['false_accepts'])}, "
           f"refused-but-reference-accepts {stats['reverse']}, reference timeouts {stats['ref_timeouts']}, "
           f"wall {wall:.1f} s")

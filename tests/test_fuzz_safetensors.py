@@ -6,8 +6,8 @@ edits of dtypes, shapes, offsets, metadata, nesting and numbers, and byte-level 
 truncations — plus the structured attacks of the issue (deep nesting, 5,000-digit integers,
 ``[2**62] * 200000`` shapes, 1,000,000 zero-size tensors in a 60 MB header, ...).
 
-Asserted on every case: no exception but ours, at most 2 CPU seconds (+50 ms per MB), the reader's peak RSS < 256 MB, and no
-file accepted that the reference rejects; files we refuse but the reference accepts must fall in
+Asserted on every case: no exception but ours, at most 2 CPU seconds (+50 ms per MB), the reader's peak
+RSS < 256 MB, and no file accepted that the reference rejects; files we refuse but the reference accepts must fall in
 one of the explained classes below.
 """
 
@@ -23,7 +23,7 @@ pytest.importorskip("safetensors")
 
 DTYPES = ["BOOL", "F4", "F6_E2M3", "F6_E3M2", "U8", "I8", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F8_E4M3FNUZ",
           "F8_E5M2FNUZ", "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "C64", "F64", "I64", "U64"]
-BITS = dict(zip(DTYPES, [8, 4, 6, 6, 8, 8, 8, 8, 8, 8, 8, 16, 16, 16, 16, 32, 32, 32, 64, 64, 64, 64]))
+BITS = dict(zip(DTYPES, [8, 4, 6, 6, 8, 8, 8, 8, 8, 8, 8, 16, 16, 16, 16, 32, 32, 32, 64, 64, 64, 64], strict=True))
 BAD_DTYPES = ["f32", "F128", "", "Q4_0", "FLOAT", 7, None, ["F32"], {"F32": None}, True]
 BAD_NUMBERS = ["-1", "1.0", "1e3", "true", "null", '"3"', "18446744073709551616", "9" * 5000, "-0", "[]"]
 BOUNDARY = [0, 1, 2, 3, 7, 8, 255, 2**32 - 1, 2**32, 2**62, 2**63 - 1, 2**64 - 1]
@@ -106,7 +106,8 @@ def mutate_json(rng, base: dict) -> tuple[str, bytes]:
         return "bad-number", _file(raw.replace(target, bad, 1).encode())
     if kind == 5:
         b, end = e["data_offsets"]
-        e["data_offsets"] = rng.choice([[end, b], [b + 1, end], [b, end + 1], [b - 1 if b else 0, end - 1 if end else 0],
+        e["data_offsets"] = rng.choice([[end, b], [b + 1, end], [b, end + 1],
+                                        [b - 1 if b else 0, end - 1 if end else 0],
                                         [b], [b, end, end], [b, rng.choice(BOUNDARY)], [rng.choice(BOUNDARY), end]])
         return "offsets", _file(h)
     if kind == 6:  # overlap or gap by copying / removing a tensor
@@ -124,7 +125,8 @@ def mutate_json(rng, base: dict) -> tuple[str, bytes]:
         return "metadata", _file(h)
     if kind == 9:  # nesting in an ignored extra key: serde's limit is 127 levels in all
         depth = rng.choice([1, 50, 124, 125, 126, 127, 200, 1000, 5000])
-        raw = json.dumps(h, separators=(",", ":")).replace(f'"{name}":{{', f'"{name}":{{"x":' + "[" * depth + "]" * depth + ",", 1)
+        raw = json.dumps(h, separators=(",", ":")).replace(f'"{name}":{{',
+                                                           f'"{name}":{{"x":' + "[" * depth + "]" * depth + ",", 1)
         return "nesting", _file(raw.encode())
     if kind == 10:  # duplicated keys (serde: a repeated field is an error, a repeated tensor name is not)
         raw = json.dumps(h, separators=(",", ":"))
@@ -134,7 +136,8 @@ def mutate_json(rng, base: dict) -> tuple[str, bytes]:
         return "duplicate", _file((raw[:at] + dup + raw[at:]).encode())
     if kind == 11:  # odd numbers and strings that Python and serde_json read differently
         extra = rng.choice(["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1e-400", "9" * 310, "9" * 300,
-                            '"\\ud800"', '"\\udc00x"', '"\\ud83d\\ude00"', '"\\u0000"', "-0", "123456789012345678901234"])
+                            '"\\ud800"', '"\\udc00x"', '"\\ud83d\\ude00"', '"\\u0000"', "-0",
+                            "123456789012345678901234"])
         raw = json.dumps(h, separators=(",", ":")).replace(f'"{name}":{{', f'"{name}":{{"x":{extra},', 1)
         return "numbers-strings", _file(raw.encode())
     if kind == 12:
@@ -208,7 +211,8 @@ def test_fuzz_safetensors_against_reference(real, tmp_path):
     ours, ref, wall = judge_both("safetensors", tmp_path / "cases")
     stats = compare(ours, ref, EXPLAINED)
     print(f"\nsafetensors fuzz: {stats['cases']} cases ({stats['accepted']} accepted, {stats['rejected']} refused), "
-          f"tracebacks {len(stats['tracebacks'])}, hangs {len(stats['hangs'])}, max {stats['max_secs']:.2f} CPU s/file, "
+          f"tracebacks {len(stats['tracebacks'])}, hangs {len(stats['hangs'])}, "
+          f"max {stats['max_secs']:.2f} CPU s/file, "
           f"peak RSS {ours.peak_rss_mb:.0f} MB, accepted-but-reference-rejects {len(stats['false_accepts'])}, "
           f"refused-but-reference-accepts {stats['reverse']}, wall {wall:.1f} s")
     assert stats["cases"] >= 2000

@@ -255,7 +255,10 @@ def test_image_gguf(tmp_path):
     w = gguf.GGUFWriter(str(p), "flux")
     w.add_file_type(2)
     w.add_tensor("double_blocks.0.img_attn.qkv.weight", np.zeros((4, 4), dtype=np.float16))
-    w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
     r = ident(p)
     assert (r.model_type, r.base_model, r.family, r.precision) == ("diffusion_model", "Flux", "flux", "Q4_0")
 

@@ -173,7 +173,8 @@ def test_killed_mid_copy_leaves_source_intact_and_nothing_indexed(lib_dirs, tmp_
     before = os.stat(big)
     env = {**os.environ, "PUMAS_OFFLINE": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "pumas_core.cli.main", "--library", str(root), "--state", str(state),
-                             "import", str(big), "--no-lookup"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             "import", str(big), "--no-lookup"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
     deadline = time.time() + 60
     killed = False
     while time.time() < deadline and proc.poll() is None:

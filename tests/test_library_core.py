@@ -102,7 +102,8 @@ def test_deep_scan_restores_index_and_reports_phantoms(tmp_path):
 
 @pytest.mark.parametrize("raw,expected", [
     ("CON.safetensors", "_CON.safetensors"), ("aux", "_aux"), ('a<b>c:d"e|f?g*.ckpt', "a_b_c_d_e_f_g_.ckpt"),
-    ("trailing. . ", "trailing"), ("  spaced name .gguf", "spaced_name_.gguf"), ("ünïcødé.safetensors", "ünïcødé.safetensors"),
+    ("trailing. . ", "trailing"), ("  spaced name .gguf", "spaced_name_.gguf"),
+    ("ünïcødé.safetensors", "ünïcødé.safetensors"),
     ("...", "model"),
 ])
 def test_clean_name_is_ntfs_safe(raw, expected):

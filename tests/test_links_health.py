@@ -158,7 +158,8 @@ def test_relocate_app_and_prefix_is_component_exact(tmp_path, comfy_tree):
     assert out["apps_updated"] == 1 and out["links_updated"] == 1 and out["links_rebuilt"] == 1
     assert reg.get_app(app["app_id"])["root"] == str(new)
     assert reg.get_app(app2["app_id"])["root"] == str(sibling)  # /ComfyUI-old is not under /ComfyUI
-    assert (new / "models" / "checkpoints" / "a.safetensors").read_bytes() == (m.model_dir / "a.safetensors").read_bytes()
+    moved = new / "models" / "checkpoints" / "a.safetensors"
+    assert moved.read_bytes() == (m.model_dir / "a.safetensors").read_bytes()
     with pytest.raises(BadInputError, match="does not exist"):
         relocate(reg, new, tmp_path / "nope")
     with pytest.raises(BadInputError, match="absolute"):

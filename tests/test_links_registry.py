@@ -37,7 +37,8 @@ def test_folder_keys_discovered_and_legacy_folded(comfy_tree):
     assert "unet" not in fp and "clip" not in fp and "configs" not in fp
     assert str(comfy_tree / "models" / "unet") in fp["diffusion_models"]
     assert str(comfy_tree / "models" / "clip") in fp["text_encoders"]
-    given = install_info(comfy_tree, {"unet": ["/x/unet"], "ipadapter": ["/x/ip"], "custom_nodes": ["/c"]})["folder_paths"]
+    given = install_info(comfy_tree, {"unet": ["/x/unet"], "ipadapter": ["/x/ip"],
+                                      "custom_nodes": ["/c"]})["folder_paths"]
     assert given == {"diffusion_models": ["/x/unet"], "ipadapter": ["/x/ip"]}
     with pytest.raises(BadInputError):
         install_info(comfy_tree, {"loras": "/not/a/list"})

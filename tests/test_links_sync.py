@@ -183,8 +183,10 @@ def test_diffusers_folder_is_a_directory_link(tmp_path, comfy_tree):
 def test_sharded_set_links_each_shard_and_index(tmp_path, comfy_tree):
     reg, app, lib = setup(tmp_path, comfy_tree)
     files = ("model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json")
-    a = make_model(lib, "flux", model_type="diffusion_model", fmt="sharded-set", files=files, link_name="flux", seed="a")
-    b = make_model(lib, "other", model_type="diffusion_model", fmt="sharded-set", files=files, link_name="other", seed="b")
+    a = make_model(lib, "flux", model_type="diffusion_model", fmt="sharded-set", files=files, link_name="flux",
+                   seed="a")
+    b = make_model(lib, "other", model_type="diffusion_model", fmt="sharded-set", files=files, link_name="other",
+                   seed="b")
     rep = sync_app(reg, app, [a, b], library_root=lib)
     assert rep.created == 6 and not rep.errors
     dm = comfy_tree / "models" / "diffusion_models"

@@ -53,11 +53,14 @@ def test_tag_filter_and_subfolder_put_the_right_loras_in_a_subfolder(tmp_path, c
 def test_precedence_exact_custom_over_exact_default_over_wildcard_custom(tmp_path, comfy_tree):
     reg, app, lib = setup(tmp_path, comfy_tree)  # ComfyUI 0.3.64
     m = make_model(lib, "v", model_type="vae")
-    write_cfg(reg.state_dir, "comfyui_*_custom.json", {"rules": [{"folder": "vae", "subfolder": "wild", "model_type": ["vae"]}]})
+    write_cfg(reg.state_dir, "comfyui_*_custom.json", {"rules": [{"folder": "vae", "subfolder": "wild",
+                                                                  "model_type": ["vae"]}]})
     assert resolve_placement(m, app, load_mapping(reg.state_dir, app))[0].subfolder == "wild"
-    write_cfg(reg.state_dir, "comfyui_0.3.64.0_default.json", {"rules": [{"folder": "vae", "subfolder": "exactdef", "model_type": ["vae"]}]})
+    write_cfg(reg.state_dir, "comfyui_0.3.64.0_default.json",
+              {"rules": [{"folder": "vae", "subfolder": "exactdef", "model_type": ["vae"]}]})
     assert resolve_placement(m, app, load_mapping(reg.state_dir, app))[0].subfolder == "exactdef"  # 0.3.64 == 0.3.64.0
-    write_cfg(reg.state_dir, "comfyui_0.3.64_mine.json", {"rules": [{"folder": "vae", "subfolder": "exact", "model_type": ["vae"], "priority": -5}]})
+    write_cfg(reg.state_dir, "comfyui_0.3.64_mine.json", {"rules": [{"folder": "vae", "subfolder": "exact",
+                                                                     "model_type": ["vae"], "priority": -5}]})
     assert resolve_placement(m, app, load_mapping(reg.state_dir, app))[0].subfolder == "exact"
     other = dict(app, version="0.3.59")
     assert resolve_placement(m, other, load_mapping(reg.state_dir, other))[0].subfolder == "wild"
@@ -153,7 +156,8 @@ def test_shadowed_link_is_reported_in_sync_and_health(tmp_path, comfy_tree, monk
         lib.add_app(comfy_tree, folder_paths=fp)
         from model_shapes import KOHYA_LORA
         from st_writer import write_safetensors
-        src = write_safetensors(tmp_path / "ink.safetensors", KOHYA_LORA, metadata={"ss_network_module": "networks.lora"})
+        src = write_safetensors(tmp_path / "ink.safetensors", KOHYA_LORA,
+                                metadata={"ss_network_module": "networks.lora"})
         assert lib.import_paths([src])["imported"]
         (extra / "ink.safetensors").write_bytes(b"someone else's ink")
         r = lib.sync(force=True)

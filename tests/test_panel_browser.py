@@ -46,7 +46,8 @@ def test_stale_search_response_is_discarded(open_panel, server):
     search.fill("slow")
     wait_until(lambda: any("q=slow" in p for p in server.model_requests()))
     search.fill("fast")
-    page.wait_for_function("[...document.querySelectorAll('.pumas-row-name')].map(e => e.textContent).join() === 'fast_model.gguf'")
+    page.wait_for_function("[...document.querySelectorAll('.pumas-row-name')].map(e => e.textContent).join()"
+                           " === 'fast_model.gguf'")
     page.wait_for_timeout(1500)   # the slow answer arrives now and must be ignored
     names = page.eval_on_selector_all(".pumas-row-name", "els => els.map(e => e.textContent)")
     assert names == ["fast_model.gguf"]
@@ -135,7 +136,8 @@ def test_import_by_path_with_folder_browser(open_panel, server, real):
     assert server.import_bodies == [{"paths": [str(src)], "mode": "copy"}]
     page.wait_for_function("window.__app.refreshCount >= 1")
     page.locator(".pumas-search").fill("minilm")
-    page.wait_for_function("[...document.querySelectorAll('.pumas-row-name')].map(e => e.textContent).join() === 'MiniLM.safetensors'")
+    page.wait_for_function("[...document.querySelectorAll('.pumas-row-name')].map(e => e.textContent).join()"
+                           " === 'MiniLM.safetensors'")
     shot(page, "imported")
 
 
@@ -272,7 +274,8 @@ def test_toast_feature_detection(open_panel):
 # ---- against the real `pumas serve` with a real library on disk ------------------------------
 
 def _real_toast(page, severity="success"):
-    return page.wait_for_selector(f"#pumas-toasts .pumas-toast[data-severity='{severity}']", timeout=20_000).text_content()
+    return page.wait_for_selector(f"#pumas-toasts .pumas-toast[data-severity='{severity}']",
+                                  timeout=20_000).text_content()
 
 
 def test_real_serve_import_by_path_and_details(open_real, real_serve, real):

@@ -31,9 +31,10 @@ def _select(page, name):
 def test_trust_badges_for_every_value(open_panel, server):
     for i, (trust, source, _, _) in enumerate(TRUSTS):
         server.models.insert(0, make_model(700 + i, f"trust_{trust}.safetensors", trust=trust, match_source=source))
-    server.models[3]["huggingface"] = {"repo_id": "org/verified-repo", "url": f"{MIRROR}/org/verified-repo/resolve/abc/m.safetensors"}
+    server.models[3]["huggingface"] = {"repo_id": "org/verified-repo",
+                                       "url": f"{MIRROR}/org/verified-repo/resolve/abc/m.safetensors"}
     page = open_panel()
-    for trust, source, label, tip in TRUSTS:
+    for trust, _source, label, tip in TRUSTS:
         name = f"trust_{trust}.safetensors"
         dot = page.locator(f".pumas-row[aria-label^='{name}'] .pumas-trust-dot")
         page.locator(".pumas-search").fill(name)
@@ -45,7 +46,8 @@ def test_trust_badges_for_every_value(open_panel, server):
         assert badge.get_attribute("title") == f"{label}: {tip}"
         if trust == "verified":
             # the repo page is on the host huggingface.url names, never a hard-coded huggingface.co
-            assert page.locator(f".pumas-details a[href='{MIRROR}/org/verified-repo']").inner_text() == "org/verified-repo"
+            link = page.locator(f".pumas-details a[href='{MIRROR}/org/verified-repo']")
+            assert link.inner_text() == "org/verified-repo"
             assert page.locator(".pumas-details a", has_text="file").get_attribute("href").startswith(MIRROR + "/")
             shot(page, "details-verified")
 
@@ -110,7 +112,8 @@ def test_incomplete_set_download_missing(open_panel, server):
     shot(page, "incomplete-set")
     page.get_by_role("button", name="Download missing shards").click()
     page.wait_for_selector(".pumas-job-running[data-stage='downloading'], .pumas-job-done")
-    page.wait_for_function("window.__app.toasts.some(t => t.severity === 'success' && t.detail.startsWith('Imported 1'))")
+    page.wait_for_function("window.__app.toasts.some(t => t.severity === 'success'"
+                           " && t.detail.startsWith('Imported 1'))")
     assert ("download-missing", m["model_id"], {}) in server.bodies
     page.wait_for_function("!document.querySelector('.pumas-incomplete-box') && "
                            "document.querySelector('.pumas-details-name')?.textContent === 'big-model-sharded'")
@@ -144,7 +147,8 @@ def test_pickle_findings_phantoms_and_upstream_details(open_panel, server):
                    phantom_files=["legacy.pt"], parameter_count=22_713_216, precision="fp16", base_model="SD 1.5",
                    license="creativeml-openrail-m", trained_words=["<lora:x>", "shiny"],
                    civitai={"model_id": 9, "name": "Legacy", "page_url": "javascript:alert(1)"},
-                   identification={"evidence": ["tensor prefix 'model.diffusion_model.'"], "detected_type": "checkpoint",
+                   identification={"evidence": ["tensor prefix 'model.diffusion_model.'"],
+                                   "detected_type": "checkpoint",
                                    "type_source": "content"})
     server.models.insert(0, m)
     page = open_panel(height=1100)
@@ -207,7 +211,8 @@ def seeded_serve(tmp_path, hub, civitai, minilm_sharded_set, real):  # noqa: F81
     s, rev = minilm_sharded_set, "c" * 40
     hub.add_repo(FakeRepo("acme/minilm-sharded", rev, [file_from_path(s.folder / n, n) for n in [*s.shards, s.index]]))
     hub.seed_minilm(real("minilm/model.safetensors").parent)
-    srv = RealServe(tmp_path, env={"PUMAS_OFFLINE": None, "HF_ENDPOINT": hub.url, "PUMAS_CIVITAI_ENDPOINT": civitai.url})
+    srv = RealServe(tmp_path, env={"PUMAS_OFFLINE": None, "HF_ENDPOINT": hub.url,
+                                   "PUMAS_CIVITAI_ENDPOINT": civitai.url})
     src = clone_tree(s.folder, tmp_path / "incoming" / "minilm-sharded")
     (src / s.shards[1]).unlink()
     single = copy_real(real("minilm/model.safetensors"), tmp_path / "incoming", "all-MiniLM-L6-v2.safetensors")
@@ -239,7 +244,8 @@ def test_real_serve_confirm_download_missing_and_look_up_now(browser, seeded_ser
         assert page.locator(f".pumas-details a[href='{hub.url}/acme/minilm-sharded']").count() == 1
         shot(page, "real-incomplete-low")
         page.get_by_role("button", name="Confirm match").click()
-        page.wait_for_function("document.querySelector('.pumas-details .pumas-trust')?.textContent === 'High confidence'")
+        page.wait_for_function("document.querySelector('.pumas-details .pumas-trust')?.textContent"
+                               " === 'High confidence'")
         meta = read_metadata(the_set["path"])
         assert meta["trust"] == "high" and meta["match_source"] == "manual"
         page.get_by_role("button", name="Download missing shards").click()

@@ -20,7 +20,8 @@ BOX_JS = """(sel) => { const el = document.querySelector(sel); if (!el) return n
 
 def _sized(page, width: int, height: int = 760):
     page.set_viewport_size({"width": width, "height": height})
-    page.evaluate("([w, h]) => { const s = document.getElementById('sidebar'); s.style.width = w + 'px'; s.style.height = h + 'px'; }",
+    page.evaluate("([w, h]) => { const s = document.getElementById('sidebar');"
+                  " s.style.width = w + 'px'; s.style.height = h + 'px'; }",
                   [width, height])
     page.wait_for_timeout(150)
 
@@ -39,7 +40,8 @@ def _inside(page, sel: str, container: str, width: int, height: int):
 @pytest.mark.parametrize("width", WIDTHS)
 def test_details_and_actions_fit_every_width(open_panel, server, width):
     long = "dreamshaper_8_pruned_emaonly_with_a_very_long_name_that_never_ends.safetensors"
-    server.models.insert(0, make_model(900, long, base_model="SD1.5", model_type="checkpoint", trust="none", match_source="none"))
+    server.models.insert(0, make_model(900, long, base_model="SD1.5", model_type="checkpoint", trust="none",
+                                       match_source="none"))
     server.previews[server.models[0]["model_id"]] = png_bytes(8, 8, (200, 80, 40))
     page = open_panel()
     _sized(page, width)
@@ -75,10 +77,12 @@ def test_details_and_actions_fit_every_width(open_panel, server, width):
 
 def test_sort_and_filters(open_panel, server):
     server.models[:0] = [
-        make_model(950, "aaa_big.safetensors", size_bytes=5 * 2**30, base_model="SDXL", added_date="2026-01-01T00:00:00Z"),
+        make_model(950, "aaa_big.safetensors", size_bytes=5 * 2**30, base_model="SDXL",
+                   added_date="2026-01-01T00:00:00Z"),
         make_model(951, "aab_new.safetensors", size_bytes=10, base_model="Flux.1 D", added_date="2026-12-01T00:00:00Z",
                    trust="low", link_count=0),
-        make_model(952, "aac_partial.safetensors", complete=False, missing_files=["x"], added_date="2025-01-01T00:00:00Z"),
+        make_model(952, "aac_partial.safetensors", complete=False, missing_files=["x"],
+                   added_date="2025-01-01T00:00:00Z"),
     ]
     page = open_panel()
     names = lambda: page.eval_on_selector_all(".pumas-row-name", "els => els.map(e => e.textContent)")  # noqa: E731

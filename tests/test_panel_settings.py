@@ -36,7 +36,8 @@ def test_settings_show_roots_and_save_mode_and_lookups(open_panel, server, tmp_p
     extra.mkdir()
     page.locator(".pumas-root-path").fill(str(tmp_path / "missing"))
     page.locator(".pumas-settings .pumas-add-root-btn").click()
-    page.wait_for_function("window.__app.toasts.some(t => t.severity === 'error' && t.detail.includes('not an existing absolute folder'))")
+    page.wait_for_function("window.__app.toasts.some(t => t.severity === 'error'"
+                           " && t.detail.includes('not an existing absolute folder'))")
     page.locator(".pumas-root-path").fill(str(extra))
     page.locator(".pumas-settings .pumas-add-root-btn").click()
     page.wait_for_function("document.querySelectorAll('.pumas-root').length === 2")
@@ -65,7 +66,8 @@ def test_403_offers_add_root_and_it_works_at_once(open_panel, server, tmp_path, 
     assert str(outside) in offer.inner_text()
     shot(page, "add-root-offer")
     offer.get_by_role("button", name="Add this folder to import roots").click()
-    page.wait_for_function("window.__app.toasts.some(t => t.severity === 'success' && t.detail.startsWith('Imported 1 model'))")
+    page.wait_for_function("window.__app.toasts.some(t => t.severity === 'success'"
+                           " && t.detail.startsWith('Imported 1 model'))")
     assert str(outside) in server.settings["import_roots"]
     assert server.import_bodies[-1]["paths"] == [str(src)]
     # browsing the new root works at once too
@@ -130,7 +132,8 @@ def test_real_serve_add_root_from_403_then_import(open_real, real_serve, real, t
     offer = page.locator(".pumas-import .pumas-add-root")
     offer.wait_for(timeout=20_000)
     offer.get_by_role("button", name="Add this folder to import roots").click()
-    page.wait_for_selector("#pumas-toasts .pumas-toast[data-severity='success']:has-text('Imported 1 model')", timeout=30_000)
+    page.wait_for_selector("#pumas-toasts .pumas-toast[data-severity='success']:has-text('Imported 1 model')",
+                           timeout=30_000)
     assert str(outside) in load_config(real_serve.state)["import_roots"]
     _open_settings(page)
     page.locator(".pumas-root", has_text=str(outside)).wait_for()

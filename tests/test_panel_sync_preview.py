@@ -11,18 +11,24 @@ pytestmark = pytest.mark.browser
 
 
 def conflict(i, reason="file_exists"):
-    return {"link_path": f"/c/models/loras/style{i}.safetensors", "reason": reason, "message": "a real file is in the way",
+    return {"link_path": f"/c/models/loras/style{i}.safetensors", "reason": reason,
+            "message": "a real file is in the way",
             "model_id": f"{i:064x}", "target_path": f"/lib/lora/x/style{i}.safetensors"}
 
 
 def test_preview_then_apply_with_choices(open_panel, server):  # noqa: F811
     server.apps.append({"app_id": "a1", "root": "/c", "version": "0.3.64", "last_sync_at": None})
     creates = [{"action": "create", "link_path": f"/c/models/checkpoints/m{i}.safetensors"} for i in range(45)]
-    server.sync_preview = {"dry_run": True, "created": 45, "already_correct": 7, "removed_broken": 0, "removed_stale": 2,
-                           "conflicts": [conflict(1), conflict(2, "linked_to_different_source"), conflict(3, "already_linked")],
-                           "planned": creates + [{"action": "remove_stale", "link_path": "/c/models/vae/old.safetensors"},
-                                                 {"action": "remove_stale", "link_path": "/c/models/vae/old2.safetensors"}],
-                           "warnings": ["/c/models/loras: the library is on another file system; absolute links will be used"],
+    server.sync_preview = {"dry_run": True, "created": 45, "already_correct": 7, "removed_broken": 0,
+                           "removed_stale": 2,
+                           "conflicts": [conflict(1), conflict(2, "linked_to_different_source"),
+                                         conflict(3, "already_linked")],
+                           "planned": creates + [{"action": "remove_stale",
+                                                  "link_path": "/c/models/vae/old.safetensors"},
+                                                 {"action": "remove_stale",
+                                                  "link_path": "/c/models/vae/old2.safetensors"}],
+                           "warnings": ["/c/models/loras: the library is on another file system; "
+                                        "absolute links will be used"],
                            "errors": []}
     page = open_panel(height=900)
     page.locator(".pumas-health").click()

@@ -59,7 +59,8 @@ def test_resolve_open_graph_from_the_panel(browser, serve_with_install):  # noqa
         assert "huggingface.co" in page.locator(".pumas-wf-missing").first.inner_text()
         shot(page, "workflow-resolved")
         page.get_by_role("button", name="Resolve models of this workflow").click()
-        page.wait_for_function("[...document.querySelectorAll('.pumas-wf-ref')].some(e => e.dataset.status === 'present')")
+        page.wait_for_function("[...document.querySelectorAll('.pumas-wf-ref')]"
+                               ".some(e => e.dataset.status === 'present')")
         assert "0 link(s) created" in page.locator(".pumas-wf-summary").inner_text()
         page.get_by_role("button", name="Write model hashes into workflow").click()
         page.wait_for_function("window.__loaded_graph !== null")
@@ -67,7 +68,8 @@ def test_resolve_open_graph_from_the_panel(browser, serve_with_install):  # noqa
         vae = next(n for n in g["nodes"] if n["type"] == "VAELoader")
         assert vae["properties"]["models"][0]["hash_type"] == "SHA256"
         assert len(vae["properties"]["models"][0]["hash"]) == 64
-        assert json.dumps(page.evaluate("window.__graph")) == json.dumps(load_template("flux_schnell_full_text_to_image.json"))
+        template = load_template("flux_schnell_full_text_to_image.json")
+        assert json.dumps(page.evaluate("window.__graph")) == json.dumps(template)
         assert errors == []
     finally:
         page.context.close()

@@ -46,7 +46,8 @@ def test_legitimate_state_dicts_pass(tmp_path):
 def test_lightning_checkpoint_loads_like_comfyui(tmp_path):
     v = check_pickle_file(torch_zip(tmp_path / "v1-5.ckpt", lightning_ckpt()))
     assert v.allowed, v.reason()
-    assert {"pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint", "numpy.core.multiarray.scalar"} <= set(v.globals)
+    assert {"pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint",
+            "numpy.core.multiarray.scalar"} <= set(v.globals)
     # but nothing else from pytorch_lightning
     bad = _verdict(proto(2) + g("pytorch_lightning.utilities", "rank_zero_only") + P.STOP)
     assert bad.offending == ["pytorch_lightning.utilities.rank_zero_only"]
@@ -174,7 +175,7 @@ def test_seeded_mutations_never_raise_and_never_admit_foreign_globals(real, tmp_
     seeds = [state_dict(with_numpy=True), real("facenet/pnet.pt").read_bytes()[:4096],
              ATTACKS["vars_get_import"][0](True)]
     slowest = 0.0
-    for i in range(600):
+    for _ in range(600):
         data = bytearray(rng.choice(seeds))
         for _ in range(rng.randint(1, 8)):
             at = rng.randrange(len(data))

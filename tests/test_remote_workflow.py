@@ -142,7 +142,8 @@ def test_download_that_is_already_in_the_library_links_that_model(lib, comfy_tre
     have = lib.import_paths([staged(tmp_path, SILERO, "my_vae_copy.safetensors")], lookup=False)["imported"][0]
     r = lib.resolve_workflow(template("flux_schnell_full_text_to_image.json"), comfyui_dir=comfy_tree, download=True)
     ref = _ref(r, "ae.safetensors")
-    assert r["downloaded"] == 1 and (ref["status"], ref["matched_by"], ref["model_id"]) == ("linked", "sha256", have["model_id"])
+    assert r["downloaded"] == 1
+    assert (ref["status"], ref["matched_by"], ref["model_id"]) == ("linked", "sha256", have["model_id"])
     assert len(lib.list_models()) == 1
     assert os.path.samefile(comfy_tree / "models" / "vae" / "ae.safetensors",
                             os.path.join(have["path"], "my_vae_copy.safetensors"))

@@ -159,7 +159,8 @@ async def test_truncated_upload_loses_nothing(client, env, real):  # noqa: F811
     assert ("truncated" in text or "interrupted" in text) and "cut.safetensors" in text, job
     assert not (job.get("result") or {}).get("imported")
     assert (await (await client.get("/pumas/models")).json())["models"] == []
-    assert not [p for p in (env.root / ".staging").rglob("*") if p.is_file()] if (env.root / ".staging").exists() else True
+    staging = env.root / ".staging"
+    assert not [p for p in staging.rglob("*") if p.is_file()] if staging.exists() else True
 
 
 @pytest.mark.asyncio

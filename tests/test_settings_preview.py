@@ -58,7 +58,8 @@ async def test_settings_route_round_trip(client, env, tmp_path):  # noqa: F811
         {"import_roots": [str(env.incoming), str(extra)], "import_mode": "copy", "lookups": False}), headers=JSON_CT)
     body = await r.json()
     assert r.status == 200, body
-    assert body["import_roots"] == [str(env.incoming), str(extra)] and body["import_mode"] == "copy" and body["lookups"] is False
+    assert body["import_roots"] == [str(env.incoming), str(extra)]
+    assert body["import_mode"] == "copy" and body["lookups"] is False
     # the new root is usable at once
     r = await client.get("/api/pumas/browse", params={"path": str(extra)})
     assert r.status == 200

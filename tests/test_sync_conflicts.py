@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from model_shapes import KOHYA_LORA, SD15_CHECKPOINT
@@ -32,7 +33,8 @@ def blocked(cli, comfy_tree, tmp_path):
     """A checkpoint and a LoRA in the library; the user's own file sits where the checkpoint link goes,
     and a foreign symlink where the LoRA link goes."""
     ckpt = write_safetensors(tmp_path / "src" / "dreamy.safetensors", SD15_CHECKPOINT)
-    lora = write_safetensors(tmp_path / "src" / "ink.safetensors", KOHYA_LORA, metadata={"ss_network_module": "networks.lora"})
+    lora = write_safetensors(tmp_path / "src" / "ink.safetensors", KOHYA_LORA,
+                             metadata={"ss_network_module": "networks.lora"})
     code, out, err = cli("import", str(ckpt), str(lora))
     assert code == 0 and len(out["imported"]) == 2, err
     user_file = comfy_tree / "models" / "checkpoints" / "dreamy.safetensors"
@@ -74,7 +76,7 @@ def test_backup_renames_the_users_file_never_clobbering_a_backup(cli, comfy_tree
     assert code == 0 and r["conflicts"] == []
     assert old_backup.read_bytes() == b"an older backup"
     saved = [b["backup_path"] for b in r["backed_up"] if b["link_path"] == str(blocked)][0]
-    assert saved != str(old_backup) and open(saved, "rb").read() == b"the user's own checkpoint"
+    assert saved != str(old_backup) and Path(saved).read_bytes() == b"the user's own checkpoint"
     assert blocked.is_symlink() and blocked.read_bytes()[:8] != b"the user"
 
 

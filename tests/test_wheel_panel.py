@@ -35,7 +35,7 @@ def _free_port() -> int:
 
 
 def _get(url: str) -> tuple[int, bytes]:
-    with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 (loopback)
+    with urllib.request.urlopen(url, timeout=5) as r:  # loopback only
         return r.status, r.read()
 
 
@@ -98,7 +98,8 @@ def test_wheel_install_serves_panel(wheel, tmp_path):
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"pumas serve did not answer: {server.stdout.read() if server.poll() is not None else ''}")
+                    out = server.stdout.read() if server.poll() is not None else ""
+                    raise AssertionError(f"pumas serve did not answer: {out}") from None
                 time.sleep(0.2)
         scripts = json.loads(body)
         assert status == 200

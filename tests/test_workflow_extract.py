@@ -55,7 +55,8 @@ def test_api_format_equivalent_gives_the_same_models():
     assert workflow_format(api) == "api" and workflow_format({"prompt": api}) == "api"
     ui = sorted((r.node_id, r.input, r.directory, r.name) for r in extract_refs(doc))
     assert sorted((r.node_id, r.input, r.directory, r.name) for r in extract_refs(api)) == ui
-    assert sorted((r.node_id, r.input, r.name) for r in extract_refs({"prompt": api})) == [(a, b, d) for a, b, _, d in ui]
+    found = sorted((r.node_id, r.input, r.name) for r in extract_refs({"prompt": api}))
+    assert found == [(a, b, d) for a, b, _, d in ui]
 
 
 def test_v1_dict_widgets_custom_nodes_and_top_level_models():

@@ -63,7 +63,8 @@ def test_names_linked_exactly_second_run_creates_nothing(lib, tmp_path, comfy_tr
     link = models / "vae" / "ae.safetensors"
     assert os.path.islink(link) and not os.path.isabs(os.readlink(link))
     assert os.path.samefile(link, os.path.join(vae["path"], "ae.safetensors"))
-    assert "ae.safetensors" in comfy_lists(models, "vae") and "clip_l.safetensors" in comfy_lists(models, "text_encoders")
+    assert "ae.safetensors" in comfy_lists(models, "vae")
+    assert "clip_l.safetensors" in comfy_lists(models, "text_encoders")
     assert lib.registry.get_link(str(link))["model_id"] == vae["model_id"]  # registered like every link
     links = _links(models)
     again = lib.resolve_workflow(wf, comfyui_dir=comfy_tree)
@@ -137,7 +138,8 @@ def test_present_file_contradicting_hash_and_conflicts(lib, tmp_path, comfy_tree
     r = lib.resolve_workflow(doc, comfyui_dir=comfy_tree, conflicts="backup")
     ref = _refs(r)[("vae", "ae.safetensors")]
     assert ref["status"] == "linked" and os.path.islink(user) and "kept as" in ref["note"]
-    assert (comfy_tree / "models" / "vae" / "ae.safetensors.pumas-backup").read_bytes() == b"the user's own, different file"
+    backup = comfy_tree / "models" / "vae" / "ae.safetensors.pumas-backup"
+    assert backup.read_bytes() == b"the user's own, different file"
     # a real file under the wanted name whose bytes contradict the workflow's hash
     other = set_model_hash(load_template("flux_schnell_full_text_to_image.json"), "clip_l.safetensors", "0" * 64)
     (comfy_tree / "models" / "text_encoders" / "clip_l.safetensors").write_bytes(b"not it")
@@ -185,7 +187,8 @@ def test_annotate_writes_hashes_that_resolve_on_a_fresh_install(lib, tmp_path, c
     src = template("flux_dev_checkpoint_example.json")  # the models sit in a subgraph
     before = sha256_file(src)
     out = lib.annotate_workflow(src)
-    assert out["annotated"] == 2 and {s["name"] for s in out["skipped"]} == {"flux1-dev.safetensors", "t5xxl_fp16.safetensors"}
+    assert out["annotated"] == 2
+    assert {s["name"] for s in out["skipped"]} == {"flux1-dev.safetensors", "t5xxl_fp16.safetensors"}
     assert sha256_file(src) == before
     entries = {m["name"]: m for n in out["workflow"]["definitions"]["subgraphs"][0]["nodes"]
                for m in (n.get("properties") or {}).get("models") or []}
@@ -222,7 +225,8 @@ def test_name_held_by_another_library_model_is_a_conflict(lib, tmp_path, comfy_t
     ref = _refs(lib.resolve_workflow(doc, comfyui_dir=comfy_tree))[("text_encoders", "clip_l.safetensors")]
     assert ref["status"] == "conflict" and first["model_id"][:12] in ref["note"]
     assert os.path.samefile(link, os.path.join(first["path"], "clip_l.safetensors"))
-    ref = _refs(lib.resolve_workflow(doc, comfyui_dir=comfy_tree, conflicts="backup"))[("text_encoders", "clip_l.safetensors")]
+    refs = _refs(lib.resolve_workflow(doc, comfyui_dir=comfy_tree, conflicts="backup"))
+    ref = refs[("text_encoders", "clip_l.safetensors")]
     assert ref["status"] == "linked" and os.path.samefile(link, os.path.join(other["path"], "other_te.safetensors"))
     s = lib.sync(comfyui_dir=comfy_tree, force=True)  # the first model moves to its collision name; the pin stays
     assert s["errors"] == [] and os.path.samefile(link, os.path.join(other["path"], "other_te.safetensors"))

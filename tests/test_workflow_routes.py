@@ -39,7 +39,8 @@ async def test_resolve_route_standalone(client, env):  # noqa: F811
         app_id = lib.add_app(env.comfy)["app_id"]
     wf = load_template("flux_schnell_full_text_to_image.json")
     status, dry = await post(client, "/api/pumas/resolve", {"workflow": wf, "app_id": app_id, "dry_run": True})
-    assert status == 200 and dry["created"] == 1 and not os.path.lexists(env.comfy / "models" / "vae" / "ae.safetensors")
+    assert status == 200 and dry["created"] == 1
+    assert not os.path.lexists(env.comfy / "models" / "vae" / "ae.safetensors")
     status, r = await post(client, "/pumas/resolve", {"workflow": wf, "app_id": app_id})
     ref = next(x for x in r["references"] if x["name"] == "ae.safetensors")
     assert status == 200 and r["created"] == 1 and ref["status"] == "linked" and ref["model_id"] == vae["model_id"]
@@ -53,7 +54,8 @@ async def test_resolve_route_standalone(client, env):  # noqa: F811
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("body,msg", [
-    ({}, "workflow must be"), ({"workflow": []}, "workflow must be"), ({"workflow": {"x": 1}}, "not a ComfyUI workflow"),
+    ({}, "workflow must be"), ({"workflow": []}, "workflow must be"),
+    ({"workflow": {"x": 1}}, "not a ComfyUI workflow"),
     ({"workflow": {"nodes": []}, "extra": 1}, "unknown fields"),
     ({"workflow": {"nodes": []}, "confirmed": ["a"]}, "confirmed"),
     ({"workflow": {"nodes": []}, "conflicts": "delete"}, "conflicts"),
@@ -71,7 +73,8 @@ async def test_resolve_route_in_comfyui_uses_the_running_install(env, monkeypatc
     try:
         _import_vae(env)
         client = await aiohttp_client(comfy_app(server))
-        status, r = await post(client, "/api/pumas/resolve", {"workflow": load_template("flux_dev_checkpoint_example.json")})
+        status, r = await post(client, "/api/pumas/resolve",
+                               {"workflow": load_template("flux_dev_checkpoint_example.json")})
         assert status == 200, r
         ref = next(x for x in r["references"] if x["name"] == "ae.safetensors")
         assert ref["status"] == "linked" and os.path.islink(env.comfy / "models" / "vae" / "ae.safetensors")
@@ -106,4 +109,5 @@ def test_live_loaders_from_comfyui_node_definitions(monkeypatch):
     doc = {"nodes": [{"id": 3, "type": "StackLoader", "widgets_values": [0.8, "sub/b.safetensors", "a"]}]}
     table = live_loaders(doc)
     assert table == {"StackLoader": {"widgets": ["strength", "lora", "mode"], "models": {"lora": "loras"}}}
-    assert [(r.input, r.directory, r.name) for r in extract_refs(doc, table)] == [("lora", "loras", "sub/b.safetensors")]
+    found = [(r.input, r.directory, r.name) for r in extract_refs(doc, table)]
+    assert found == [("lora", "loras", "sub/b.safetensors")]

@@ -4,7 +4,8 @@
 ``POST /api/v1/model-versions/by-hash`` (JSON array of ≤100 SHA-256) → array of found versions,
 400 for more than 100; ``GET /api/v1/model-versions/{id}`` → the version; ``GET /api/download/models/{id}``
 → the bytes registered with ``add_download(version_id, data)`` (``Range`` honoured; 401 when the test set
-``require_token`` and no ``Authorization: Bearer <token>`` came).  A hash matches any of a file's stored ``hashes`` values, case-insensitively.
+``require_token`` and no ``Authorization: Bearer <token>`` came).  A hash matches any of a file's stored
+``hashes`` values, case-insensitively.
 Counts requests per path (``calls``) and remembers POST bodies (``batches``).  Faults as in
 ``tests/fakes/hub.py``: ``fail_next(n, "500"|"timeout"|"429", retry_after)``.
 """

@@ -3,7 +3,7 @@
 /** File extensions treated as pickle-based formats on the client (the server decides for real). */
 export const PICKLE_EXTENSIONS = [".pt", ".pth", ".ckpt", ".bin", ".pkl"];
 
-/** ComfyUI model_type vocabulary (DESIGN.md). */
+/** ComfyUI model_type vocabulary (pumas_core.vocab.ModelType). */
 export const MODEL_TYPES = [
   "checkpoint", "diffusion_model", "lora", "vae", "text_encoder", "clip_vision", "controlnet",
   "upscale_model", "embedding", "style_model", "gligen", "hypernetwork", "photomaker",
@@ -78,7 +78,7 @@ export function tierBadge(tier) {
 
 /** Human names for progress stages (docs/internal-api.md). */
 export const STAGE_LABELS = {
-  queued: "Queued", copying: "Copying", hashing: "Hashing", writing_metadata: "Writing metadata",
+  queued: "Queued", validating: "Validating", copying: "Copying", hashing: "Hashing", writing_metadata: "Writing metadata",
   indexing: "Indexing", syncing: "Syncing", scanning: "Scanning", lookup: "Looking up",
   downloading: "Downloading", verifying: "Verifying", adopting: "Adopting", restoring: "Restoring",
   uploading: "Uploading", done: "Done", failed: "Failed",
