@@ -79,6 +79,14 @@ class Facts:
         sub = {n[len(prefix):]: t for n, t in self.tensors.items() if n.startswith(prefix)}
         return Facts(sub, self.metadata, self.paths, self.formats)
 
+    def unwrap(self, prefixes: tuple[str, ...]) -> Facts:
+        """Facts under the first of ``prefixes`` that every tensor name starts with (a wrapped state dict such
+        as ``model.diffusion_model.*`` or ``first_stage_model.*``), else these facts unchanged."""
+        for prefix in prefixes:
+            if self.all_start(prefix):
+                return self.under(prefix)
+        return self
+
     def merge(self, other: Facts) -> None:
         """Add another file's tensors and metadata (later files do not override earlier values)."""
         for n, t in other.tensors.items():

@@ -24,10 +24,7 @@ def probe_vae(facts: Facts, d: Draft) -> None:
     """Encoder + decoder convolutions => vae; latent channels tell SD-style (4) from SD3/Flux (16)."""
     if d.model_type:
         return
-    f = facts
-    for prefix in ("first_stage_model.", "vae."):
-        if facts.all_start(prefix):
-            f = facts.under(prefix)
+    f = facts.unwrap(("first_stage_model.", "vae."))
     if not (f.has("encoder.") and f.has("decoder.")):
         return
     shape = f.shape("decoder.conv_in.weight")

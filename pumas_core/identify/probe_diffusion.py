@@ -41,11 +41,7 @@ def probe_diffusion_model(facts: Facts, d: Draft) -> None:
     """A bare UNet or transformer (ldm, ComfyUI or diffusers naming) => diffusion_model."""
     if d.model_type:
         return
-    unet = facts
-    for prefix in ("model.diffusion_model.", "diffusion_model."):
-        if facts.all_start(prefix):
-            unet = facts.under(prefix)
-            break
+    unet = facts.unwrap(("model.diffusion_model.", "diffusion_model."))
     base, family, variant, why = _denoiser(unet, facts)
     if base is not None:
         d.claim(ModelType.DIFFUSION_MODEL, f"{why} => diffusion_model", base=base, family=family, variant=variant,

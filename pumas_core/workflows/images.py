@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import BadInputError
 
@@ -60,26 +62,43 @@ def png_texts(path: Path) -> dict[str, str]:
     with open(path, "rb") as f:
         if f.read(8) != PNG_SIG:
             raise BadInputError(f"{path}: not a PNG file", path=path)
-        for _ in range(MAX_CHUNKS):
-            head = f.read(8)
-            if len(head) < 8:
-                break
-            length, ctype = struct.unpack(">I4s", head)
-            if ctype in (b"tEXt", b"zTXt", b"iTXt"):
-                if length > MAX_TEXT:
-                    raise BadInputError(f"{path}: {ctype.decode()} chunk of {length} bytes is too large", path=path)
-                data = f.read(length)
-                if len(data) < length:
-                    raise BadInputError(f"{path}: truncated PNG chunk", path=path)
-                kv = _png_text(ctype, data, str(path))
-                if kv:
-                    out.setdefault(*kv)
-                f.seek(4, 1)
-            elif ctype == b"IEND":
-                break
-            else:
-                f.seek(length + 4, 1)
+        for ctype, data in _chunks(f, path, png=True, wanted=frozenset({b"tEXt", b"zTXt", b"iTXt"})):
+            kv = _png_text(ctype, data, str(path))
+            if kv:
+                out.setdefault(*kv)
     return out
+
+
+def _chunks(f: BinaryIO, path: Path, *, png: bool, wanted: frozenset[bytes]) -> Iterator[tuple[bytes, bytes]]:
+    """``(type, data)`` of each ``wanted`` chunk, in file order, of a PNG stream (big-endian length, type, data,
+    4-byte CRC; ends at ``IEND``; PNG 1.2 §5.3) or a RIFF stream (type, little-endian size, data, a pad byte
+    when the size is odd; RIFF/WebP container spec).  At most :data:`MAX_CHUNKS` chunks are read; other chunks
+    are skipped with a seek, never read.
+
+    Raises:
+        BadInputError: a wanted chunk larger than :data:`MAX_TEXT` bytes, or cut short by the end of the file.
+    """
+    for _ in range(MAX_CHUNKS):
+        head = f.read(8)
+        if len(head) < 8:
+            return
+        if png:
+            length, ctype = struct.unpack(">I4s", head)
+        else:
+            ctype, length = struct.unpack("<4sI", head)
+        tail = 4 if png else length & 1
+        if png and ctype == b"IEND":
+            return
+        if ctype not in wanted:
+            f.seek(length + tail, 1)
+            continue
+        if length > MAX_TEXT:
+            raise BadInputError(f"{path}: {ctype.decode('latin-1')} chunk of {length} bytes is too large", path=path)
+        data = f.read(length)
+        if len(data) < length:
+            raise BadInputError(f"{path}: truncated {'PNG' if png else 'WebP'} chunk", path=path)
+        yield ctype, data
+        f.seek(tail, 1)
 
 
 def _exif_strings(tiff: bytes) -> list[str]:
@@ -117,21 +136,11 @@ def webp_texts(path: Path) -> dict[str, str]:
         head = f.read(12)
         if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WEBP":
             raise BadInputError(f"{path}: not a WebP file", path=path)
-        for _ in range(MAX_CHUNKS):
-            ch = f.read(8)
-            if len(ch) < 8:
-                break
-            fourcc, size = struct.unpack("<4sI", ch)
-            if fourcc == b"EXIF":
-                if size > MAX_TEXT:
-                    raise BadInputError(f"{path}: EXIF chunk of {size} bytes is too large", path=path)
-                for s in _exif_strings(f.read(size)):
-                    key, sep, val = s.partition(":")
-                    if sep and key in WANTED:
-                        out.setdefault(key, val)
-                f.seek(size & 1, 1)
-            else:
-                f.seek(size + (size & 1), 1)
+        for _ctype, data in _chunks(f, path, png=False, wanted=frozenset({b"EXIF"})):
+            for text in _exif_strings(data):
+                key, sep, val = text.partition(":")
+                if sep and key in WANTED:
+                    out.setdefault(key, val)
     return out
 
 
