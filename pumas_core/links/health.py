@@ -23,22 +23,8 @@ SCAN_DEPTH = 2  # key folder + one level of sub-folders (collision folders of sh
 
 
 def _link_state(row: dict, library_missing: bool) -> str | None:
-    """Why a registered link is broken (``link_missing`` | ``not_a_link`` | ``wrong_target`` |
-    ``target_missing``), ``"offline"`` when its target is on a missing library, or None when fine."""
-    lp = row["link_path"]
-    try:
-        text = os.readlink(lp)
-    except FileNotFoundError:
-        return "link_missing"
-    except OSError:
-        return "not_a_link" if os.path.lexists(lp) else "link_missing"
-    if fsops.link_points_to(lp, text) != os.path.normpath(row["target_path"]):
-        return "wrong_target"
-    try:
-        os.stat(lp)
-    except OSError:
-        return "offline" if library_missing else "target_missing"
-    return None
+    """Why a registered link is broken, by its strategy (see :func:`.fsops.link_state`)."""
+    return fsops.link_state(row, library_missing)
 
 
 def _scan_dirs(app: dict, rows: Iterable[dict]) -> set[str]:
