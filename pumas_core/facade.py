@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import facade_adopt, facade_import, facade_open
+from . import drives, facade_adopt, facade_import, facade_open
 from .config import Paths, resolve_paths
 from .errors import BadInputError, LibraryUnavailableError, NotFoundError
 from .facade_links import LinkOps
@@ -258,7 +258,8 @@ class Library(LinkOps):
     def rebuild(self, progress=None) -> dict:
         """Deep Scan: recreate the index from the metadata files (see :mod:`.library.deepscan`)."""
         with self.store.lock():
-            return deepscan.rebuild(self.root, self.index, progress)
+            return deepscan.rebuild(self.root, self.index, progress,
+                                    drive_overrides=drives.config_overrides(self.state_dir))
 
     # -- remote --------------------------------------------------------------------------------
     def lookup(self, model_ids=None, *, force: bool = False) -> dict:
