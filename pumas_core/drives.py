@@ -16,6 +16,7 @@ network share.  The user can force a kind in settings (``"drive_kind": {"<mount>
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import defaultdict
 from dataclasses import dataclass
@@ -74,10 +75,8 @@ def _rotational(dev_name: str, sys_block: Path = SYS_BLOCK) -> bool | None:
                 return rot.read_text().strip() == "1"
             except OSError:
                 return None
-        try:
+        with contextlib.suppress(OSError):
             todo += sorted(os.listdir(node / "slaves"))
-        except OSError:
-            pass
         try:
             parent = (node.resolve()).parent.name  # a partition's sysfs node sits inside its disk's
             if parent and parent != "block":

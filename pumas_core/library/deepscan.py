@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -114,7 +115,7 @@ def read_all(dirs: list[str], planner: _Planner) -> list[Read]:
                 results[i] = _read(dirs[i])
             return
         with ThreadPoolExecutor(max_workers=drive.workers) as pool:
-            for i, r in zip(idx, pool.map(lambda j: _read(dirs[j]), idx)):
+            for i, r in zip(idx, pool.map(lambda j: _read(dirs[j]), idx), strict=True):
                 results[i] = r
 
     if len(groups) == 1:
@@ -136,7 +137,8 @@ def rebuild(root: str | os.PathLike[str], index: ModelIndex, progress: Progress 
     t0 = time.perf_counter()
     index.clear()
     phase("rebuild.cleared")
-    with index.bulk_load():
+    bulk_load: Callable[[], AbstractContextManager[object]] = index.bulk_load
+    with bulk_load():
         result = _scan(root, index, progress, _Planner(drive_overrides))
     phase("rebuild.done")
     secs = time.perf_counter() - t0

@@ -83,7 +83,8 @@ def symlink_error(link_path: str, exc: OSError) -> str:
     """One-line reason for a failed link creation, naming the link."""
     if isinstance(exc, PumasError):  # the strategy layer's own explanation (what the file system refused)
         return f"{link_path}: {exc}"
-    if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS) or getattr(exc, "winerror", None) == 1314:
+    refused = exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS)
+    if refused or getattr(exc, "winerror", None) == 1314:
         return (f"{link_path}: cannot create symlink here ({exc.strerror}); this file system or account does not "
                 f"allow symlinks (no copy was made)")
     return f"{link_path}: cannot create symlink ({exc.strerror or exc})"

@@ -36,6 +36,7 @@ from .registry_schema import PIN_WORKFLOW, SCHEMA_VERSION, migrate
 __all__ = ["PIN_WORKFLOW", "SCHEMA_VERSION", "Registry", "make_app_id"]
 
 BUSY_TIMEOUT_MS = 10_000
+Row = dict[str, Any]  # one row as a dict of its columns (JSON-shaped)
 
 _LINK_COLS = ("link_path", "target_path", "model_id", "app_id", "folder_key", "kind", "created", "strategy")
 _PIN_COLS = ("link_path", "reason", "app_id", "folder_key", "rel_name", "model_id", "created")
@@ -48,8 +49,8 @@ def make_app_id(root: str) -> str:
     return hashlib.sha256(os.path.abspath(root).encode("utf-8", "surrogatepass")).hexdigest()[:10]
 
 
-def _app_row(row: tuple) -> dict:
-    d = dict(zip(_APP_COLS, row))
+def _app_row(row: tuple[Any, ...]) -> Row:
+    d = dict(zip(_APP_COLS, row, strict=True))
     d["folder_paths"] = json.loads(d["folder_paths"] or "{}")
     d["last_sync_stamp"] = json.loads(d["last_sync_stamp"]) if d["last_sync_stamp"] else None
     return d
@@ -63,7 +64,7 @@ class Registry:
         SchemaTooNewError: a newer Pumas wrote it (left untouched).
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.state_dir = self.path.parent
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,13 +112,13 @@ class Registry:
                     raise diskfull.space_error(self.path) from None
                 raise
 
-    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with closing(self._connect()) as con:
             return con.execute(sql, args).fetchall()
 
     # -- apps ----------------------------------------------------------------------------------
-    def add_app(self, root: str, models_dir: str, version: str | None, folder_paths: dict,
-                kind: str = "comfyui", mount: str | None = None) -> dict:
+    def add_app(self, root: str, models_dir: str, version: str | None, folder_paths: dict[str, list[str]],
+                kind: str = "comfyui", mount: str | None = None) -> Row:
         """Register (or update) an install by its absolute ``root``; returns the app dict.
 
         Re-adding the same root keeps its ``app_id`` and ``added`` time and refreshes the rest.
@@ -142,19 +143,19 @@ class Registry:
                             (app_id, kind, root, os.path.abspath(models_dir), version, fp, mount, time.time()))
         return self.get_app(app_id)
 
-    def get_app(self, app_id: str) -> dict:
+    def get_app(self, app_id: str) -> Row:
         """The app dict (columns above, ``folder_paths`` decoded); :class:`NotFoundError` if unknown."""
         rows = self._query(f"SELECT {','.join(_APP_COLS)} FROM apps WHERE app_id = ?", (app_id,))
         if not rows:
             raise NotFoundError(f"app {app_id}: not registered")
         return _app_row(rows[0])
 
-    def find_app_by_root(self, root: str) -> dict | None:
+    def find_app_by_root(self, root: str) -> Row | None:
         """The app registered at exactly this absolute root, or None."""
         rows = self._query(f"SELECT {','.join(_APP_COLS)} FROM apps WHERE root = ?", (os.path.abspath(root),))
         return _app_row(rows[0]) if rows else None
 
-    def list_apps(self) -> list[dict]:
+    def list_apps(self) -> list[Row]:
         """All registered apps, oldest first."""
         return [_app_row(r) for r in self._query(f"SELECT {','.join(_APP_COLS)} FROM apps ORDER BY added, app_id")]
 
@@ -171,20 +172,20 @@ class Registry:
             con.execute("DELETE FROM apps WHERE app_id = ?", (app_id,))
         return n
 
-    def update_app_paths(self, app_id: str, root: str, models_dir: str, folder_paths: dict, mount: str | None) -> None:
+    def update_app_paths(self, app_id: str, root: str, models_dir: str, folder_paths: dict[str, list[str]], mount: str | None) -> None:
         """Rewrite an app's paths (relocation); clears its sync stamp."""
         with self._tx() as con:
             con.execute("UPDATE apps SET root=?, models_dir=?, folder_paths=?, mount=?, last_sync_stamp=NULL "
                         "WHERE app_id=?", (root, models_dir, json.dumps(folder_paths, sort_keys=True), mount, app_id))
 
     # -- sync stamp (fast path) ----------------------------------------------------------------
-    def set_stamp(self, app_id: str, generation: int | None, stamp: dict | None) -> None:
+    def set_stamp(self, app_id: str, generation: int | None, stamp: Row | None) -> None:
         """Store the fast-path stamp of the last full sync (``None`` clears it)."""
         with self._tx() as con:
             con.execute("UPDATE apps SET last_sync_at=?, last_sync_generation=?, last_sync_stamp=? WHERE app_id=?",
                         (time.time(), generation, json.dumps(stamp) if stamp is not None else None, app_id))
 
-    def get_stamp(self, app_id: str) -> tuple[int | None, dict | None]:
+    def get_stamp(self, app_id: str) -> tuple[int | None, Row | None]:
         """``(generation, stamp)`` of the last full sync, ``(None, None)`` if none."""
         rows = self._query("SELECT last_sync_generation, last_sync_stamp FROM apps WHERE app_id = ?", (app_id,))
         if not rows or rows[0][1] is None:
@@ -200,7 +201,7 @@ class Registry:
                 con.executemany("UPDATE apps SET last_sync_stamp = NULL WHERE app_id = ?", [(a,) for a in app_ids])
 
     # -- links ---------------------------------------------------------------------------------
-    def upsert_links(self, rows: Iterable[dict]) -> int:
+    def upsert_links(self, rows: Iterable[Row]) -> int:
         """Insert or replace link rows (dicts with the ``links`` columns; ``created`` defaults to now)."""
         now = time.time()
         data = [(r["link_path"], r["target_path"], r["model_id"], r["app_id"], r["folder_key"], r["kind"],
@@ -220,40 +221,40 @@ class Registry:
             cur = con.executemany("DELETE FROM links WHERE link_path = ?", data)
             return cur.rowcount
 
-    def _links(self, where: str = "", args: tuple = ()) -> list[dict]:
-        return [dict(zip(_LINK_COLS, r))
+    def _links(self, where: str = "", args: tuple[Any, ...] = ()) -> list[Row]:
+        return [dict(zip(_LINK_COLS, r, strict=True))
                 for r in self._query(f"SELECT {','.join(_LINK_COLS)} FROM links {where} ORDER BY link_path", args)]
 
-    def get_link(self, link_path: str) -> dict | None:
+    def get_link(self, link_path: str) -> Row | None:
         """The row of exactly this link path, or None."""
         rows = self._links("WHERE link_path = ?", (link_path,))
         return rows[0] if rows else None
 
-    def links_for_app(self, app_id: str) -> list[dict]:
+    def links_for_app(self, app_id: str) -> list[Row]:
         """Every link row of one app (exact ``app_id``)."""
         return self._links("WHERE app_id = ?", (app_id,))
 
-    def links_for_model(self, model_id: str) -> list[dict]:
+    def links_for_model(self, model_id: str) -> list[Row]:
         """Every link row of one model (exact ``model_id``), across apps."""
         return self._links("WHERE model_id = ?", (model_id,))
 
-    def sample_links(self, app_id: str, n: int) -> list[dict]:
+    def sample_links(self, app_id: str, n: int) -> list[Row]:
         """Up to ``n`` link rows of one app (by ``link_path`` order): cheap probes for the boot checks."""
         rows = self._query(f"SELECT {','.join(_LINK_COLS)} FROM links WHERE app_id = ? ORDER BY link_path LIMIT ?",
                            (app_id, n))
-        return [dict(zip(_LINK_COLS, r)) for r in rows]
+        return [dict(zip(_LINK_COLS, r, strict=True)) for r in rows]
 
-    def all_links(self) -> list[dict]:
+    def all_links(self) -> list[Row]:
         """Every link row."""
         return self._links()
 
     def count_links(self, app_id: str | None = None) -> int:
         """Number of link rows (of one app, or all)."""
         if app_id is None:
-            return self._query("SELECT COUNT(*) FROM links")[0][0]
-        return self._query("SELECT COUNT(*) FROM links WHERE app_id = ?", (app_id,))[0][0]
+            return int(self._query("SELECT COUNT(*) FROM links")[0][0])
+        return int(self._query("SELECT COUNT(*) FROM links WHERE app_id = ?", (app_id,))[0][0])
 
-    def rewrite_links(self, changes: list[tuple[str, dict]]) -> None:
+    def rewrite_links(self, changes: list[tuple[str, Row]]) -> None:
         """Replace rows: each ``(old_link_path, new_row)`` deletes the old key and inserts the new row;
         pins of the old path move to the new path and app (relocation and merged installs keep them)."""
         with self._tx() as con:
@@ -273,8 +274,8 @@ class Registry:
         give all four) or ``adopt:<journal_id>``.  A pinned path is never removed as stale by a sync.
         """
         with self._tx() as con:
-            con.execute("INSERT OR REPLACE INTO pins(link_path, reason, app_id, folder_key, rel_name, model_id, created)"
-                        " VALUES (?,?,?,?,?,?,?)",
+            con.execute("INSERT OR REPLACE INTO pins(link_path, reason, app_id, folder_key, rel_name, model_id, "
+                        "created) VALUES (?,?,?,?,?,?,?)",
                         (link_path, reason, app_id, folder_key, rel_name, model_id, time.time()))
 
     def unpin(self, link_paths: Iterable[str] | None = None, *, reason: str | None = None) -> int:
@@ -303,7 +304,7 @@ class Registry:
                 args.append(val)
         sql = f"SELECT {','.join(_PIN_COLS)} FROM pins {'WHERE ' + ' AND '.join(where) if where else ''} " \
               "ORDER BY link_path, reason"
-        return [dict(zip(_PIN_COLS, r)) for r in self._query(sql, tuple(args))]
+        return [dict(zip(_PIN_COLS, r, strict=True)) for r in self._query(sql, tuple(args))]
 
     def pinned_paths(self) -> set[str]:
         """Every pinned link path (any reason)."""

@@ -58,7 +58,8 @@ def remove_unwanted(report: SyncReport, rows: list[Row], dry_run: bool, may_remo
             continue
         if not stat.S_ISLNK(st.st_mode):
             how = row.get("strategy")
-            if how in (LinkStrategy.HARDLINK, LinkStrategy.CLONE) and fsops.points_to_target(lp, row["target_path"], how):
+            if (how in (LinkStrategy.HARDLINK, LinkStrategy.CLONE)
+                    and fsops.points_to_target(lp, row["target_path"], how)):
                 _remove_file_link(report, row, dry_run, drop)  # proof: the library still holds this content
             else:
                 drop.append(lp)  # the user put a real file there (or the clone is all that is left): leave it

@@ -31,19 +31,25 @@ import os
 import secrets
 import stat
 import sys
+from enum import Enum
 from pathlib import Path
 
 from ..errors import WriteFailedError
-from ..vocab import StrEnum
 
 
-class LinkStrategy(StrEnum):
-    """How one link is made (the registry's ``links.strategy`` column)."""
+class LinkStrategy(str, Enum):
+    """How one link is made (the registry's ``links.strategy`` column); members equal their text."""
 
     RELATIVE = "relative"
     ABSOLUTE = "absolute"
     HARDLINK = "hardlink"
     CLONE = "clone"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
 
 
 STRATEGIES = tuple(LinkStrategy)

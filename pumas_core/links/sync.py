@@ -64,7 +64,7 @@ class _Run:
             self.report.warnings.append(warning)
 
 
-def _resolve_app(registry: Registry, app: dict | str) -> dict:
+def _resolve_app(registry: Registry, app: Row | str) -> Row:
     return registry.get_app(app) if isinstance(app, str) else registry.get_app(app["app_id"])
 
 
@@ -122,8 +122,8 @@ def _apply(run: _Run, p: PlannedLink, row: Row | None, resolution: str | None, r
             return
         code, reason = _symlink_conflict(lp, dest, p.target_path)
     else:
-        how = row.get("strategy") if row is not None else None
-        if how in (LinkStrategy.HARDLINK, LinkStrategy.CLONE) and fsops.points_to_target(lp, p.target_path, how):
+        kept = row.get("strategy") if row is not None else None
+        if kept in (LinkStrategy.HARDLINK, LinkStrategy.CLONE) and fsops.points_to_target(lp, p.target_path, kept):
             report.already_correct += 1  # our hard link (the library file's inode) or clone (its size)
             return
         if row is not None:

@@ -19,7 +19,8 @@ def _remove(registry: Registry, rows: list[dict]) -> dict:
                 if ours or not os.path.exists(lp):
                     os.unlink(lp)
                     out["links_removed"] += 1
-            elif r.get("strategy") in ("hardlink", "clone") and fsops.points_to_target(lp, r["target_path"], r["strategy"]):
+            elif (r.get("strategy") in ("hardlink", "clone")
+                  and fsops.points_to_target(lp, r["target_path"], r["strategy"])):  # our hard link or clone
                 os.unlink(lp)
                 out["links_removed"] += 1
         except OSError as exc:
