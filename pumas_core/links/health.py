@@ -127,8 +127,10 @@ def check(registry: Registry, library_root: str | os.PathLike, models_by_id: dic
         ``{"status": "healthy"|"warnings"|"errors", "broken_links": [{"link_path","target_path","model_id",
         "app_id","reason","repairable","action","fixable_by","fix_reason"}], "orphaned_links":
         [{"link_path","target_path","app_id","dangling"}], "ghost_apps": [{"app_id","root","link_count"}],
-        "phantom_models": [...], "moved_models": [...],
+        "phantom_models": [...], "moved_models": [...], "link_strategies": {strategy: N},
         "offline_volumes": [{"path","kind": "library"|"app","mount","app_id"?}], "links_checked": N}``.
+        Each broken link carries its ``strategy`` (how it was made: a hard link or a copy-on-write clone is
+        judged by identity, not as a symlink, and a clone whose library file is gone is still complete).
         ``reason`` says what is wrong with the link (``link_missing`` | ``not_a_link`` | ``wrong_target`` |
         ``target_missing``); ``fix_reason`` says why ``action`` fixes it.
         ``errors``: broken links or offline volumes; ``warnings``: orphans, ghosts, phantoms or moved models.
@@ -163,7 +165,7 @@ def check(registry: Registry, library_root: str | os.PathLike, models_by_id: dic
             if reason is None or reason == "offline":
                 continue
             item = {"link_path": r["link_path"], "target_path": r["target_path"], "model_id": r["model_id"],
-                    "app_id": r["app_id"], "reason": reason}
+                    "app_id": r["app_id"], "reason": reason, "strategy": r.get("strategy")}
             fix = fix_for(item, models_by_id, moved)
             item.update(repairable=fix["fixable_by"] == "repair", action=fix["action"],
                         fixable_by=fix["fixable_by"], fix_reason=fix["reason"])
@@ -180,7 +182,15 @@ def check(registry: Registry, library_root: str | os.PathLike, models_by_id: dic
         status = "healthy"
     return {"status": status, "broken_links": broken, "orphaned_links": orphans, "ghost_apps": ghosts,
             "phantom_models": phantoms, "moved_models": list(moved_models or []), "offline_volumes": offline,
-            "links_checked": len(rows)}
+            "links_checked": len(rows), "link_strategies": _strategy_counts(rows)}
+
+
+def _strategy_counts(rows: list[dict]) -> dict[str, int]:
+    """``{strategy: number of registered links}`` (``relative``/``absolute``/``hardlink``/``clone``)."""
+    out: dict[str, int] = {}
+    for r in rows:
+        out[r.get("strategy") or "relative"] = out.get(r.get("strategy") or "relative", 0) + 1
+    return out
 
 
 def __getattr__(name):  # lazy re-export: repair/clean/relocate import this module
