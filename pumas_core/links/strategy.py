@@ -7,7 +7,7 @@ Detection):
   (moving the folder that holds both keeps every link valid: the "Move Test");
 - ``absolute`` symlink across file systems, with a warning (unplugging the drive breaks it);
 - ``hardlink`` when the target folder refuses symlinks (a canary symlink is made and followed once per
-  folder: NTFS through ntfs-3g/lowntfs-3g, exFAT/FAT, SMB mounts, ``nosymfollow`` mounts) and the
+  folder: exFAT, SMB mounts, NTFS drivers set up without symlink support, ``nosymfollow`` mounts) and the
   library is on the same file system; hard links are only possible within one file system, and
   never for folders (Diffusion Folders need symlinks);
 - ``clone``: a copy-on-write clone (Linux ``FICLONE`` ioctl; btrfs, XFS with reflink, bcachefs…) when
