@@ -7,7 +7,7 @@ Detection):
   (moving the folder that holds both keeps every link valid: the "Move Test");
 - ``absolute`` symlink across file systems, with a warning (unplugging the drive breaks it);
 - ``hardlink`` when the target folder refuses symlinks (a canary symlink is made and followed once per
-  folder: exFAT, SMB mounts, NTFS drivers set up without symlink support, ``nosymfollow`` mounts) and the
+  folder: SMB mounts, NTFS drivers set up without symlink support, ``nosymfollow`` mounts) and the
   library is on the same file system; hard links are only possible within one file system, and
   never for folders (Diffusion Folders need symlinks);
 - ``clone``: a copy-on-write clone (Linux ``FICLONE`` ioctl; btrfs, XFS with reflink, bcachefs…) when
@@ -18,7 +18,7 @@ Detection):
 
 The user can ask for clones first with ``"link_strategy": "clone"`` in ``<state>/config.json``
 (:data:`PREFERENCES`); where a clone is impossible the usual chain applies, with a warning saying why.
-Where nothing works the caller gets a :class:`~pumas_core.errors.WriteFailedError` that says what
+Where nothing works (FAT and exFAT have neither symlinks nor hard links nor clones) the caller gets a :class:`~pumas_core.errors.WriteFailedError` that says what
 the file system refused; no plain copy is ever made.  No other module calls :func:`os.symlink`,
 :func:`os.link` or ``FICLONE`` for model links.
 """
