@@ -18,9 +18,9 @@ Detection):
 
 The user can ask for clones first with ``"link_strategy": "clone"`` in ``<state>/config.json``
 (:data:`PREFERENCES`); where a clone is impossible the usual chain applies, with a warning saying why.
-Where nothing works (FAT and exFAT have neither symlinks nor hard links nor clones) the caller gets a :class:`~pumas_core.errors.WriteFailedError` that says what
-the file system refused; no plain copy is ever made.  No other module calls :func:`os.symlink`,
-:func:`os.link` or ``FICLONE`` for model links.
+Where nothing works (FAT and exFAT have neither symlinks nor hard links nor clones) the caller gets a
+:class:`~pumas_core.errors.WriteFailedError` that says what the file system refused; no plain copy is
+ever made.  No other module calls :func:`os.symlink`, :func:`os.link` or ``FICLONE`` for model links.
 """
 
 from __future__ import annotations
