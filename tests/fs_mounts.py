@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 import pytest
 
 ROOT = os.name == "posix" and hasattr(os, "geteuid") and os.geteuid() == 0
-needs_root = pytest.mark.skipif(not ROOT, reason="needs root to make and mount file systems (CI runs as root)")
+
 
 
 def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:

@@ -18,16 +18,15 @@ import json
 import os
 
 import pytest
-from fs_mounts import comfy, mounts, needs_root  # noqa: F401  (mounts is a fixture)
+from fs_mounts import comfy, mounts  # noqa: F401  (mounts is a fixture; it skips unless root)
 from test_links_helpers import make_model
 
+from pumas_core.errors import BadInputError
 from pumas_core.links import Registry, sync_app
 from pumas_core.links.apps import register_app
 from pumas_core.links.health import check
 from pumas_core.links.repair import repair
 from pumas_core.links.unlink import unlink_model
-
-pytestmark = needs_root
 
 
 def _prefer_clone(reg: Registry) -> None:
@@ -135,3 +134,16 @@ def test_vfat_refuses_every_strategy_with_a_clear_error(tmp_path, mounts, librar
     else:
         assert "same file system" in rep.errors[0]["error"]
     assert list((tree / "models" / "checkpoints").iterdir()) == [] and reg.all_links() == []
+
+
+def test_unknown_link_strategy_is_refused_or_warned(tmp_path):
+    tree = comfy(tmp_path / "ComfyUI")
+    reg = Registry(tmp_path / "state" / "registry.db")
+    app = register_app(reg, tree)
+    lib = tmp_path / "library"
+    m = make_model(lib, "w")
+    with pytest.raises(BadInputError, match="unknown link strategy"):
+        sync_app(reg, app, [m], library_root=lib, link_strategy="copy")
+    (reg.state_dir / "config.json").write_text(json.dumps({"link_strategy": "copy"}))
+    rep = sync_app(reg, app, [m], library_root=lib)
+    assert rep.created == 1 and any("link_strategy 'copy' is not one of auto, clone" in w for w in rep.warnings)

@@ -216,7 +216,7 @@ def choose(link_path: str, target: str, is_dir: bool, prefer: str = PREFER_AUTO)
     folder = os.path.dirname(link_path)
     same = same_file_system(folder, target)
     note = None
-    if prefer == PREFER_CLONE:
+    if prefer == PREFER_CLONE and not is_dir:  # folders (Diffusion Folders) are never cloned: the chain, quietly
         why = _clone_first(folder, target, is_dir, same)
         if why is None:
             return LinkStrategy.CLONE, None
