@@ -20,7 +20,6 @@ import pytest
 ROOT = os.name == "posix" and hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-
 def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
