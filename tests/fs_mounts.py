@@ -1,6 +1,6 @@
 """Real file systems on loop files for the link-strategy tests (root only, as in CI).
 
-``mounts`` fixture: ``mounts("xfs-reflink" | "btrfs" | "vfat" | "tmpfs", name, opts="")`` makes the file
+``mounts`` fixture: ``mounts("xfs-reflink" | "vfat" | "tmpfs", name, opts="")`` makes the file
 system and mounts it under ``tmp_path/name``, or skips the test saying exactly what is missing (not root,
 the mkfs tool, the kernel driver, FUSE).  Everything is unmounted at the end.  vfat is mounted with the
 kernel driver when it has one, else through FUSE (Debian ``fusefat``).  ``.ci/run`` installs
@@ -52,12 +52,6 @@ def mounts(tmp_path: Path) -> Iterator[Callable[..., Path]]:
             _need("mkfs.xfs", "xfsprogs")
             img = _image(tmp_path, name, 320)
             r = _run(["mkfs.xfs", "-q", "-m", "reflink=1", str(img)])
-            if r.returncode == 0:
-                r = _run(["mount", "-o", ",".join(filter(None, ["loop", opts])), str(img), str(d)])
-        elif kind == "btrfs":
-            _need("mkfs.btrfs", "btrfs-progs")
-            img = _image(tmp_path, name, 256)
-            r = _run(["mkfs.btrfs", "-q", str(img)])
             if r.returncode == 0:
                 r = _run(["mount", "-o", ",".join(filter(None, ["loop", opts])), str(img), str(d)])
         elif kind == "vfat":
