@@ -185,11 +185,12 @@ def check(registry: Registry, library_root: str | os.PathLike, models_by_id: dic
             "links_checked": len(rows), "link_strategies": _strategy_counts(rows)}
 
 
-def _strategy_counts(rows: list[dict]) -> dict[str, int]:
+def _strategy_counts(rows: list[dict[str, object]]) -> dict[str, int]:
     """``{strategy: number of registered links}`` (``relative``/``absolute``/``hardlink``/``clone``)."""
     out: dict[str, int] = {}
     for r in rows:
-        out[r.get("strategy") or "relative"] = out.get(r.get("strategy") or "relative", 0) + 1
+        how = str(r.get("strategy") or "relative")
+        out[how] = out.get(how, 0) + 1
     return out
 
 
