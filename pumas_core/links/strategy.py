@@ -194,10 +194,8 @@ def clone_error(folder: str) -> str | None:
     return err
 
 
-def _clone_first(folder: str, target: str, is_dir: bool, same: bool) -> str | None:
-    """None when a clone can be made for this link; else why not (for the fallback warning)."""
-    if is_dir:
-        return "a folder cannot be cloned"
+def _clone_first(folder: str, same: bool) -> str | None:
+    """None when a file clone can be made in ``folder``; else why not (for the fallback warning)."""
     if not same:
         return "a clone needs the library on the same file system"
     why = clone_error(folder)
@@ -217,7 +215,7 @@ def choose(link_path: str, target: str, is_dir: bool, prefer: str = PREFER_AUTO)
     same = same_file_system(folder, target)
     note = None
     if prefer == PREFER_CLONE and not is_dir:  # folders (Diffusion Folders) are never cloned: the chain, quietly
-        why = _clone_first(folder, target, is_dir, same)
+        why = _clone_first(folder, same)
         if why is None:
             return LinkStrategy.CLONE, None
         note = f"{folder}: link_strategy 'clone' (config.json) is not possible here: {why}"
@@ -233,7 +231,8 @@ def choose(link_path: str, target: str, is_dir: bool, prefer: str = PREFER_AUTO)
         raise WriteFailedError(f"{folder}: this file system or account does not allow symlinks here, and {why}; "
                                f"no copy was made", path=folder)
     if hardlinks_work(folder):
-        return LinkStrategy.HARDLINK, f"{folder}: symlinks are not allowed here; hard links are used"
+        warn = f"{folder}: symlinks are not allowed here; hard links are used"
+        return LinkStrategy.HARDLINK, f"{note}; {warn}" if note else warn
     why = clone_error(folder)
     if why is None:
         return LinkStrategy.CLONE, (f"{folder}: neither symlinks nor hard links are allowed here; copy-on-write "
