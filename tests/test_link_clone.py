@@ -71,13 +71,15 @@ def test_symlinks_made_earlier_become_clones_when_asked(tmp_path, mounts):  # no
     fs = mounts("xfs-reflink", "xfs2")
     reg, app, lib, tree, m = _world(fs, tmp_path)
     link = tree / "models" / "checkpoints" / m.files[0]
-    assert sync_app(reg, app, [m], library_root=lib).created == 1 and link.is_symlink()
+    assert sync_app(reg, app, [m], library_root=lib, generation=1).created == 1 and link.is_symlink()
+    assert sync_app(reg, app, [m], library_root=lib, generation=1).fast_path  # nothing changed
     _prefer_clone(reg)
     preview = sync_app(reg, app, [m], library_root=lib, dry_run=True)
     assert preview.repointed == 1 and link.is_symlink()
-    assert sync_app(reg, app, [m], library_root=lib).repointed == 1
+    rep = sync_app(reg, app, [m], library_root=lib, generation=1)  # a new preference is not a no-op
+    assert not rep.fast_path and rep.repointed == 1
     assert not link.is_symlink() and reg.get_link(str(link))["strategy"] == "clone"
-    assert sync_app(reg, app, [m], library_root=lib).already_correct == 1
+    assert sync_app(reg, app, [m], library_root=lib, generation=1).fast_path
 
 
 def test_no_symlinks_no_hard_links_falls_through_to_clones(tmp_path, mounts, monkeypatch):  # noqa: F811

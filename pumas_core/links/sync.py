@@ -35,6 +35,7 @@ from .strategy import LinkStrategy
 
 RESOLUTIONS = ("skip", "backup", "rename")
 CONFLICT_REASONS = ("file_exists", "linked_to_different_source", "already_linked")
+PREFERENCE_KEY = "link_strategy:"  # registry setting + app_id: the link preference of the app's last full sync
 Row = dict[str, Any]
 
 
@@ -259,8 +260,11 @@ def sync_app(registry: Registry, app: dict[str, Any] | str, models: Iterable[Lin
     if default_resolution is None and mapping.conflict in ("skip", "backup"):
         default_resolution = mapping.conflict
     incremental = only_model_ids is not None
+    prefer, note = (link_strategy, None) if link_strategy else strategies.preference(registry.state_dir)
+    pref_key = PREFERENCE_KEY + app["app_id"]  # the preference of the last full sync: a change is not a no-op
     if (generation is not None and not incremental and not dry_run and not force and not resolutions
-            and not default_resolution and not needs_sync(registry, app, generation, mapping, library_root=lib)):
+            and not default_resolution and registry.get_setting(pref_key, strategies.PREFER_AUTO) == prefer
+            and not needs_sync(registry, app, generation, mapping, library_root=lib)):
         report.fast_path = True
         report.already_correct = registry.count_links(app["app_id"])
         return report
@@ -271,8 +275,7 @@ def sync_app(registry: Registry, app: dict[str, Any] | str, models: Iterable[Lin
     if blocked:  # say it once, before anything is written
         report.errors.append({"link_path": None, "model_id": None, "error": blocked})
         return report
-    run = _Run(report, lib, dry_run)
-    run.prefer, note = (link_strategy, None) if link_strategy else strategies.preference(registry.state_dir)
+    run = _Run(report, lib, dry_run, prefer)
     run.warn(note)
     if dry_run:  # in the preview only: a sync inside the same container as ComfyUI needs no reminder each time
         run.warn(preflight.sandbox_warning(preflight.sandbox(), lib))
@@ -317,6 +320,8 @@ def sync_app(registry: Registry, app: dict[str, Any] | str, models: Iterable[Lin
     phase("sync.registered")
     if lib is not None and online:
         record_library_mount(registry, lib)
+    if not incremental and not report.errors and registry.get_setting(pref_key, strategies.PREFER_AUTO) != prefer:
+        registry.set_setting(pref_key, prefer)
     if not incremental and generation is not None and not report.errors:
         registry.set_stamp(app["app_id"], generation, compute_stamp(
             app, mapping, link_dirs, library_root=lib, probes=pick_probes([p.link_path for p in planned])))
