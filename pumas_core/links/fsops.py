@@ -135,7 +135,8 @@ def backup_name(path: str) -> str:
 
 
 def backup(path: str) -> str:
-    """Rename the user's file or folder at ``path`` to a free backup name (never deletes); returns it."""
+    """Rename the user's file or folder at ``path`` to a free backup name (never deletes); returns it.
+    Raises OSError when the rename fails (the file stays where it was)."""
     dest = backup_name(path)
     os.rename(path, dest)
     return dest
