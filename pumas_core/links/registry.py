@@ -172,7 +172,8 @@ class Registry:
             con.execute("DELETE FROM apps WHERE app_id = ?", (app_id,))
         return n
 
-    def update_app_paths(self, app_id: str, root: str, models_dir: str, folder_paths: dict[str, list[str]], mount: str | None) -> None:
+    def update_app_paths(self, app_id: str, root: str, models_dir: str, folder_paths: dict[str, list[str]],
+                         mount: str | None) -> None:
         """Rewrite an app's paths (relocation); clears its sync stamp."""
         with self._tx() as con:
             con.execute("UPDATE apps SET root=?, models_dir=?, folder_paths=?, mount=?, last_sync_stamp=NULL "
