@@ -16,10 +16,14 @@ network share.  The user can force a kind in settings (``"drive_kind": {"<mount>
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable, Iterable, TypeVar
+
+T = TypeVar("T")
 
 KINDS = ("nvme", "ssd", "hdd", "network", "unknown")
 SSD_WORKERS = 4
@@ -45,7 +49,8 @@ class Drive:
         return {"hdd": 1, "network": NETWORK_WORKERS}.get(self.kind, SSD_WORKERS)
 
 
-def _partitions():
+def _partitions() -> list[Any]:
+    """Mounted partitions, longest mount point first (``psutil`` ``sdiskpart`` tuples)."""
     import psutil
 
     try:
@@ -70,10 +75,8 @@ def _rotational(dev_name: str, sys_block: Path = SYS_BLOCK) -> bool | None:
                 return rot.read_text().strip() == "1"
             except OSError:
                 return None
-        try:
+        with contextlib.suppress(OSError):
             todo += sorted(os.listdir(node / "slaves"))
-        except OSError:
-            pass
         try:
             parent = (node.resolve()).parent.name  # a partition's sysfs node sits inside its disk's
             if parent and parent != "block":
@@ -108,7 +111,7 @@ def classify_device(device: str, fstype: str, sys_block: Path = SYS_BLOCK) -> st
     return "nvme" if name.startswith("nvme") else "ssd"
 
 
-def drive_of(path: str | os.PathLike, overrides: dict | None = None) -> Drive:
+def drive_of(path: str | os.PathLike[str], overrides: dict[str, str] | None = None) -> Drive:
     """The drive holding ``path`` (nearest existing ancestor); ``overrides``: ``{mount: kind}`` from settings."""
     p = os.path.realpath(os.path.abspath(path))
     for part in _partitions():
@@ -119,13 +122,14 @@ def drive_of(path: str | os.PathLike, overrides: dict | None = None) -> Drive:
     return Drive(os.sep, "", "", (overrides or {}).get(os.sep, "unknown"))
 
 
-def group_by_drive(items, path_of, overrides: dict | None = None) -> list[tuple[Drive, list]]:
+def group_by_drive(items: Iterable[T], path_of: Callable[[T], str | os.PathLike[str]],
+                   overrides: dict[str, str] | None = None) -> list[tuple[Drive, list[T]]]:
     """Group ``items`` by the drive ``path_of(item)`` is read from: ``[(drive, [items in the given order])]``.
 
     The caller runs the groups side by side (different drives do not compete) and each group with
     ``drive.workers`` workers.  Never raises for a path that does not exist (it goes to its ancestor's drive).
     """
-    groups: dict[str, list] = defaultdict(list)
+    groups: dict[str, list[T]] = defaultdict(list)
     drives: dict[str, Drive] = {}
     for item in items:
         d = drive_of(path_of(item), overrides)
@@ -135,6 +139,18 @@ def group_by_drive(items, path_of, overrides: dict | None = None) -> list[tuple[
     return [(drives[k], groups[k]) for k in groups]
 
 
-def plan_reads(paths, overrides: dict | None = None) -> list[tuple[Drive, list[str]]]:
+def plan_reads(paths: Iterable[str | os.PathLike[str]],
+               overrides: dict[str, str] | None = None) -> list[tuple[Drive, list[str]]]:
     """:func:`group_by_drive` for plain paths: ``[(drive, [paths as str])]``."""
     return group_by_drive([str(p) for p in paths], lambda p: p, overrides)
+
+
+def config_overrides(state_dir: str | os.PathLike[str]) -> dict[str, str] | None:
+    """The user's ``"drive_kind": {"<mount point>": "<kind>"}`` from ``<state_dir>/config.json``
+    (None when absent or not an object; entries whose kind is not in :data:`KINDS` are dropped)."""
+    from .config import load_config
+
+    value = load_config(Path(state_dir)).get("drive_kind")
+    if not isinstance(value, dict):
+        return None
+    return {str(k): str(v) for k, v in value.items() if v in KINDS}

@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import facade_adopt, facade_import, facade_models, facade_open
+from . import drives, facade_adopt, facade_import, facade_models, facade_open
 from .config import Paths, resolve_paths
 from .errors import LibraryUnavailableError, NotFoundError
 from .facade_links import LinkService, Progress, RegistryHandle, Resolutions
@@ -308,7 +308,8 @@ class Library:
     def rebuild(self, progress: Progress | None = None) -> dict[str, Any]:
         """Deep Scan: recreate the index from the metadata files (see :mod:`.library.deepscan`)."""
         with self.store.lock():
-            result: dict[str, Any] = deepscan.rebuild(self.root, self.index, progress)
+            result: dict[str, Any] = deepscan.rebuild(self.root, self.index, progress,
+                                                      drive_overrides=drives.config_overrides(self.state_dir))
             return result
 
     # -- remote --------------------------------------------------------------------------------

@@ -238,9 +238,12 @@ class LinkService:
 
     def links_for_model(self, model_id: str) -> list[dict[str, Any]]:
         """Registered links of one model (``link_path``, ``app_id``, ``folder_key``, ``exists``)."""
+        from .links.fsops import link_state
+
         rows: list[dict[str, Any]] = self.registry.links_for_model(model_id)
-        for r in rows:
-            r["exists"] = os.path.islink(r["link_path"]) and os.path.exists(r["link_path"])
+        for r in rows:  # a hard link or a clone is a regular file: judged by identity (link_state)
+            lp = r["link_path"]
+            r["exists"] = (os.path.islink(lp) and os.path.exists(lp)) or link_state(r, False) is None
         return rows
 
     def unlink_model(self, model_id: str) -> dict[str, Any]:

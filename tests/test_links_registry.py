@@ -13,6 +13,7 @@ from test_links_helpers import make_model, setup
 from pumas_core.errors import BadInputError, NotFoundError
 from pumas_core.links import Registry, detect_install, install_info, needs_sync, sync_app
 from pumas_core.links.mapping import config_path, load_mapping, resolve_target
+from pumas_core.links.registry import SCHEMA_VERSION
 
 
 def test_detect_install_reads_version_without_import(comfy_tree):
@@ -104,7 +105,7 @@ def test_registry_concurrent_connections(tmp_path):
     assert r1.count_links() == 120 and len(r2.links_for_model("x")) == 60
     with sqlite3.connect(path) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert con.execute("SELECT version FROM schema_version").fetchone()[0] == 1
+        assert con.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_registry_rejects_garbage_file(tmp_path):

@@ -162,7 +162,8 @@ class Applier:
             if app_id:
                 self.lib.registry.upsert_links([{"link_path": path, "target_path": target, "model_id": rec["model_id"],
                                                  "app_id": app_id, "folder_key": p["folder_key"], "kind": "file"}])
-                self.lib.registry.pin_links([path], f"adopt:{self.journal.journal_id}")
+                self.lib.registry.pin(path, f"adopt:{self.journal.journal_id}", app_id=app_id,
+                                      folder_key=p["folder_key"], model_id=rec["model_id"])
         self.totals.done += p["size"]
         self.journal.write({"type": "done", "step": "link", "g": gi, "p": pj, **({"error": error} if error else {})})
 

@@ -102,7 +102,7 @@ def _undo_group(lib: Library, st: State, gi: int, g: dict[str, Any], progress: P
         else:
             out["restored"] += 1
     lib.registry.delete_links(paths)
-    lib.registry.unpin_links(paths)
+    lib.registry.unpin(paths)
     if remove_model and not out["errors"] and lib.index.get(rec["model_id"]) is not None:
         try:
             lib.delete_model(rec["model_id"])

@@ -28,22 +28,8 @@ SCAN_DEPTH = 2  # key folder + one level of sub-folders (collision folders of sh
 
 
 def _link_state(row: Mapping[str, Any], library_missing: bool) -> str | None:
-    """Why a registered link is broken (``link_missing`` | ``not_a_link`` | ``wrong_target`` |
-    ``target_missing``), ``"offline"`` when its target is on a missing library, or None when fine."""
-    lp = row["link_path"]
-    try:
-        text = os.readlink(lp)
-    except FileNotFoundError:
-        return "link_missing"
-    except OSError:
-        return "not_a_link" if os.path.lexists(lp) else "link_missing"
-    if fsops.link_points_to(lp, text) != os.path.normpath(row["target_path"]):
-        return "wrong_target"
-    try:
-        os.stat(lp)
-    except OSError:
-        return "offline" if library_missing else "target_missing"
-    return None
+    """Why a registered link is broken, by its strategy (see :func:`.fsops.link_state`)."""
+    return fsops.link_state(row, library_missing)
 
 
 def _scan_dirs(app: Mapping[str, Any], rows: Iterable[Mapping[str, Any]]) -> set[str]:
@@ -151,8 +137,10 @@ def check(registry: Registry, library_root: str | os.PathLike[str],
         ``{"status": "healthy"|"warnings"|"errors", "broken_links": [{"link_path","target_path","model_id",
         "app_id","reason","repairable","action","fixable_by","fix_reason"}], "orphaned_links":
         [{"link_path","target_path","app_id","dangling"}], "ghost_apps": [{"app_id","root","link_count"}],
-        "phantom_models": [...], "moved_models": [...],
+        "phantom_models": [...], "moved_models": [...], "link_strategies": {strategy: N},
         "offline_volumes": [{"path","kind": "library"|"app","mount","app_id"?}], "links_checked": N}``.
+        Each broken link carries its ``strategy`` (how it was made: a hard link or a copy-on-write clone is
+        judged by identity, not as a symlink, and a clone whose library file is gone is still complete).
         ``reason`` says what is wrong with the link (``link_missing`` | ``not_a_link`` | ``wrong_target`` |
         ``target_missing``); ``fix_reason`` says why ``action`` fixes it.
         ``errors``: broken links or offline volumes; ``warnings``: orphans, ghosts, phantoms or moved models.
@@ -190,7 +178,8 @@ def check(registry: Registry, library_root: str | os.PathLike[str],
             if reason is None or reason == "offline":
                 continue
             item: dict[str, Any] = {"link_path": r["link_path"], "target_path": r["target_path"],
-                                    "model_id": r["model_id"], "app_id": r["app_id"], "reason": reason}
+                                    "model_id": r["model_id"], "app_id": r["app_id"], "reason": reason,
+                                    "strategy": r.get("strategy")}
             fix = fix_for(item, models_by_id, moved)
             item.update(repairable=fix["fixable_by"] == "repair", action=fix["action"],
                         fixable_by=fix["fixable_by"], fix_reason=fix["reason"])
@@ -207,4 +196,13 @@ def check(registry: Registry, library_root: str | os.PathLike[str],
         status = "healthy"
     return {"status": status, "broken_links": broken, "orphaned_links": orphans, "ghost_apps": ghosts,
             "phantom_models": phantoms, "moved_models": list(moved_models or []), "offline_volumes": offline,
-            "links_checked": len(rows)}
+            "links_checked": len(rows), "link_strategies": _strategy_counts(rows)}
+
+
+def _strategy_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """``{strategy: number of registered links}`` (``relative``/``absolute``/``hardlink``/``clone``)."""
+    out: dict[str, int] = {}
+    for r in rows:
+        how = str(r.get("strategy") or "relative")
+        out[how] = out.get(how, 0) + 1
+    return out

@@ -5,9 +5,12 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import stat
+from collections.abc import Mapping
+from typing import Any
 
 from ..atomic import discard
-from ..errors import ConflictError
+from ..errors import ConflictError, PumasError
 from . import strategy as strategies
 
 BACKUP_SUFFIX = ".pumas-backup"
@@ -18,15 +21,52 @@ def rel_target(link_path: str, target: str) -> str:
     return os.path.relpath(target, os.path.dirname(link_path))
 
 
-def points_to_target(link_path: str, target: str) -> bool:
-    """True when ``link_path`` is our link to ``target``: a symlink whose text leads there
-    (relative or absolute), or a hard link of the same inode."""
+def points_to_target(link_path: str, target: str, strategy: str | None = None) -> bool:
+    """True when ``link_path`` holds our link to ``target``: a symlink whose text leads there (relative
+    or absolute), a hard link of the same inode, or — when ``strategy`` is ``"clone"`` — a regular
+    file of ``target``'s size (:func:`.strategy.is_clone_of`; ``target`` must exist)."""
     if os.path.islink(link_path):
         try:
             return link_points_to(link_path, os.readlink(link_path)) == os.path.normpath(target)
         except OSError:
             return False
+    if strategy == strategies.LinkStrategy.CLONE:
+        return strategies.is_clone_of(link_path, target)
     return strategies.is_hardlink_of(link_path, target)
+
+
+def link_state(row: Mapping[str, Any], library_missing: bool) -> str | None:
+    """Why the registered link ``row`` (a ``links`` row) is broken, or None when it is fine.
+
+    ``link_missing`` | ``not_a_link`` (a real file or folder of the user's took its place) |
+    ``wrong_target`` | ``target_missing``, or ``"offline"`` when its target is on a missing library.
+    A hard link is fine while it is the library file's inode (or, its target gone, still a file: the
+    content is there); a clone while it is a regular file of the target's size — and a clone whose
+    target is gone is still a complete file, never broken.
+    """
+    lp, target = row["link_path"], row["target_path"]
+    how = row.get("strategy") or strategies.LinkStrategy.RELATIVE
+    try:
+        st = os.lstat(lp)
+    except OSError:
+        return "link_missing"
+    if how in (strategies.LinkStrategy.HARDLINK, strategies.LinkStrategy.CLONE) and stat.S_ISREG(st.st_mode):
+        if not os.path.exists(target):
+            return None  # the file still holds the whole content (its own blocks or the shared inode)
+        return None if points_to_target(lp, target, how) else "not_a_link"
+    if not stat.S_ISLNK(st.st_mode):
+        return "not_a_link"
+    try:
+        text = os.readlink(lp)
+    except OSError:
+        return "link_missing"
+    if link_points_to(lp, text) != os.path.normpath(target):
+        return "wrong_target"
+    try:
+        os.stat(lp)
+    except OSError:
+        return "offline" if library_missing else "target_missing"
+    return None
 
 
 def link_points_to(link_path: str, link_text: str) -> str:
@@ -42,35 +82,42 @@ def is_within(path: str, root: str) -> bool:
 
 def symlink_error(link_path: str, exc: OSError) -> str:
     """One-line reason for a failed link creation, naming the link."""
-    if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS) or getattr(exc, "winerror", None) == 1314:
-        return f"{link_path}: cannot create symlink here ({exc.strerror}); this file system or account does not allow symlinks (no copy was made)"
+    if isinstance(exc, PumasError):  # the strategy layer's own explanation (what the file system refused)
+        return f"{link_path}: {exc}"
+    refused = exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS)
+    if refused or getattr(exc, "winerror", None) == 1314:
+        return (f"{link_path}: cannot create symlink here ({exc.strerror}); this file system or account does not "
+                f"allow symlinks (no copy was made)")
     return f"{link_path}: cannot create symlink ({exc.strerror or exc})"
 
 
-def create_link(link_path: str, target: str, is_dir: bool) -> tuple[str, str | None]:
-    """Create a new link (strategy chosen by :mod:`.strategy`); never replaces anything (EEXIST).
+def create_link(link_path: str, target: str, is_dir: bool,
+                prefer: str = strategies.PREFER_AUTO) -> tuple[strategies.LinkStrategy, str | None]:
+    """Create a new link (strategy chosen by :func:`.strategy.choose` with ``prefer``); never replaces
+    anything (EEXIST).
 
     Returns ``(strategy, warning or None)``.  Raises OSError (``FileExistsError`` if something
-    appeared at ``link_path``).
+    appeared at ``link_path``; :class:`~pumas_core.errors.WriteFailedError` when no strategy works here).
     """
-    how, warning = strategies.choose(link_path, target, is_dir)
+    how, warning = strategies.choose(link_path, target, is_dir, prefer)
     strategies.make(link_path, target, is_dir, how)
     return how, warning
 
 
-def replace_link(link_path: str, target: str, is_dir: bool, *, tmp_prefix: str = ".pumas-tmp-") -> tuple[str, str | None]:
+def replace_link(link_path: str, target: str, is_dir: bool, *, tmp_prefix: str = ".pumas-tmp-",
+                 prefer: str = strategies.PREFER_AUTO) -> tuple[strategies.LinkStrategy, str | None]:
     """Atomically re-point our link at ``link_path``: a new link under a temp name, then ``os.replace``.
 
     Only call this for a link that is ours (the caller checked).  Returns ``(strategy, warning)``.
-    Raises OSError.
+    Raises OSError; :class:`~pumas_core.errors.ConflictError` when a real folder took the link's place.
     """
     d = os.path.dirname(link_path)
     tmp = os.path.join(d, f"{tmp_prefix}{secrets.token_hex(6)}")
-    how, warning = strategies.choose(link_path, target, is_dir)
+    how, warning = strategies.choose(link_path, target, is_dir, prefer)
     strategies.make(tmp, target, is_dir, how)
     try:
         if os.path.isdir(link_path) and not os.path.islink(link_path):
-            raise ConflictError(f"{link_path}: became a real folder; not replaced")
+            raise ConflictError(f"{link_path}: became a real folder; not replaced", path=link_path)
         os.replace(tmp, link_path)
     except BaseException:
         discard(tmp)
@@ -89,7 +136,8 @@ def backup_name(path: str) -> str:
 
 
 def backup(path: str) -> str:
-    """Rename the user's file or folder at ``path`` to a free backup name (never deletes); returns it."""
+    """Rename the user's file or folder at ``path`` to a free backup name (never deletes); returns it.
+    Raises OSError when the rename fails (the file stays where it was)."""
     dest = backup_name(path)
     os.rename(path, dest)
     return dest

@@ -10,14 +10,12 @@ ComfyUI runs, or every link dangles there.
 from __future__ import annotations
 
 import os
+from typing import Mapping
 
-try:
-    from os import ST_RDONLY
-except ImportError:  # Windows
-    ST_RDONLY = 1
+ST_RDONLY: int = getattr(os, "ST_RDONLY", 1)  # statvfs flag (absent on Windows, where statvfs is too)
 
 
-def sandbox(environ: dict | None = None, root: str = "/") -> str | None:
+def sandbox(environ: Mapping[str, str] | None = None, root: str = "/") -> str | None:
     """``"flatpak"`` | ``"snap"`` | ``"docker"`` | ``"podman"`` when running inside one, else None."""
     env = os.environ if environ is None else environ
     if env.get("FLATPAK_ID") or os.path.exists(os.path.join(root, ".flatpak-info")):

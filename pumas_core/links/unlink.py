@@ -21,6 +21,10 @@ def _remove(registry: Registry, rows: list[dict[str, Any]]) -> dict[str, Any]:
                 if ours or not os.path.exists(lp):
                     os.unlink(lp)
                     removed += 1
+            elif (r.get("strategy") in ("hardlink", "clone")
+                  and fsops.points_to_target(lp, r["target_path"], r["strategy"])):  # our hard link or clone
+                os.unlink(lp)
+                removed += 1
         except OSError as exc:
             errors.append({"link_path": lp, "error": f"{lp}: cannot remove ({exc.strerror})"})
             continue

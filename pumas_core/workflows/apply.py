@@ -11,6 +11,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ..links.pins import pin_link
+from ..links.registry import PIN_WORKFLOW
 from ..links.sync import link_one
 from .resolve import Resolution
 
@@ -63,7 +64,8 @@ def apply_links(lib: Library, app: dict[str, Any], resolutions: list[Resolution]
         elif rep.errors:
             res.status, res.note = "conflict", rep.errors[0]["error"]
         if not dry_run and res.status in ("linked", "present"):
-            lib.registry.add_pin(app["app_id"], res.folder, res.ref.rel_name, res.entry.model_id)
+            lib.registry.pin(planned.link_path, PIN_WORKFLOW, app_id=app["app_id"], folder_key=res.folder,
+                             rel_name=res.ref.rel_name, model_id=res.entry.model_id)
         done[res.link_path] = (res.status, res.note)
     if created and not dry_run:
         lib.registry.clear_stamps([app["app_id"]])  # the next boot sync checks the new links too
