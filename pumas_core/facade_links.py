@@ -94,7 +94,7 @@ class LinkService:
             model_dir = self.root / rel
             overrides, overrides_error = read_overrides(model_dir)
             tags = meta.get("tags") if isinstance(meta.get("tags"), list) else []
-            yield LinkableModel(model_id=mid, model_type=mtype, format=fmt, model_dir=model_dir,
+            yield LinkableModel(model_id=mid, model_type=mtype, kind=fmt, model_dir=model_dir,
                                 files=files, link_name=link_name, link_subdir=meta.get("link_subdir") or "",
                                 family=meta.get("family"), base_model=meta.get("base_model"),
                                 precision=meta.get("precision"), tags=tuple(str(t) for t in tags),

@@ -32,7 +32,7 @@ def test_broken_link_found_and_repaired_after_library_move(tmp_path, comfy_tree)
     m.model_dir.rename(new_dir)
     h = check(reg, lib, {m.model_id: m})
     assert h["status"] == "errors" and h["broken_links"][0]["reason"] == "target_missing"
-    moved = LinkableModel(m.model_id, m.model_type, m.format, new_dir, m.files, m.link_name)
+    moved = LinkableModel(m.model_id, m.model_type, m.kind, new_dir, m.files, m.link_name)
     out = repair(reg, lib, {m.model_id: moved})
     assert out["repaired"] == 1 and out["unrepairable"] == []
     link = comfy_tree / "models" / "checkpoints" / "a.safetensors"

@@ -211,7 +211,7 @@ def test_retyped_model_link_moves(tmp_path, comfy_tree):
     reg, app, lib = setup(tmp_path, comfy_tree)
     a = make_model(lib, "a")
     sync_app(reg, app, [a], library_root=lib)
-    lora = LinkableModel(a.model_id, "lora", a.format, a.model_dir, a.files, a.link_name)
+    lora = LinkableModel(a.model_id, "lora", a.kind, a.model_dir, a.files, a.link_name)
     rep = sync_app(reg, app, [lora], library_root=lib)
     assert rep.removed_stale == 1 and rep.created == 1
     assert not os.path.lexists(ck(comfy_tree, "a.safetensors"))

@@ -89,7 +89,7 @@ def facts_of(model: LinkableModel) -> ModelFacts:
     def low(v: str | None) -> str:
         return (v or "").lower()
 
-    return ModelFacts(name=model.link_name, model_type=low(model.model_type), kind=low(model.format),
+    return ModelFacts(name=model.link_name, model_type=low(model.model_type), kind=low(model.kind),
                       family=low(model.family), base_model=low(model.base_model), precision=low(model.precision),
                       tags=frozenset(tags))
 

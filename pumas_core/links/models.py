@@ -6,13 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..vocab import UnitKind, values
-
 if TYPE_CHECKING:
     from .overrides import Overrides
-
-#: the unit kinds a model can have (``LinkableModel.format``)
-FORMATS = values(UnitKind)
 
 
 @dataclass(frozen=True)
@@ -22,7 +17,7 @@ class LinkableModel:
     Attributes:
         model_id: the content-derived id (lowercase hex, optionally ``"blake3:"``-prefixed).
         model_type: a :class:`~pumas_core.vocab.ModelType` value (``checkpoint``, ``lora``, ... ``unknown``).
-        format: the unit kind, a :class:`~pumas_core.vocab.UnitKind` value (``metadata.json`` ``format``).
+        kind: the unit kind, a :class:`~pumas_core.vocab.UnitKind` (``metadata.json`` ``format``).
         model_dir: absolute library folder of the model.
         files: file names relative to ``model_dir`` (``metadata.json`` excluded); primary first.
         link_name: the model's original file name (single file) or folder / set name; the name
@@ -37,7 +32,7 @@ class LinkableModel:
 
     model_id: str
     model_type: str
-    format: str
+    kind: str
     model_dir: Path
     files: tuple[str, ...]
     link_name: str

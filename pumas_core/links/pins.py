@@ -25,9 +25,9 @@ def pin_link(app: dict[str, Any], folder_key: str, rel_name: str, model: Linkabl
     """The link for ``model`` at ``<folder_key>/<rel_name>`` in ``app`` (None for a sharded set, which
     has no one file to name).  ``rel_name`` uses ``/``; callers have checked it has no ``..`` parts."""
     link_path = os.path.join(target_dir(app, folder_key), *rel_name.split("/"))
-    if model.format == UnitKind.DIFFUSION_FOLDER:
+    if model.kind == UnitKind.DIFFUSION_FOLDER:
         return PlannedLink(link_path, diffusers_root(model), model.model_id, folder_key, "dir")
-    if model.format == UnitKind.SINGLE_FILE and model.files:
+    if model.kind == UnitKind.SINGLE_FILE and model.files:
         return PlannedLink(link_path, os.path.join(str(model.model_dir), model.files[0]), model.model_id,
                            folder_key, "file")
     return None

@@ -63,17 +63,17 @@ def _variants(model: LinkableModel, place: Placement, tdir: str) -> list[list[Pl
     base = str(model.model_dir)
     if not model.files:
         raise BadInputError(f"model {model.model_id}: has no files to link")
-    if model.format == UnitKind.DIFFUSION_FOLDER:
+    if model.kind == UnitKind.DIFFUSION_FOLDER:
         name, root = safe_link_name(place.link_name or model.link_name), diffusers_root(model)
         return [[mk(name, root, "dir")], [mk(suffixed(name, model.model_id, True), root, "dir")]]
-    if model.format == UnitKind.SHARDED_SET:
+    if model.kind == UnitKind.SHARDED_SET:
         names = [(safe_link_name(os.path.basename(f)), os.path.join(base, f)) for f in model.files]
         if len({n for n, _ in names}) != len(names):
             raise BadInputError(f"model {model.model_id}: two files of the set share a name")
         sub = suffixed(safe_link_name(model.link_name), model.model_id, True)
         return [[mk(n, t, "file") for n, t in names], [mk(os.path.join(sub, n), t, "file") for n, t in names]]
-    if model.format != UnitKind.SINGLE_FILE:
-        raise BadInputError(f"model {model.model_id}: unknown format {model.format!r}")
+    if model.kind != UnitKind.SINGLE_FILE:
+        raise BadInputError(f"model {model.model_id}: unknown unit kind {model.kind!r}")
     name, target = safe_link_name(place.link_name or model.link_name), os.path.join(base, model.files[0])
     return [[mk(name, target, "file")], [mk(suffixed(name, model.model_id), target, "file")]]
 

@@ -51,7 +51,7 @@ class Entry:
         """The model as the link layer sees it."""
         if self._model is None:
             meta = self.meta
-            self._model = LinkableModel(model_id=self.model_id, model_type=self.model_type, format=self.kind,
+            self._model = LinkableModel(model_id=self.model_id, model_type=self.model_type, kind=self.kind,
                                         model_dir=Path(self._lib.root) / self.rel,
                                         files=tuple(f["name"] for f in meta.get("files", [])),
                                         link_name=self.file_name, link_subdir=meta.get("link_subdir") or "")
