@@ -19,8 +19,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..links.strategy import same_file
 from ..vocab import Stage
-from .fsutil import Progress, blake3_of, clean_leftovers, same_file, swap_in_link
+from .fsutil import Progress, blake3_of, clean_leftovers, swap_in_link
 from .journal import Journal, Record, State
 from .sidecars import apply_to_model, find_preview, preview_name
 

@@ -38,14 +38,6 @@ def blake3_of(path: str, progress: Progress | None = None) -> str:
     return str(h.hexdigest())
 
 
-def same_file(path: str, target: str) -> bool:
-    """True when ``path`` resolves to ``target`` (our link, or the file itself)."""
-    try:
-        return os.path.samefile(path, target)
-    except OSError:
-        return False
-
-
 def swap_in_link(path: str, target: str) -> None:
     """Atomically replace whatever is at ``path`` (a verified duplicate, or nothing) by a link to
     ``target`` made by the one link layer (:func:`pumas_core.links.fsops.replace_link`: a link under a

@@ -11,9 +11,10 @@ import shutil
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConflictError
+from ..links.strategy import same_file
 from ..vocab import Stage
 from .apply import _created_here, find_by_source
-from .fsutil import Progress, blake3_of, clean_leftovers, copy_verified, move_back, same_file
+from .fsutil import Progress, blake3_of, clean_leftovers, copy_verified, move_back
 from .journal import Journal, Record, State
 
 if TYPE_CHECKING:
