@@ -20,6 +20,7 @@ from ..errors import BadInputError, NotFoundError
 from ..testhooks import phase
 from . import fsops, preflight
 from . import strategy as strategies
+from .dangling import dir_probes, drop_missing_dir_link, missing_dir_parents
 from .fastpath import compute_stamp, needs_sync, pick_probes, record_library_mount
 from .mapping import Mapping, load_mapping
 from .models import LinkableModel, SyncReport
@@ -339,6 +340,8 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
         if progress and i % 500 == 0:
             progress({"stage": "syncing", "index": i, "count": len(planned), "file": p.link_path})
         try:
+            if online and drop_missing_dir_link(report, p, dry_run):
+                continue  # a dangling directory link makes ComfyUI's /models/<key> answer 500
             _apply(report, p, by_path.get(p.link_path), lib, dry_run,
                    (resolutions or {}).get(p.link_path, default_resolution), upserts, drop)
         except OSError as exc:
@@ -358,7 +361,8 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
         record_library_mount(registry, lib)
     if not incremental and generation is not None and not report.errors:
         registry.set_stamp(app["app_id"], generation, compute_stamp(
-            app, mapping, link_dirs, library_root=lib, probes=pick_probes([p.link_path for p in planned])))
+            app, mapping, link_dirs | missing_dir_parents(planned), library_root=lib,
+            probes=list(dict.fromkeys(pick_probes([p.link_path for p in planned]) + dir_probes(planned)))))
     return report
 
 

@@ -1,0 +1,72 @@
+"""What ComfyUI really resolves: shadowed names (earlier folders of a key) and no dangling directory links."""
+
+from __future__ import annotations
+
+import os
+
+from test_links_helpers import make_model, setup
+
+from pumas_core.links import sync_app
+from pumas_core.links.shadow import shadowed_links
+
+
+def _row(link, key="checkpoints", kind="file"):
+    return {"link_path": str(link), "folder_key": key, "model_id": "m1", "kind": kind}
+
+
+def test_shadow_follows_comfyuis_get_full_path_rules(tmp_path):
+    first, ours = tmp_path / "extra" / "checkpoints", tmp_path / "models" / "checkpoints"
+    for d in (first, ours, first / "sub", ours / "sub"):
+        d.mkdir(parents=True, exist_ok=True)
+    app = {"folder_paths": {"checkpoints": [str(first), str(ours)], "diffusers": [str(first), str(ours)]}}
+    (first / "real.safetensors").write_bytes(b"user file")
+    (first / "sub" / "deep.safetensors").write_bytes(b"user file")
+    (first / "dangling.safetensors").symlink_to(tmp_path / "nowhere")  # get_full_path skips it
+    (first / "a_dir.safetensors").mkdir()                               # not a file: not returned
+    (first / "diff").mkdir()                                           # DiffusersLoader takes the first folder
+    rows = [_row(ours / n) for n in ("real.safetensors", "sub/deep.safetensors", "dangling.safetensors",
+                                     "a_dir.safetensors", "alone.safetensors")]
+    rows += [_row(ours / "diff", "diffusers", "dir"), _row(first / "x.safetensors")]  # the last: in the first folder
+    out = shadowed_links(app, rows)
+    assert [(s["folder_key"], s["name"]) for s in out] == [
+        ("checkpoints", "real.safetensors"), ("checkpoints", "sub/deep.safetensors"), ("diffusers", "diff")]
+    assert out[0]["shadowed_by"] == str(first / "real.safetensors")
+    assert out[0]["fixable_by"] is None and str(first) in out[0]["action"] and "link_name" in out[0]["action"]
+    app["folder_paths"]["checkpoints"].reverse()  # an appended extra root comes after ours: nothing is hidden
+    assert [s["folder_key"] for s in shadowed_links(app, rows[:5])] == []
+
+
+def _diffusers_model(lib):
+    return make_model(lib, "tinydiff", fmt="diffusion-folder",
+                      files=("model_index.json", "unet/diffusion_pytorch_model.safetensors"), link_name="tinydiff")
+
+
+def test_sync_never_leaves_a_dangling_directory_link(tmp_path, comfy_tree):
+    """A diffusers folder removed from the library by hand: the next sync removes its directory link (ComfyUI's
+    ``/models/diffusers`` answers 500 while it dangles), keeps the registry row for health/repair, and creates
+    no dangling link afterwards."""
+    reg, app, lib = setup(tmp_path, comfy_tree)
+    m = _diffusers_model(lib)
+    assert sync_app(reg, app, [m], library_root=lib, generation=1).created == 1
+    link = comfy_tree / "models" / "diffusers" / "tinydiff"
+    assert link.is_symlink() and link.is_dir()
+    (lib / "checkpoint" / "tinydiff").rename(tmp_path / "moved_away")
+    preview = sync_app(reg, app, [m], library_root=lib, generation=1, dry_run=True)
+    assert [p["action"] for p in preview.planned] == ["remove_broken"] and link.is_symlink()
+    rep = sync_app(reg, app, [m], library_root=lib, generation=1)  # same generation: the fast path must not hide it
+    assert not rep.fast_path and rep.removed_broken == 1 and not os.path.lexists(link)
+    assert [r["link_path"] for r in reg.links_for_app(app["app_id"])] == [str(link)]
+    again = sync_app(reg, app, [m], library_root=lib, generation=1, force=True)
+    assert not os.path.lexists(link) and again.created == 0 and any("is missing" in w for w in again.warnings)
+    (tmp_path / "moved_away").rename(lib / "checkpoint" / "tinydiff")  # back: linked again
+    assert sync_app(reg, app, [m], library_root=lib, generation=1).created == 1 and link.is_dir()
+
+
+def test_dangling_file_links_are_left_for_repair(tmp_path, comfy_tree):
+    """File links are not directory links: a dangling one is only listed by ComfyUI, health/repair handle it."""
+    reg, app, lib = setup(tmp_path, comfy_tree)
+    m = make_model(lib, "ckpt")
+    sync_app(reg, app, [m], library_root=lib)
+    (lib / "checkpoint" / "ckpt" / "ckpt.safetensors").unlink()
+    rep = sync_app(reg, app, [m], library_root=lib, force=True)
+    assert rep.removed_broken == 0 and (comfy_tree / "models" / "checkpoints" / "ckpt.safetensors").is_symlink()
