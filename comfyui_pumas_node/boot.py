@@ -45,7 +45,8 @@ def boot_sync(folder_paths: dict | None, comfyui_root: str | os.PathLike | None,
         quiet: do not log (the caller logs the summary).
     Returns:
         ``{"ok": bool, "skipped": reason or None, "created": N, "already_correct": N,
-        "conflicts": N, "errors": N, "repointed": N, "fast_path": bool, "app_id": str or None,
+        "conflicts": N, "errors": N, "repointed": N, "removed": N (dead or stale links taken away),
+        "fast_path": bool, "app_id": str or None,
         "relocated": [{"kind": "library"|"install", "old", "new", "links_rebuilt", ...}],
         "notes": [recovery notes], "ms": float}``.  An offline library (unplugged drive, empty mount
         point) is skipped with ``library offline (<path> not mounted?)`` and nothing is changed.
@@ -53,7 +54,8 @@ def boot_sync(folder_paths: dict | None, comfyui_root: str | os.PathLike | None,
     """
     t0 = time.perf_counter()
     summary = {"ok": False, "skipped": None, "created": 0, "already_correct": 0, "conflicts": 0,
-               "errors": 0, "repointed": 0, "fast_path": False, "app_id": None, "relocated": [], "notes": [],
+               "errors": 0, "repointed": 0, "removed": 0,
+               "fast_path": False, "app_id": None, "relocated": [], "notes": [],
                "ms": 0.0}
     opened = None
     try:
@@ -76,6 +78,7 @@ def boot_sync(folder_paths: dict | None, comfyui_root: str | os.PathLike | None,
         summary["app_id"] = report.get("app_id")
         summary["relocated"] = report.get("relocated") or []
         summary["repointed"] = _count(report.get("repointed"))
+        summary["removed"] = _count(report.get("removed_broken")) + _count(report.get("removed_stale"))
         summary["notes"] = list(getattr(lib, "recovery_notes", []) or [])
         summary.update(
             ok=True,
@@ -112,6 +115,8 @@ def summary_line(summary: dict) -> str:
             f"{summary['conflicts']} conflicts in {summary['ms']:.0f} ms")
     if summary.get("repointed"):
         line += f", {summary['repointed']} re-pointed"
+    if summary.get("removed"):
+        line += f", {summary['removed']} dead links removed"
     if summary.get("errors"):
         line += f" ({summary['errors']} errors, see `pumas health`)"
     for r in summary.get("relocated") or []:

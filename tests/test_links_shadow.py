@@ -70,3 +70,22 @@ def test_dangling_file_links_are_left_for_repair(tmp_path, comfy_tree):
     (lib / "checkpoint" / "ckpt" / "ckpt.safetensors").unlink()
     rep = sync_app(reg, app, [m], library_root=lib, force=True)
     assert rep.removed_broken == 0 and (comfy_tree / "models" / "checkpoints" / "ckpt.safetensors").is_symlink()
+
+
+def test_cli_registration_keeps_comfyuis_search_order(tmp_path, comfy_tree):
+    """``pumas apps add`` / ``sync --comfyui`` (no live ComfyUI) keep the folders and order the extension
+    stored, so the shadow check still sees an ``extra_model_paths.yaml`` root listed first."""
+    from pumas_core.links.apps import register_app
+    from pumas_core.links.registry import Registry
+
+    reg = Registry(tmp_path / "state" / "registry.db")
+    extra = tmp_path / "extra" / "checkpoints"
+    extra.mkdir(parents=True)
+    ours = str(comfy_tree / "models" / "checkpoints")
+    register_app(reg, comfy_tree, {"checkpoints": [str(extra), ours]})
+    (comfy_tree / "models" / "ipadapter").mkdir()
+    app = register_app(reg, comfy_tree)  # what the CLI does
+    assert app["folder_paths"]["checkpoints"] == [str(extra), ours]
+    assert app["folder_paths"]["ipadapter"] == [str(comfy_tree / "models" / "ipadapter")]
+    (extra / "x.safetensors").write_bytes(b"user")
+    assert shadowed_links(app, [_row(comfy_tree / "models" / "checkpoints" / "x.safetensors")])
