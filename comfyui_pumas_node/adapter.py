@@ -46,6 +46,24 @@ def comfyui_root() -> str | None:
     return os.path.abspath(base) if base else None
 
 
+def store_live_folder_paths(lib) -> bool:
+    """Record ComfyUI's live ``folder_paths`` (search order, keys other packs added after our
+    ``__init__``) for this install if they differ from the registry's; True when updated.
+
+    Called when the routes first open the library (every custom node is loaded by then), so
+    health's shadow check uses the order ComfyUI really searches.  Raises what the library raises."""
+    fp, root = folder_paths_snapshot(), comfyui_root()
+    if fp is None or root is None:
+        return False
+    from pumas_core.links.comfyui import normalize_folder_paths
+
+    app = lib.registry.find_app_by_root(root) or lib.registry.find_app_by_root(os.path.realpath(root))
+    if app is None or normalize_folder_paths(fp) == app.get("folder_paths"):
+        return False
+    lib.add_app(root, fp)
+    return True
+
+
 def comfyui_listen_hosts() -> list[str]:
     """Host names ComfyUI was told to listen as (``--listen``, comma-separated), or []."""
     try:
@@ -94,6 +112,6 @@ def setup_comfyui():
     def emit(event: str, data: dict) -> None:
         server.send_sync(event, data)
 
-    ctx = PumasContext(emit=emit, policy=policy, server="comfyui")
+    ctx = PumasContext(emit=emit, policy=policy, server="comfyui", on_open=store_live_folder_paths)
     register_routes(server.routes, build_routes(ctx))
     return ctx

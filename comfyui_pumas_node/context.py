@@ -9,6 +9,7 @@ or unavailable library never stops ComfyUI from importing the extension.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -33,11 +34,14 @@ class PumasContext:
         policy: a :class:`HostPolicy` or a zero-argument callable returning one.
         library_factory: ``factory(library, state) -> Library`` (default ``Library.open``).
         server: ``"comfyui"`` or ``"standalone"`` (reported by ``GET /pumas/status``).
+        on_open: called with each newly opened ``Library`` (in ComfyUI: store the live
+            ``folder_paths``); an exception there is logged, never raised to the request.
     """
 
     def __init__(self, library: str | os.PathLike | None = None, state: str | os.PathLike | None = None,
                  emit: Emit | None = None, policy: HostPolicy | Callable[[], HostPolicy] | None = None,
-                 library_factory: Callable[..., Any] | None = None, server: str = "standalone"):
+                 library_factory: Callable[..., Any] | None = None, server: str = "standalone",
+                 on_open: Callable[[Any], Any] | None = None):
         self.library_arg = library
         self.state_arg = state
         self.jobs = JobRegistry(emit)
@@ -46,6 +50,7 @@ class PumasContext:
         self.policy: Callable[[], HostPolicy] = policy if callable(policy) else (lambda: policy)
         self.server = server
         self._factory = library_factory
+        self._on_open = on_open
         self._lib = None
         self._lock = threading.Lock()
 
@@ -68,6 +73,11 @@ class PumasContext:
                     factory = Library.open
                 try:
                     self._lib = factory(library=self.library_arg, state=self.state_arg)
+                    if self._on_open is not None:
+                        try:
+                            self._on_open(self._lib)
+                        except Exception as exc:  # the library still serves; the log says why
+                            logging.getLogger("pumas").warning("[pumas] %s", exc)
                     start = getattr(self._lib, "start_background_lookups", None)
                     if start is not None:
                         start()

@@ -89,3 +89,31 @@ def test_cli_registration_keeps_comfyuis_search_order(tmp_path, comfy_tree):
     assert app["folder_paths"]["ipadapter"] == [str(comfy_tree / "models" / "ipadapter")]
     (extra / "x.safetensors").write_bytes(b"user")
     assert shadowed_links(app, [_row(comfy_tree / "models" / "checkpoints" / "x.safetensors")])
+
+
+def test_routes_in_comfyui_store_the_live_search_order(tmp_path, comfy_tree, monkeypatch):
+    """Inside ComfyUI the routes' first library open records ``folder_paths`` as ComfyUI has it then (packs
+    imported after ours may add folders), so health's shadow check follows the live order."""
+    import sys
+    import types
+
+    from comfyui_pumas_node.adapter import store_live_folder_paths
+    from comfyui_pumas_node.context import PumasContext
+    from pumas_core.facade import Library
+
+    ours = str(comfy_tree / "models" / "checkpoints")
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    live = types.SimpleNamespace(base_path=str(comfy_tree),
+                                 folder_names_and_paths={"checkpoints": ([ours], {".safetensors"})})
+    monkeypatch.setitem(sys.modules, "folder_paths", live)
+    with Library.open(tmp_path / "lib", tmp_path / "st") as lib:
+        lib.add_app(comfy_tree, {"checkpoints": [ours]})
+        assert store_live_folder_paths(lib) is False  # unchanged: nothing written
+    live.folder_names_and_paths["checkpoints"][0].insert(0, str(extra))  # a pack added a folder, first
+    ctx = PumasContext(tmp_path / "lib", tmp_path / "st", on_open=store_live_folder_paths)
+    try:
+        lib = ctx.library()
+        assert lib.list_apps()[0]["folder_paths"]["checkpoints"] == [str(extra), ours]
+    finally:
+        ctx.close()
