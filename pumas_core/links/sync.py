@@ -340,7 +340,7 @@ def sync_app(registry: Registry, app: dict | str, models: Iterable[LinkableModel
         if progress and i % 500 == 0:
             progress({"stage": "syncing", "index": i, "count": len(planned), "file": p.link_path})
         try:
-            if online and drop_missing_dir_link(report, p, dry_run):
+            if lib is not None and online and drop_missing_dir_link(report, p, dry_run):
                 continue  # a dangling directory link makes ComfyUI's /models/<key> answer 500
             _apply(report, p, by_path.get(p.link_path), lib, dry_run,
                    (resolutions or {}).get(p.link_path, default_resolution), upserts, drop)
