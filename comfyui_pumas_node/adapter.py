@@ -58,10 +58,26 @@ def store_live_folder_paths(lib) -> bool:
     from pumas_core.links.comfyui import normalize_folder_paths
 
     app = lib.registry.find_app_by_root(root) or lib.registry.find_app_by_root(os.path.realpath(root))
-    if app is None or normalize_folder_paths(fp) == app.get("folder_paths"):
+    version = comfyui_version()
+    if app is None or (normalize_folder_paths(fp) == app.get("folder_paths") and version in (None, app.get("version"))):
         return False
-    lib.add_app(root, fp)
+    lib.add_app(root, fp, version)
     return True
+
+
+def comfyui_version() -> str | None:
+    """ComfyUI's version from ``comfyui_version.py`` in its code folder (where ``folder_paths`` lives;
+    with ``--base-directory`` that is not :func:`comfyui_root`), or None outside ComfyUI."""
+    fp = sys.modules.get("folder_paths")
+    where = getattr(fp, "__file__", None)
+    if not where:
+        return None
+    try:
+        from pumas_core.links.comfyui import detect_install
+
+        return detect_install(os.path.dirname(os.path.abspath(where)))["version"]
+    except Exception:
+        return None
 
 
 def comfyui_listen_hosts() -> list[str]:

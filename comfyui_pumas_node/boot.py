@@ -33,7 +33,7 @@ def _count(value) -> int:
 
 def boot_sync(folder_paths: dict | None, comfyui_root: str | os.PathLike | None, *,
               library: str | os.PathLike | None = None, state: str | os.PathLike | None = None,
-              lib=None, quiet: bool = False) -> dict:
+              lib=None, quiet: bool = False, version: str | None = None) -> dict:
     """Register the install and run a link-only sync into it; log one line.
 
     Args:
@@ -43,6 +43,7 @@ def boot_sync(folder_paths: dict | None, comfyui_root: str | os.PathLike | None,
         library, state: overrides of the library root / state dir (else env, config, defaults).
         lib: an already open ``Library`` (then it is not closed here).
         quiet: do not log (the caller logs the summary).
+        version: ComfyUI's version read from its code folder (``adapter.comfyui_version``).
     Returns:
         ``{"ok": bool, "skipped": reason or None, "created": N, "already_correct": N,
         "conflicts": N, "errors": N, "repointed": N, "removed": N (dead or stale links taken away),
@@ -72,9 +73,9 @@ def boot_sync(folder_paths: dict | None, comfyui_root: str | os.PathLike | None,
             try:
                 opened = lib = Library.open(library=library, state=state, create=False)
             except Exception as exc:
-                _no_library(exc, root, folder_paths, library, state)
+                _no_library(exc, root, folder_paths, library, state, version)
                 raise
-        report = lib.boot_sync(root, folder_paths)
+        report = lib.boot_sync(root, folder_paths, version) if version else lib.boot_sync(root, folder_paths)
         summary["app_id"] = report.get("app_id")
         summary["relocated"] = report.get("relocated") or []
         summary["repointed"] = _count(report.get("repointed"))
@@ -127,7 +128,7 @@ def summary_line(summary: dict) -> str:
     return line
 
 
-def _no_library(exc: BaseException, root: str, folder_paths, library, state) -> None:
+def _no_library(exc: BaseException, root: str, folder_paths, library, state, version: str | None = None) -> None:
     """Turn "no library yet" / "library offline" into a skip reason.
 
     With no library yet, the install is still registered, so the first import links into it.
@@ -143,7 +144,7 @@ def _no_library(exc: BaseException, root: str, folder_paths, library, state) -> 
         from pumas_core.links.apps import register_app
 
         try:
-            register_app(Registry(resolve_paths(library, state).registry_path), root, folder_paths)
+            register_app(Registry(resolve_paths(library, state).registry_path), root, folder_paths, version)
             done = "install registered"
         except Exception as reg_exc:  # noqa: BLE001
             done = f"install not registered: {reg_exc}"

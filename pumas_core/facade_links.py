@@ -70,14 +70,14 @@ class LinkOps:
         return ""
 
     # -- installs ----------------------------------------------------------------------------------
-    def add_app(self, comfyui_dir, folder_paths: dict | None = None) -> dict:
+    def add_app(self, comfyui_dir, folder_paths: dict | None = None, version: str | None = None) -> dict:
         """Register (or refresh) a ComfyUI install; returns the app dict (``app_id``, ``root``, ``version``...).
 
         Raises :class:`BadInputError` when the folder is not a ComfyUI install.
         """
         from .links.apps import register_app
 
-        return register_app(self.registry, Path(comfyui_dir).expanduser(), folder_paths)
+        return register_app(self.registry, Path(comfyui_dir).expanduser(), folder_paths, version)
 
     def list_apps(self) -> list[dict]:
         """Registered installs."""
@@ -159,7 +159,7 @@ class LinkOps:
         r["apps"] = len(r["apps"])
         return r
 
-    def boot_sync(self, comfyui_dir, folder_paths: dict | None = None) -> dict:
+    def boot_sync(self, comfyui_dir, folder_paths: dict | None = None, version: str | None = None) -> dict:
         """Register this install (idempotent) and run the link-only sync with the no-op fast path.
 
         No hashing, no network.  An install that moved (its old root is gone and its links are at the
@@ -173,8 +173,10 @@ class LinkOps:
         self.check_available()
         moved = adopt_moved_install(self.registry, os.path.realpath(comfyui_dir))
         app = self.registry.find_app_by_root(os.path.realpath(comfyui_dir))
-        if app is None or folder_paths is not None:
-            app = self.add_app(comfyui_dir, folder_paths) if app is None or _paths_changed(app, folder_paths) else app
+        if app is None or folder_paths is not None or version:  # version: ComfyUI's, from its code folder
+            changed = (app is None or _paths_changed(app, folder_paths)
+                       or bool(version and version != app.get("version")))
+            app = self.add_app(comfyui_dir, folder_paths, version) if changed else app
         report = sync_app(self.registry, app, self.linkable_models(), library_root=self.root,
                           generation=self.index.generation()).to_dict()
         report["relocated"] = [r for r in (self.relocation, moved) if r]

@@ -130,6 +130,10 @@ def test_shadowed_link_and_dangling_directory_link_in_real_comfyui(install):
             ("shadowme_sd15.safetensors", str(first / "shadowme_sd15.safetensors"))], health
         assert health["status"] != "healthy" and health["shadowed_links"][0]["action"]
         assert comfy.get("/pumas/status")["models"] == 3
+        from pumas_core.links.comfyui import detect_install  # --base-directory: the version of the code folder
+
+        version = detect_install(os.environ["PUMAS_COMFYUI_DIR"])["version"]
+        assert version and [a["version"] for a in comfy.get("/api/pumas/apps")["apps"]] == [version]
         status, js, ctype = _status(comfy, "/extensions/pumas_library/lib/health_items.js")
         assert status == 200 and "javascript" in ctype and b"shadowed_links" in js
         assert _status(comfy, "/extensions/pumas_library/pumas_panel.js")[0] == 200

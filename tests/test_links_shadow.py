@@ -117,3 +117,30 @@ def test_routes_in_comfyui_store_the_live_search_order(tmp_path, comfy_tree, mon
         assert lib.list_apps()[0]["folder_paths"]["checkpoints"] == [str(extra), ours]
     finally:
         ctx.close()
+
+
+def test_version_comes_from_comfyuis_code_folder_with_base_directory(tmp_path, monkeypatch):
+    """ComfyUI started with ``--base-directory``: the install root (base) has no ``comfyui_version.py``; the
+    version is read from the code folder (where ``folder_paths`` lives) and kept by a later CLI ``apps add``."""
+    import sys
+    import types
+
+    from comfyui_pumas_node import adapter
+    from comfyui_pumas_node.boot import boot_sync
+    from pumas_core.facade import Library
+
+    code, base = tmp_path / "ComfyUI", tmp_path / "base"
+    code.mkdir()
+    (code / "main.py").write_text("")
+    (code / "comfyui_version.py").write_text('__version__ = "0.3.64"\n')
+    (base / "models" / "checkpoints").mkdir(parents=True)
+    fp = {"checkpoints": ([str(base / "models" / "checkpoints")], {".safetensors"})}
+    monkeypatch.setitem(sys.modules, "folder_paths", types.SimpleNamespace(
+        __file__=str(code / "folder_paths.py"), base_path=str(base), folder_names_and_paths=fp))
+    assert adapter.comfyui_version() == "0.3.64" and adapter.comfyui_root() == str(base)
+    with Library.open(tmp_path / "lib", tmp_path / "st") as lib:
+        s = boot_sync(adapter.folder_paths_snapshot(), adapter.comfyui_root(), lib=lib, quiet=True,
+                      version=adapter.comfyui_version())
+        assert s["ok"], s
+        assert lib.list_apps()[0]["version"] == "0.3.64"
+        assert lib.add_app(base)["version"] == "0.3.64"  # the CLI: no version in base, the known one stays
