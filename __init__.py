@@ -62,7 +62,7 @@ def _setup():
         ctx = adapter.setup_comfyui()
     except Exception as exc:
         _log.error("[pumas] routes not registered: %s: %s", type(exc).__name__, exc)
-    boot.boot_sync(adapter.folder_paths_snapshot(), adapter.comfyui_root())
+    boot.boot_sync(adapter.folder_paths_snapshot(), adapter.comfyui_root(), version=adapter.comfyui_version())
     return ctx
 
 

@@ -30,17 +30,19 @@ def _pumas_prestartup():
         return None
     folder_paths = None
     root = None
+    version = None
     try:
         from comfyui_pumas_node import adapter
 
         folder_paths = adapter.folder_paths_snapshot()
         root = adapter.comfyui_root()
+        version = adapter.comfyui_version()
     except BaseException as exc:  # no folder data: the root is derived below
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
     if root is None:  # <ComfyUI>/custom_nodes/<this pack>/prestartup_script.py
         root = os.path.dirname(os.path.dirname(here))
-    return boot.boot_sync(folder_paths, root)
+    return boot.boot_sync(folder_paths, root, version=version)
 
 
 _pumas_prestartup()

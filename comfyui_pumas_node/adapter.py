@@ -14,12 +14,15 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 if TYPE_CHECKING:  # aiohttp is not imported at run time: prestartup_script.py loads this module early
     from aiohttp import web
+
+    from pumas_core.facade import Library
 
     from .context import PumasContext
     from .security import Route
@@ -102,6 +105,41 @@ def comfyui_root() -> str | None:
     return os.path.abspath(base) if base else None
 
 
+def store_live_folder_paths(lib: Library) -> bool:
+    """Record ComfyUI's live ``folder_paths`` (search order, keys other packs added after our
+    ``__init__``) for this install if they differ from the registry's; True when updated.
+
+    Called when the routes first open the library (every custom node is loaded by then), so
+    health's shadow check uses the order ComfyUI really searches.  Raises what the library raises."""
+    fp, root = folder_paths_snapshot(), comfyui_root()
+    if fp is None or root is None:
+        return False
+    from pumas_core.links.comfyui import normalize_folder_paths
+
+    app = lib.registry.find_app_by_root(root) or lib.registry.find_app_by_root(os.path.realpath(root))
+    version = comfyui_version()
+    if app is None or (normalize_folder_paths(fp) == app.get("folder_paths") and version in (None, app.get("version"))):
+        return False
+    lib.add_app(root, fp, version)
+    return True
+
+
+def comfyui_version() -> str | None:
+    """ComfyUI's version from ``comfyui_version.py`` in its code folder (where ``folder_paths`` lives;
+    with ``--base-directory`` that is not :func:`comfyui_root`), or None outside ComfyUI."""
+    fp = sys.modules.get("folder_paths")
+    where = getattr(fp, "__file__", None)
+    if not where:
+        return None
+    try:
+        from pumas_core.links.comfyui import detect_install
+
+        version = detect_install(os.path.dirname(os.path.abspath(where)))["version"]
+    except Exception:  # any failure: the version is unknown, never a reason to stop ComfyUI
+        return None
+    return str(version) if version else None
+
+
 def comfyui_listen_hosts() -> list[str]:
     """Host names ComfyUI was told to listen as (``--listen``, comma-separated), or []."""
     cli_args = _comfy_module("comfy.cli_args")
@@ -151,6 +189,6 @@ def setup_comfyui() -> PumasContext:
     def emit(event: str, data: dict[str, Any]) -> None:
         server.send_sync(event, data)
 
-    ctx = PumasContext(emit=emit, policy=policy, server="comfyui")
+    ctx = PumasContext(emit=emit, policy=policy, server="comfyui", on_open=store_live_folder_paths)
     register_routes(server.routes, build_routes(ctx))
     return ctx

@@ -39,7 +39,7 @@ def _count(value: Any) -> int:
 
 def boot_sync(folder_paths: dict[str, list[str]] | None, comfyui_root: str | os.PathLike[str] | None, *,
               library: str | os.PathLike[str] | None = None, state: str | os.PathLike[str] | None = None,
-              lib: Library | None = None, quiet: bool = False) -> dict[str, Any]:
+              lib: Library | None = None, quiet: bool = False, version: str | None = None) -> dict[str, Any]:
     """Register the install and run a link-only sync into it; log one line.
 
     Args:
@@ -49,9 +49,11 @@ def boot_sync(folder_paths: dict[str, list[str]] | None, comfyui_root: str | os.
         library, state: overrides of the library root / state dir (else env, config, defaults).
         lib: an already open ``Library`` (then it is not closed here).
         quiet: do not log (the caller logs the summary).
+        version: ComfyUI's version read from its code folder (``adapter.comfyui_version``).
     Returns:
         ``{"ok": bool, "skipped": reason or None, "created": N, "already_correct": N,
-        "conflicts": N, "errors": N, "repointed": N, "fast_path": bool, "app_id": str or None,
+        "conflicts": N, "errors": N, "repointed": N, "removed": N (dead or stale links taken away),
+        "fast_path": bool, "app_id": str or None,
         "relocated": [{"kind": "library"|"install", "old", "new", "links_rebuilt", ...}],
         "notes": [recovery notes], "ms": float}``.  An offline library (unplugged drive, empty mount
         point) is skipped with ``library offline (<path> not mounted?)`` and nothing is changed.
@@ -59,7 +61,8 @@ def boot_sync(folder_paths: dict[str, list[str]] | None, comfyui_root: str | os.
     """
     t0 = time.perf_counter()
     summary: dict[str, Any] = {"ok": False, "skipped": None, "created": 0, "already_correct": 0, "conflicts": 0,
-               "errors": 0, "repointed": 0, "fast_path": False, "app_id": None, "relocated": [], "notes": [],
+                               "errors": 0, "repointed": 0, "removed": 0,
+                               "fast_path": False, "app_id": None, "relocated": [], "notes": [],
                "ms": 0.0}
     opened: Library | None = None
     try:
@@ -76,12 +79,13 @@ def boot_sync(folder_paths: dict[str, list[str]] | None, comfyui_root: str | os.
             try:
                 opened = lib = Library.open(library=library, state=state, create=False)
             except Exception as exc:
-                _no_library(exc, root, folder_paths, library, state)
+                _no_library(exc, root, folder_paths, library, state, version)
                 raise
-        report = lib.boot_sync(root, folder_paths)
+        report = lib.boot_sync(root, folder_paths, version) if version else lib.boot_sync(root, folder_paths)
         summary["app_id"] = report.get("app_id")
         summary["relocated"] = report.get("relocated") or []
         summary["repointed"] = _count(report.get("repointed"))
+        summary["removed"] = _count(report.get("removed_broken")) + _count(report.get("removed_stale"))
         summary["notes"] = list(getattr(lib, "recovery_notes", []) or [])
         summary.update(
             ok=True,
@@ -116,6 +120,8 @@ def summary_line(summary: dict[str, Any]) -> str:
             f"{summary['conflicts']} conflicts in {summary['ms']:.0f} ms")
     if summary.get("repointed"):
         line += f", {summary['repointed']} re-pointed"
+    if summary.get("removed"):
+        line += f", {summary['removed']} dead links removed"
     if summary.get("errors"):
         line += f" ({summary['errors']} errors, see `pumas health`)"
     for r in summary.get("relocated") or []:
@@ -127,7 +133,8 @@ def summary_line(summary: dict[str, Any]) -> str:
 
 
 def _no_library(exc: BaseException, root: str, folder_paths: dict[str, list[str]] | None,
-                library: str | os.PathLike[str] | None, state: str | os.PathLike[str] | None) -> None:
+                library: str | os.PathLike[str] | None, state: str | os.PathLike[str] | None,
+                version: str | None = None) -> None:
     """Turn "no library yet" / "library offline" into a skip reason.
 
     With no library yet, the install is still registered, so the first import links into it.
@@ -143,7 +150,7 @@ def _no_library(exc: BaseException, root: str, folder_paths: dict[str, list[str]
         from pumas_core.links.apps import register_app
 
         try:
-            register_app(Registry(resolve_paths(library, state).registry_path), root, folder_paths)
+            register_app(Registry(resolve_paths(library, state).registry_path), root, folder_paths, version)
             done = "install registered"
         except Exception as reg_exc:  # any failure is reported in the skip line, never raised
             done = f"install not registered: {reg_exc}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -39,11 +40,14 @@ class PumasContext:
         policy: a :class:`HostPolicy` or a zero-argument callable returning one.
         library_factory: ``factory(library, state) -> Library`` (default ``Library.open``).
         server: ``"comfyui"`` or ``"standalone"`` (reported by ``GET /pumas/status``).
+        on_open: called with each newly opened ``Library`` (in ComfyUI: store the live
+            ``folder_paths``); an exception there is logged, never raised to the request.
     """
 
     def __init__(self, library: str | os.PathLike[str] | None = None, state: str | os.PathLike[str] | None = None,
                  emit: Emit | None = None, policy: HostPolicy | Callable[[], HostPolicy] | None = None,
-                 library_factory: Callable[..., Library] | None = None, server: str = "standalone") -> None:
+                 library_factory: Callable[..., Library] | None = None, server: str = "standalone",
+                 on_open: Callable[[Library], object] | None = None) -> None:
         self.library_arg = library
         self.state_arg = state
         self.jobs = JobRegistry(emit)
@@ -52,6 +56,7 @@ class PumasContext:
         self.policy: Callable[[], HostPolicy] = fixed if callable(fixed) else (lambda: fixed)
         self.server = server
         self._factory = library_factory
+        self._on_open = on_open
         self._lib: Library | None = None
         self._lock = threading.Lock()
 
@@ -72,6 +77,11 @@ class PumasContext:
                     factory = Library.open
                 try:
                     self._lib = factory(library=self.library_arg, state=self.state_arg)
+                    if self._on_open is not None:
+                        try:
+                            self._on_open(self._lib)
+                        except Exception as exc:  # the library still serves; the log says why
+                            logging.getLogger("pumas").warning("[pumas] %s", exc)
                     start = getattr(self._lib, "start_background_lookups", None)
                     if start is not None:
                         start()

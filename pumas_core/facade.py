@@ -162,9 +162,10 @@ class Library:
         """See :meth:`LinkService.adoption_subdir`."""
         return self.links.adoption_subdir(source)
 
-    def add_app(self, comfyui_dir: PathArg, folder_paths: dict[str, Any] | None = None) -> dict[str, Any]:
+    def add_app(self, comfyui_dir: PathArg, folder_paths: dict[str, Any] | None = None,
+                version: str | None = None) -> dict[str, Any]:
         """Register (or refresh) a ComfyUI install (see :meth:`LinkService.add_app`).  Raises BadInputError."""
-        return self.links.add_app(comfyui_dir, folder_paths)
+        return self.links.add_app(comfyui_dir, folder_paths, version)
 
     def list_apps(self) -> list[dict[str, Any]]:
         """Registered installs."""
@@ -184,9 +185,10 @@ class Library:
         """Incremental sync of just these models into every registered install (after an import)."""
         return self.links.sync_new_models(model_ids)
 
-    def boot_sync(self, comfyui_dir: PathArg, folder_paths: dict[str, Any] | None = None) -> dict[str, Any]:
+    def boot_sync(self, comfyui_dir: PathArg, folder_paths: dict[str, Any] | None = None,
+                  version: str | None = None) -> dict[str, Any]:
         """ComfyUI's start-up sync: link-only, no-op fast path (see :meth:`LinkService.boot_sync`)."""
-        return self.links.boot_sync(comfyui_dir, folder_paths)
+        return self.links.boot_sync(comfyui_dir, folder_paths, version)
 
     def links_for_model(self, model_id: str) -> list[dict[str, Any]]:
         """Registered links of one model (``link_path``, ``app_id``, ``folder_key``, ``exists``)."""

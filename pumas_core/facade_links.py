@@ -116,15 +116,15 @@ class LinkService:
         return ""
 
     # -- installs ----------------------------------------------------------------------------------
-    def add_app(self, comfyui_dir: str | os.PathLike[str],
-                folder_paths: dict[str, Any] | None = None) -> dict[str, Any]:
+    def add_app(self, comfyui_dir: str | os.PathLike[str], folder_paths: dict[str, Any] | None = None,
+                version: str | None = None) -> dict[str, Any]:
         """Register (or refresh) a ComfyUI install; returns the app dict (``app_id``, ``root``, ``version``...).
 
         Raises :class:`BadInputError` when the folder is not a ComfyUI install.
         """
         from .links.apps import register_app
 
-        return register_app(self.registry, Path(comfyui_dir).expanduser(), folder_paths)
+        return register_app(self.registry, Path(comfyui_dir).expanduser(), folder_paths, version)
 
     def list_apps(self) -> list[dict[str, Any]]:
         """Registered installs (app dicts: ``app_id``, ``root``, ``models_dir``, ``folder_paths``...)."""
@@ -213,8 +213,8 @@ class LinkService:
         r["apps"] = len(r["apps"])
         return r
 
-    def boot_sync(self, comfyui_dir: str | os.PathLike[str],
-                  folder_paths: dict[str, Any] | None = None) -> dict[str, Any]:
+    def boot_sync(self, comfyui_dir: str | os.PathLike[str], folder_paths: dict[str, Any] | None = None,
+                  version: str | None = None) -> dict[str, Any]:
         """Register this install (idempotent) and run the link-only sync with the no-op fast path.
 
         No hashing, no network.  An install that moved (its old root is gone and its links are at the
@@ -229,8 +229,9 @@ class LinkService:
         root = os.path.realpath(comfyui_dir)
         moved = adopt_moved_install(self.registry, root)
         app: dict[str, Any] | None = self.registry.find_app_by_root(root)
-        if app is None or _paths_changed(app, folder_paths):
-            app = self.add_app(comfyui_dir, folder_paths)
+        # version: ComfyUI's, read by the extension from its code folder
+        if app is None or _paths_changed(app, folder_paths) or bool(version and version != app.get("version")):
+            app = self.add_app(comfyui_dir, folder_paths, version)
         report = sync_app(self.registry, app, self.linkable_models(), library_root=self.root,
                           generation=self.index.generation()).to_dict()
         report["relocated"] = [r for r in (self.relocation, moved) if r]

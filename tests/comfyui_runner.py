@@ -23,9 +23,10 @@ REPO = Path(__file__).resolve().parent.parent
 class ComfyUI:
     """One ComfyUI process on a free loopback port with ``base`` as ``--base-directory``."""
 
-    def __init__(self, base: Path, env: dict[str, str]):
+    def __init__(self, base: Path, env: dict[str, str], args: tuple[str, ...] = ()):
         self.base = base
         self.env = env
+        self.args = tuple(args)  # more ComfyUI arguments, e.g. ("--extra-model-paths-config", path)
         self.proc: subprocess.Popen | None = None
         self.log = base / "comfyui.log"
         self.port = 0
@@ -48,8 +49,8 @@ class ComfyUI:
         if extra:
             env["PYTHONPATH"] = extra + os.pathsep + env.get("PYTHONPATH", "")
         cmd = [os.environ["PUMAS_COMFYUI_PYTHON"], "main.py", "--cpu", "--listen", "127.0.0.1",
-               "--port", str(self.port),
-               "--database-url", "sqlite:///:memory:", "--disable-api-nodes", "--base-directory", str(self.base)]
+               "--port", str(self.port), "--database-url", "sqlite:///:memory:", "--disable-api-nodes",
+               "--base-directory", str(self.base), *self.args]
         self.proc = subprocess.Popen(cmd, cwd=os.environ["PUMAS_COMFYUI_DIR"], env=env, stdin=subprocess.DEVNULL,
                                      stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
         end = time.monotonic() + timeout

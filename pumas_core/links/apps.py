@@ -22,14 +22,24 @@ PROBES = 24
 
 
 def register_app(registry: Registry, directory: str | os.PathLike[str],
-                 folder_paths: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                 folder_paths: Mapping[str, Any] | None = None, version: str | None = None) -> dict[str, Any]:
     """Detect the ComfyUI install at ``directory`` and add (or refresh) it; returns the app dict.
 
     ``folder_paths``: ComfyUI's ``{key: [abs dirs]}`` when the extension knows it; otherwise the keys
-    are the install's ``models/`` sub-folders.  Raises BadInputError if it is not a ComfyUI folder, or
-    ``folder_paths`` is not ``{key: [dirs]}``.
+    are the install's ``models/`` sub-folders, added to those (and their search order) that the
+    extension stored for an install already registered, so a CLI ``apps add``/``sync --comfyui``
+    never forgets ``extra_model_paths.yaml`` folders (health's shadow check depends on that order).
+    ``version``: ComfyUI's version as the extension read it from its code folder (with
+    ``--base-directory`` the install root holds no ``comfyui_version.py``); else read from the root,
+    else the one already registered.
+    Raises BadInputError if it is not a ComfyUI folder, or ``folder_paths`` is not ``{key: [dirs]}``.
     """
     info = install_info(directory, folder_paths)
+    known = registry.find_app_by_root(info["root"])
+    info["version"] = version or info["version"] or (known or {}).get("version")
+    if known and known.get("folder_paths") and folder_paths is None:  # keep ComfyUI's (order, extra roots)
+        info["folder_paths"] = {**known["folder_paths"],
+                                **{k: v for k, v in info["folder_paths"].items() if k not in known["folder_paths"]}}
     app = registry.add_app(info["root"], info["models_dir"], info["version"], info["folder_paths"],
                            kind="comfyui", mount=mount_point(info["root"]))
     _write_default(registry, app)

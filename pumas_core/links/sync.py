@@ -23,6 +23,7 @@ from ..testhooks import phase
 from ..vocab import Stage
 from . import fsops, preflight
 from . import strategy as strategies
+from .dangling import dir_probes, drop_missing_dir_link, missing_dir_parents
 from .fastpath import compute_stamp, needs_sync, pick_probes, record_library_mount
 from .mapping import Mapping, load_mapping
 from .models import LinkableModel, SyncReport
@@ -306,6 +307,8 @@ def sync_app(registry: Registry, app: dict[str, Any] | str, models: Iterable[Lin
         if progress and i % 500 == 0:
             progress({"stage": Stage.SYNCING, "index": i, "count": len(planned), "file": p.link_path})
         try:
+            if lib is not None and online and drop_missing_dir_link(report, p, dry_run):
+                continue  # a dangling directory link makes ComfyUI's /models/<key> answer 500
             _apply(run, p, by_path.get(p.link_path), (resolutions or {}).get(p.link_path, default_resolution))
         except Exception as exc:  # OSError: the file system said no; ConflictError from a race: report, keep going
             _link_error(run, p, exc)
@@ -324,7 +327,8 @@ def sync_app(registry: Registry, app: dict[str, Any] | str, models: Iterable[Lin
         registry.set_setting(pref_key, prefer)
     if not incremental and generation is not None and not report.errors:
         registry.set_stamp(app["app_id"], generation, compute_stamp(
-            app, mapping, link_dirs, library_root=lib, probes=pick_probes([p.link_path for p in planned])))
+            app, mapping, link_dirs | missing_dir_parents(planned), library_root=lib,
+            probes=list(dict.fromkeys(pick_probes([p.link_path for p in planned]) + dir_probes(planned)))))
     return report
 
 
