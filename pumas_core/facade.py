@@ -114,8 +114,6 @@ class Library:
             self._importer_obj = Importer(self.store)
         return self._importer_obj
 
-    _importer = importer  # the older name
-
     @property
     def lookups(self) -> LookupRunner:
         """The remote-lookup service: queue, retry loop, ``apply`` of an answer (through :attr:`store`)."""

@@ -174,7 +174,7 @@ def _after(lib: Library, report: dict[str, Any]) -> dict[str, Any]:
         if m is not None and m.get("pending_online_lookup"):
             pending.append(mid)
     if pending:
-        lib._lookups.enqueue(pending)
+        lib.lookups.enqueue(pending)
     return report
 
 

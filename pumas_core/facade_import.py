@@ -70,7 +70,7 @@ def import_paths(lib: Library, paths: Iterable[str | os.PathLike[str]], *, mode:
     report["failed"] += [{"path": str(p), "error": e if str(p) in e else f"{p}: {e}", "code": BadInputError.code}
                          for p, e in plan.errors]
     report["skipped"] += [{"path": str(p), "reason": why} for p, why in plan.skipped]
-    importer = lib._importer
+    importer = lib.importer
     todo: list[Todo] = []
     for i, unit in enumerate(plan.units):
         escaped = escaping(unit.files, roots) if roots is not None else []
@@ -102,7 +102,7 @@ def import_stream(lib: Library, name: str, reader: BinaryIO, *, size: int | None
     opts = _options(mode="copy", model_type=model_type, family=family, tags=tags, accept_pickle=accept_pickle,
                     cancel=cancel)
     report = new_report()
-    importer = lib._importer
+    importer = lib.importer
     run_unit(report, name, lambda: importer.import_stream(name, reader, opts, size=size, progress=progress))
     return after_import(lib, report, progress, sync, lookup)
 
@@ -123,7 +123,7 @@ def begin_upload(lib: Library, name: str, *, size: int | None = None, model_type
 
     opts = _options(mode="copy", model_type=model_type, family=family, tags=tags, accept_pickle=accept_pickle,
                     cancel=None)
-    sink = StreamImport(lib._importer, name, opts, size=size, progress=progress)
+    sink = StreamImport(lib.importer, name, opts, size=size, progress=progress)
     return Upload(lib, name, sink, progress, sync, lookup)
 
 
@@ -249,5 +249,5 @@ def after_import(lib: Library, report: ImportReport, progress: Progress | None, 
         report["sync"] = lib.sync_new_models(ids)
         phase("import.linked")
     if ids and lookup:
-        lib._lookups.enqueue(ids)
+        lib.lookups.enqueue(ids)
     return report

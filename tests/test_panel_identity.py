@@ -218,7 +218,7 @@ def seeded_serve(tmp_path, hub, civitai, minilm_sharded_set, real):  # noqa: F81
     single = copy_real(real("minilm/model.safetensors"), tmp_path / "incoming", "all-MiniLM-L6-v2.safetensors")
     with Library.open(srv.library, srv.state) as lib:   # offline in the test process: no lookup here
         the_set = lib.import_paths([src], lookup=False)["imported"][0]
-        lib._lookups.apply(the_set["model_id"], LookupResult(
+        lib.lookups.apply(the_set["model_id"], LookupResult(
             match_source="filename_fuzzy", trust="low", huggingface={
                 "repo_id": "acme/minilm-sharded", "revision": rev, "path": s.shards[0],
                 "url": f"{hub.url}/acme/minilm-sharded/resolve/{rev}/{s.shards[0]}"}))

@@ -90,11 +90,10 @@ def test_civitai_429_marks_pending(tmp_path, minilm_hub, civitai):
     assert res.trust == "verified" and res.pending  # HF answered, CivitAI still to ask
 
 
-def test_offline_mode_sends_nothing_but_serves_cache(tmp_path, minilm_hub, civitai, monkeypatch):
+def test_offline_mode_sends_nothing_but_serves_cache(tmp_path, minilm_hub, civitai):
     make(tmp_path, minilm_hub, civitai).lookup(minilm_query())
     calls = minilm_hub.total_calls() + civitai.total_calls()
-    monkeypatch.setenv("PUMAS_OFFLINE", "1")
-    rl = make(tmp_path, minilm_hub, civitai)
+    rl = make(tmp_path, minilm_hub, civitai, offline=True)
     cached = rl.lookup(minilm_query())
     assert cached.trust == "verified" and cached.huggingface["path"] == "model.safetensors"
     unknown = rl.lookup(q(5))

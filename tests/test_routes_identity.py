@@ -131,7 +131,7 @@ async def test_confirm_reject_and_mark_manual(client, env, real):
     assert await client.server.app[CTX_KEY].call(lambda lib: lib.wait_for_lookups(30))
 
     with Library.open() as lib:  # what a fuzzy filename lookup records
-        lib._lookups.apply(mid, LookupResult(match_source="filename_fuzzy", trust="low",
+        lib.lookups.apply(mid, LookupResult(match_source="filename_fuzzy", trust="low",
                                              huggingface={"repo_id": "snakers4/silero-vad", "path": "x.safetensors"}))
     shown = await (await client.get(f"/pumas/models/{mid}")).json()
     assert shown["trust"] == "low" and shown["match_source"] == "filename_fuzzy"

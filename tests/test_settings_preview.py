@@ -38,9 +38,9 @@ def test_lookups_off_makes_the_library_offline(lib_dirs, monkeypatch):
     try:
         s = lib.update_settings({"lookups": False, "import_mode": "move"})
         assert s["lookups"] is False and s["import_mode"] == "move" and "auto = copy" in s["import_mode_help"]
-        assert lib._lookups.remote.offline is True
+        assert lib.lookups.remote.offline is True
         lib.update_settings({"lookups": True})
-        assert lib._lookups.remote.offline is False
+        assert lib.lookups.remote.offline is False
     finally:
         lib.close()
     reopened = Library.open(*lib_dirs)

@@ -37,7 +37,8 @@ class RemoteLookup:
         state_dir: machine-local state folder; the cache is ``state_dir/remote_cache.db``.
         hf_endpoint: Hub base URL; default ``$HF_ENDPOINT`` or https://huggingface.co.
         civitai_endpoint: default ``$PUMAS_CIVITAI_ENDPOINT`` or https://civitai.com.
-        offline: never send requests (also when ``$PUMAS_OFFLINE=1``); cached answers still serve.
+        offline: never send requests; cached answers still serve.  The caller decides (the library passes its
+            own flag, read once from ``$PUMAS_OFFLINE`` where it is opened); this class reads no switch itself.
         timeout: seconds per HTTP request (connect and each read).
         policy: throttle/circuit tunables (tests shorten them); shared per host in the process.
         interactive_wait: longest throttle wait (s) in :meth:`lookup` before answering pending.
@@ -49,7 +50,7 @@ class RemoteLookup:
         self.hf_endpoint = (hf_endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_HF).rstrip("/")
         self.civitai_endpoint = (civitai_endpoint or os.environ.get("PUMAS_CIVITAI_ENDPOINT")
                                  or DEFAULT_CIVITAI).rstrip("/")
-        self.offline = offline or os.environ.get("PUMAS_OFFLINE", "") in ("1", "true", "yes")
+        self.offline = offline
         self.policy = policy or ResiliencePolicy()
         self.interactive_wait = interactive_wait
         self.cache = RemoteCache(Path(state_dir) / "remote_cache.db")

@@ -70,7 +70,7 @@ def download_ref(lib: Library, ref: ModelRef, progress: Callable[[dict[str, Any]
     from ..downloads import download_dir, download_from_hub_verified
     from ..remote import LookupResult
 
-    remote = lib._lookups.remote
+    remote = lib.lookups.remote
     parts = hf_parts(ref.url or "", remote.hf_endpoint)
     vid = civitai_version(ref.url or "", remote.civitai_endpoint) if parts is None else None
     version: dict[str, Any] = {}
@@ -101,12 +101,12 @@ def download_ref(lib: Library, ref: ModelRef, progress: Callable[[dict[str, Any]
     if report["imported"]:
         mid = str(report["imported"][0]["model_id"])
         if parts is None:
-            lib._lookups.apply(mid, LookupResult(match_source=MatchSource.HASH, trust=Trust.VERIFIED,
+            lib.lookups.apply(mid, LookupResult(match_source=MatchSource.HASH, trust=Trust.VERIFIED,
                                                  civitai=summarize(version, remote.civitai_endpoint)))
             return mid
         repo = remote.hf.repo(repo_id, max_wait=5.0)
         if repo is not None:
-            lib._lookups.apply(mid, LookupResult(match_source=MatchSource.HASH, trust=Trust.VERIFIED,
+            lib.lookups.apply(mid, LookupResult(match_source=MatchSource.HASH, trust=Trust.VERIFIED,
                                                  huggingface=remote.hf.describe(repo, path)))
         return mid
     return str(report["skipped"][0]["model_id"])
