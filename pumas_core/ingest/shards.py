@@ -115,9 +115,11 @@ def _read_small_json(path: Path, cap: int) -> tuple[object | None, str | None]:
 def read_json_manifest(path: Path, cap: int = 1 << 20) -> tuple[dict[str, Any] | None, str | None]:
     """Read a small JSON object (a manifest); return ``(dict, None)`` or ``(None, reason)``."""
     value, err = _read_small_json(path, cap)
-    if err is None and not isinstance(value, dict):
+    if err is not None:
+        return None, err
+    if not isinstance(value, dict):
         return None, f"{path.name} is not a JSON object"
-    return value, err  # type: ignore[return-value]
+    return value, None
 
 
 def _index_set(directory: Path, index_name: str, present: set[str]) -> ShardSet | None:
