@@ -4,6 +4,11 @@
   running ``Library.download`` (result: the import report + ``downloaded``).
 * ``POST /pumas/models/{model_id}/download-missing`` ``{}`` → job running ``Library.download_missing``
   (result: the import report + ``replaced``); 404 at once for an unknown model.
+* ``GET /pumas/models/{model_id}/overrides`` → ``{"model_id", "overrides": the overrides.json object ({} when
+  none), "error": why the file is invalid or null}`` (``Library.get_overrides``).
+* ``POST /pumas/models/{model_id}/overrides`` with the whole overrides object (``{}`` removes the file) →
+  ``{"model_id", "overrides", "error": null, "sync": summary of re-linking that model}``
+  (``Library.set_overrides``); an invalid object is 400 ``bad_input`` naming the problem.
 * ``GET /pumas/apps`` → ``{"apps": [app dict of the registry]}``.
 * ``POST /pumas/apps`` ``{"path": abs ComfyUI folder}`` → ``{"app": app dict}``: the folder must exist and
   be recognised by :func:`pumas_core.links.comfyui.detect_install` (else 400 ``bad_input``).
@@ -99,6 +104,17 @@ def extra_routes(ctx: PumasContext, body_of: BodyOf, job_response: JobResponse) 
         return job_response(ctx.submit("download", lambda lib, progress: lib.download_missing(
             mid, progress=progress), refresh=True))
 
+    async def get_overrides(request: web.Request) -> web.StreamResponse:
+        mid = request.match_info["model_id"]
+        return web.json_response(await ctx.call(lambda lib: lib.get_overrides(mid)))
+
+    async def set_overrides(request: web.Request) -> web.StreamResponse:
+        mid = request.match_info["model_id"]
+        body = await body_of(request)
+        result = await ctx.call(lambda lib: lib.set_overrides(mid, body))
+        ctx.jobs.announce({"job": None, "kind": "sync", "state": "done", "refresh": True, "result": result["sync"]})
+        return web.json_response(result)
+
     async def apps(request: web.Request) -> web.StreamResponse:
         return web.json_response({"apps": await ctx.call(lambda lib: lib.list_apps())})
 
@@ -110,6 +126,8 @@ def extra_routes(ctx: PumasContext, body_of: BodyOf, job_response: JobResponse) 
     return [
         ("POST", "/pumas/download", download, JSON),
         ("POST", "/pumas/models/{model_id}/download-missing", download_missing, JSON),
+        ("GET", "/pumas/models/{model_id}/overrides", get_overrides, None),
+        ("POST", "/pumas/models/{model_id}/overrides", set_overrides, JSON),
         ("GET", "/pumas/apps", apps, None),
         ("POST", "/pumas/apps", add_app, JSON),
     ]

@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import drives, facade_adopt, facade_import, facade_models, facade_open
+from . import drives, facade_adopt, facade_import, facade_models, facade_open, facade_overrides
 from .config import Paths, resolve_paths
 from .errors import LibraryUnavailableError, NotFoundError
 from .facade_links import LinkService, Progress, RegistryHandle, Resolutions
@@ -225,6 +225,10 @@ class Library:
     adopt_resume = facade_adopt.resume
     adopt_undo = facade_adopt.undo
     adopt_journals = facade_adopt.journals
+
+    # -- per-model overrides.json (pumas_core.facade_overrides) -----------------------------------
+    get_overrides = facade_overrides.get_overrides
+    set_overrides = facade_overrides.set_overrides
 
     # -- browse --------------------------------------------------------------------------------
     def list_models(self, model_type: str | None = None, limit: int | None = None,

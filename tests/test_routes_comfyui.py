@@ -24,6 +24,7 @@ ROUTES = {
     ("POST", "/pumas/relocate"), ("POST", "/pumas/rebuild"), ("POST", "/pumas/lookup"), ("GET", "/pumas/jobs"),
     ("GET", "/pumas/jobs/{job_id}"), ("GET", "/pumas/browse"), ("GET", "/pumas/settings"),
     ("POST", "/pumas/settings"), ("POST", "/pumas/download"), ("POST", "/pumas/models/{model_id}/download-missing"),
+    ("GET", "/pumas/models/{model_id}/overrides"), ("POST", "/pumas/models/{model_id}/overrides"),
     ("GET", "/pumas/apps"), ("POST", "/pumas/apps"),
     ("POST", "/pumas/resolve"), ("POST", "/pumas/workflow/annotate"),
     ("POST", "/pumas/adopt/plan"), ("POST", "/pumas/adopt/apply"), ("POST", "/pumas/adopt/cancel"),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PumasError
 from ..settings import IMPORT_MODE_HELP, IMPORT_MODES
-from . import cmd_adopt, output, start
+from . import cmd_adopt, cmd_overrides, output, start
 from .progress import ProgressBars
 
 if TYPE_CHECKING:
@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--revision")
     c.add_argument("--accept-pickle", action="store_true")
     cmd_adopt.add_parser(sub)
+    cmd_overrides.add_parser(sub)
     c = sub.add_parser("serve", help="serve the panel and the /pumas routes on a standalone server")
     c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--port", type=int, default=8189)
@@ -144,6 +145,8 @@ def _dispatch(lib: Library, args: argparse.Namespace) -> int:
         return 1 if report["failed"] else 0
     if cmd == "adopt":
         return cmd_adopt.run(lib, args)
+    if cmd in cmd_overrides.COMMANDS:
+        return cmd_overrides.run(lib, args)
     if cmd == "list":
         models = lib.list_models(model_type=args.model_type, limit=args.limit)
         output.emit_json({"models": models}) if js else output.print_models(models)

@@ -1,5 +1,5 @@
-// Model details: identity (trust, upstream match, confirmation), safety, hashes, links, manual
-// edits, incomplete sets (download missing shards), pending lookups, delete.
+// Model details: identity (trust, upstream match, confirmation), safety, hashes, links, overrides
+// (lib/overrides_view.js), manual edits, incomplete sets (download missing shards), pending lookups, delete.
 // Reads the real metadata.json keys (see lib/identity.js) plus GET /pumas/models/{id}'s `path`,
 // `links` and `phantom_files`.
 
@@ -10,6 +10,7 @@ import {
   badges, confirmSection, evidenceSection, identityRows, incompleteSection, longId, pendingSection, phantomSection,
   pickleSection, row, warningsSection,
 } from "./details_sections.js";
+import { overridesSection } from "./overrides_view.js";
 
 function linkText(l) {
   if (typeof l === "string") return l;
@@ -38,6 +39,7 @@ export function createDetailsView(ctx) {
     onkeydown: (e) => { if (e.key === "Escape") close(); } });
   let seq = 0;
   let shown = null;
+  const overridesMemo = {};   // per model: the Overrides block's open state and last save result
 
   async function show(modelId) {
     const mine = ++seq;
@@ -121,6 +123,11 @@ export function createDetailsView(ctx) {
         ? h("ul", { class: "pumas-links" }, links.map((l) => h("li", { class: l.exists === false ? "pumas-phantom" : null, title: linkText(l) },
           linkText(l), l.exists === false ? " (missing)" : null)))
         : h("div", { class: "pumas-note" }, "Not linked into any install yet."),
+      overridesSection(m, { client: ctx.client, memo: overridesMemo, onSaved: () => {
+        ctx.onChanged();
+        ctx.refreshCombos();
+        if (shown === m.model_id) show(m.model_id);
+      } }),
       evidenceSection(m));
     setChildren(el,
       h("div", { class: "pumas-details-head" },

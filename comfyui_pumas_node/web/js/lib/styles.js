@@ -132,6 +132,10 @@ const CSS = `
 .pumas-evidence summary{cursor:pointer;color:var(--p-dim);font-size:12px}
 .pumas-evidence ul,.pumas-warnings-list{margin:2px 0;padding-left:18px;font-size:12px}
 .pumas-warnings-list{color:#e0b000}
+.pumas-overrides{margin:6px 0}.pumas-overrides>summary{cursor:pointer;color:var(--p-dim);font-size:12px}
+.pumas-ov-form{display:flex;flex-direction:column;gap:6px;padding:4px 0 2px 8px}
+.pumas-ov-field{display:flex;flex-direction:column;gap:2px;font-size:12px}.pumas-ov-label{color:var(--p-dim)}
+.pumas-panel input.pumas-ov-input{width:100%}.pumas-ov-error{font-size:12px;overflow-wrap:anywhere}
 .pumas-details .pumas-bar select{flex:1 1 8em}
 .pumas-import .pumas-bar .pumas-btn{flex:1 0 auto}
 .pumas-import-mode{flex:0 0 auto}
