@@ -29,90 +29,52 @@ else:  # pragma: no cover - Python 3.10
             return format(str(self.value), spec)
 
 
-class ModelType(StrEnum):
-    """What a model is, in ComfyUI's terms (``metadata.json`` ``model_type``)."""
+# Each vocabulary is declared with the functional ``Enum`` API (one mapping ``NAME: value``), which type
+# checkers read like a class statement; the docstrings are attached below.
 
-    CHECKPOINT = "checkpoint"
-    DIFFUSION_MODEL = "diffusion_model"
-    LORA = "lora"
-    VAE = "vae"
-    TEXT_ENCODER = "text_encoder"
-    CLIP_VISION = "clip_vision"
-    CONTROLNET = "controlnet"
-    UPSCALE_MODEL = "upscale_model"
-    EMBEDDING = "embedding"
-    STYLE_MODEL = "style_model"
-    GLIGEN = "gligen"
-    HYPERNETWORK = "hypernetwork"
-    PHOTOMAKER = "photomaker"
-    AUDIO_ENCODER = "audio_encoder"
-    LLM = "llm"
-    UNKNOWN = "unknown"
+ModelType = StrEnum("ModelType", {
+    "CHECKPOINT": "checkpoint", "DIFFUSION_MODEL": "diffusion_model", "LORA": "lora", "VAE": "vae",
+    "TEXT_ENCODER": "text_encoder", "CLIP_VISION": "clip_vision", "CONTROLNET": "controlnet",
+    "UPSCALE_MODEL": "upscale_model", "EMBEDDING": "embedding", "STYLE_MODEL": "style_model", "GLIGEN": "gligen",
+    "HYPERNETWORK": "hypernetwork", "PHOTOMAKER": "photomaker", "AUDIO_ENCODER": "audio_encoder", "LLM": "llm",
+    "UNKNOWN": "unknown",
+}, module=__name__)
+ModelType.__doc__ = "What a model is, in ComfyUI's terms (``metadata.json`` ``model_type``)."
 
+UnitKind = StrEnum("UnitKind", {
+    "SINGLE_FILE": "single-file", "DIFFUSION_FOLDER": "diffusion-folder", "SHARDED_SET": "sharded-set",
+}, module=__name__)
+UnitKind.__doc__ = """The shape of an import unit: a Single-File Model, a Diffusion Folder (``model_index.json`` and its
+component folders) or a Sharded Set (``-00001-of-00003`` files + index); ``metadata.json`` ``format``, called
+*kind* in code."""
 
-class UnitKind(StrEnum):
-    """The shape of an import unit (``metadata.json`` ``format``, called *kind* in code)."""
+FileFormat = StrEnum("FileFormat", {
+    "SAFETENSORS": "safetensors", "GGUF": "gguf", "PICKLE": "pickle", "ONNX": "onnx", "TORCHSCRIPT": "torchscript",
+    "OTHER": "other",
+}, module=__name__)
+FileFormat.__doc__ = """The container format of a model's weight files, found by content, never by extension
+(``metadata.json`` ``file_format``)."""
 
-    SINGLE_FILE = "single-file"
-    DIFFUSION_FOLDER = "diffusion-folder"
-    SHARDED_SET = "sharded-set"
+SecurityTier = StrEnum("SecurityTier", {"SAFE": "safe", "UNKNOWN": "unknown", "PICKLE": "pickle"}, module=__name__)
+SecurityTier.__doc__ = "How safe loading the files is: ``safe`` (no code path), ``pickle`` (unpickling), ``unknown``."
 
+MatchSource = StrEnum("MatchSource", {
+    "HASH": "hash", "FILENAME_EXACT": "filename_exact", "FILENAME_FUZZY": "filename_fuzzy", "MANUAL": "manual",
+    "SIDECAR": "sidecar", "NONE": "none",
+}, module=__name__)
+MatchSource.__doc__ = "How the upstream identity was found (``metadata.json`` ``match_source``)."
 
-class FileFormat(StrEnum):
-    """The container format of a model's weight files, found by content (``metadata.json`` ``file_format``)."""
+Trust = StrEnum("Trust", {"VERIFIED": "verified", "HIGH": "high", "LOW": "low", "NONE": "none"}, module=__name__)
+Trust.__doc__ = "How far the upstream identity can be trusted (``metadata.json`` ``trust``)."
 
-    SAFETENSORS = "safetensors"
-    GGUF = "gguf"
-    PICKLE = "pickle"
-    ONNX = "onnx"
-    TORCHSCRIPT = "torchscript"
-    OTHER = "other"
-
-
-class SecurityTier(StrEnum):
-    """How safe loading the files is: ``safe`` (no code path), ``pickle`` (unpickling), ``unknown``."""
-
-    SAFE = "safe"
-    UNKNOWN = "unknown"
-    PICKLE = "pickle"
-
-
-class MatchSource(StrEnum):
-    """How the upstream identity was found (``metadata.json`` ``match_source``)."""
-
-    HASH = "hash"
-    FILENAME_EXACT = "filename_exact"
-    FILENAME_FUZZY = "filename_fuzzy"
-    MANUAL = "manual"
-    SIDECAR = "sidecar"
-    NONE = "none"
-
-
-class Trust(StrEnum):
-    """How far the upstream identity can be trusted (``metadata.json`` ``trust``)."""
-
-    VERIFIED = "verified"
-    HIGH = "high"
-    LOW = "low"
-    NONE = "none"
-
-
-class Stage(StrEnum):
-    """The ``stage`` of a progress event (``{"stage", "file", "bytes_done", "bytes_total", "index", "count"}``)."""
-
-    VALIDATING = "validating"
-    COPYING = "copying"
-    HASHING = "hashing"
-    WRITING_METADATA = "writing_metadata"
-    INDEXING = "indexing"
-    SYNCING = "syncing"
-    SCANNING = "scanning"
-    LOOKUP = "lookup"
-    DOWNLOADING = "downloading"
-    ADOPTING = "adopting"
-    VERIFYING = "verifying"
-    RESTORING = "restoring"
-    DONE = "done"
+Stage = StrEnum("Stage", {
+    "VALIDATING": "validating", "COPYING": "copying", "HASHING": "hashing", "WRITING_METADATA": "writing_metadata",
+    "INDEXING": "indexing", "SYNCING": "syncing", "SCANNING": "scanning", "LOOKUP": "lookup",
+    "DOWNLOADING": "downloading", "ADOPTING": "adopting", "VERIFYING": "verifying", "RESTORING": "restoring",
+    "DONE": "done",
+}, module=__name__)
+Stage.__doc__ = """The ``stage`` of a progress event (``{"stage", "file", "bytes_done", "bytes_total", "index",
+"count"}``)."""
 
 
 #: Every file suffix (lower case, with the dot) that holds model weights, whatever the container.
