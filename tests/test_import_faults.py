@@ -164,6 +164,7 @@ def test_corrupt_header(lib: Library, tmp_path: Path, entry: str, make: Callable
     before = digest(src)
     fail = _refused(lib, ENTRY_POINTS[entry](lib, src), src, before)
     assert fail["code"] == "corrupt_header", fail
+    assert ".staging" not in fail["error"], "an upload's error must name the file, not its staging copy"
 
 
 # -- the same bytes twice -----------------------------------------------------------------------------------

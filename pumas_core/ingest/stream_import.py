@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from ..errors import BadInputError, OperationCancelledError
+from ..errors import BadInputError, OperationCancelledError, PumasError
 from ..naming import clean_name
 from ..vocab import Stage, UnitKind
 from .hashing import HashingWriter
@@ -106,7 +106,11 @@ class StreamImport:
                 if self.size is not None and hashes.size != self.size:
                     raise BadInputError(f"{self.official}: upload ended after {hashes.size} of {self.size} bytes")
                 unit = ImportUnit(UnitKind.SINGLE_FILE, self.official, self.stage.path, [self.stage / self.rel])
-                checked = self.importer.check(unit, self.opts)
+                try:
+                    checked = self.importer.check(unit, self.opts)
+                except PumasError as exc:  # the user never saw the staging path: name the upload
+                    _name_the_upload(exc, str(self.stage / self.rel), self.official)
+                    raise
                 landed = Landed([file_entry(self.rel, hashes)], UPLOAD_SOURCE)
                 return self.importer.commit(self.stage, unit, checked, landed, self.opts, self.progress)
         except BaseException:
@@ -117,3 +121,12 @@ class StreamImport:
         """Drop everything received: close the file and remove the staging folder (idempotent)."""
         self._file.discard()
         discard_stage(self.stage, self.importer.root)
+
+
+def _name_the_upload(exc: PumasError, staged: str, name: str) -> None:
+    """Rewrite an error about the staged copy (``<lib>/.staging/<hex>.tmp/x.safetensors: ...``) to name the
+    uploaded file instead, in its message and :attr:`~pumas_core.errors.PumasError.path`."""
+    if exc.args and isinstance(exc.args[0], str) and staged in exc.args[0]:
+        exc.args = (exc.args[0].replace(staged, name), *exc.args[1:])
+    if exc.path == staged:
+        exc.path = name
