@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .library.metadata import now_iso
-from .vocab import WEIGHT_SUFFIXES, UnitKind
+from .vocab import WEIGHT_SUFFIXES, MatchSource, UnitKind
 
 if TYPE_CHECKING:
     from .library.store import ModelStore
@@ -98,7 +98,7 @@ class LookupRunner:
 
         def change(meta: dict[str, Any]) -> dict[str, Any] | None:
             patch = to_metadata_patch(result)
-            if meta.get("match_source") == "manual":
+            if meta.get("match_source") == MatchSource.MANUAL:
                 patch = {k: v for k, v in patch.items() if k not in IDENTITY_KEYS and k != "tags"}
             if "tags" in patch:
                 patch["tags"] = sorted(set(meta.get("tags", [])) | set(patch["tags"]))

@@ -17,12 +17,12 @@ from pumas_core import vocab
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("pumas_core", "comfyui_pumas_node")
 
-#: Values that are also ordinary words or another vocabulary (ComfyUI folder keys ``vae``, ``clip_vision``,
-#: ``controlnet``, ``gligen``, ``photomaker``; health ``action`` ``none``; ``other``/``unknown`` families
-#: and base models; ``high``/``low``/``safe``/``manual``/``hash``/``done`` in messages and keys): a literal
-#: of one of these cannot be told apart from its other meaning by reading the code, so they are not checked.
+#: Values that are also another vocabulary: ComfyUI folder keys (``vae``, ``clip_vision``, ``controlnet``,
+#: ``gligen``, ``photomaker``), health's ``action: "none"``, the ``other``/``unknown`` family and base model,
+#: workflow ``hash_type: "hash"`` keys, adoption journal ``done`` records.  A literal of one of these cannot be
+#: told apart from its other meaning by reading the code, so they are not checked.
 AMBIGUOUS = frozenset({"vae", "clip_vision", "controlnet", "gligen", "photomaker", "none", "other", "unknown",
-                       "high", "low", "safe", "manual", "hash", "done"})
+                       "hash", "done"})
 PRAGMA = "# not-vocab:"
 
 
