@@ -29,7 +29,6 @@ import errno
 import fcntl
 import os
 import secrets
-import stat
 import sys
 from enum import Enum
 from pathlib import Path
@@ -272,17 +271,17 @@ def is_hardlink_of(path: str, target: str) -> bool:
     return not os.path.islink(path) and same_file(path, target)
 
 
-def is_clone_of(path: str, target: str) -> bool:
-    """True when ``path`` is a regular file (not a symlink, not ``target`` itself) of ``target``'s size.
+def is_clone_of(path: str, target: str, *, thorough: bool = True) -> bool:
+    """True when ``path`` is a regular file holding ``target``'s bytes: our clone of it.
 
-    The proof a registered clone is still the one we made and that ``target`` still holds its content
-    (so removing the clone loses nothing).  False when either is missing.
+    ``thorough`` (the default, for every destructive decision): proven by FIEMAP (the same physical
+    extents) or else by comparing the bytes — removing the clone then loses nothing.
+    ``thorough=False`` (routine health): size, and FIEMAP where it can tell.  See
+    :func:`.cloneproof.is_clone_of` (the kernel's ``linux/fiemap.h`` layout).  False when either is missing.
     """
-    try:
-        a, b = os.lstat(path), os.stat(target)
-    except OSError:
-        return False
-    return stat.S_ISREG(a.st_mode) and a.st_size == b.st_size and (a.st_dev, a.st_ino) != (b.st_dev, b.st_ino)
+    from .cloneproof import is_clone_of as proven
+
+    return proven(path, target, thorough=thorough)
 
 
 def preference(state_dir: str | os.PathLike[str]) -> tuple[str, str | None]:
