@@ -20,6 +20,7 @@ from pumas_core.links import Registry, cloneproof, sync_app
 from pumas_core.links.apps import register_app
 from pumas_core.links.health import check
 from pumas_core.links.repair import repair
+from pumas_core.links.strategy import clone_file
 from pumas_core.links.unlink import unlink_model
 
 SIZE = 1 << 20
@@ -132,3 +133,35 @@ def test_without_fiemap_the_content_decides(tmp_path, mounts):  # noqa: F811
                        "folder_key": "checkpoints", "kind": "file", "strategy": "clone"} for p in (same, other)])
     assert unlink_model(reg, m.model_id)["links_removed"] == 1
     assert not os.path.lexists(same) and other.stat().st_size == 4096
+
+
+def _sparse(path, chunks=8, step=65536):
+    """A file of ``chunks`` written 4 KiB pieces with holes between them (``chunks`` extents)."""
+    with open(path, "wb") as f:
+        for i in range(chunks):
+            f.seek(i * step)
+            f.write(os.urandom(4096))
+        f.truncate(chunks * step)
+
+
+def test_extents_are_read_in_bounded_batches_across_holes(tmp_path, mounts, monkeypatch):  # noqa: F811
+    fs = mounts("xfs-reflink", "xfs-holes")
+    src, dst = fs / "lib.bin", fs / "clone.bin"
+    _sparse(src)
+    clone_file(str(src), str(dst))
+    calls = []
+    real = cloneproof.fcntl.ioctl
+
+    def counted(fd, op, buf, mutate=False):
+        calls.append(len(buf))
+        return real(fd, op, buf, mutate)
+    monkeypatch.setattr(cloneproof.fcntl, "ioctl", counted)
+    monkeypatch.setattr(cloneproof, "BATCH", 1)  # one extent per call: the range loop does the rest
+    assert cloneproof.shared_extents(str(dst), str(src)) is True
+    assert len(calls) >= 16 and set(calls) == {32 + 56}  # 8 extents per file; the buffer never grows
+    with open(dst, "r+b") as f:  # one byte of the last piece changes
+        f.seek(7 * 65536 + 10)
+        f.write(b"\0" if src.read_bytes()[7 * 65536 + 10] else b"\1")
+    assert cloneproof.shared_extents(str(dst), str(src)) is False
+    assert not cloneproof.is_clone_of(str(dst), str(src))
+    assert not cloneproof.is_clone_of(str(dst), str(src), thorough=False)

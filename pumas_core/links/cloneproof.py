@@ -38,26 +38,28 @@ import sys
 FS_IOC_FIEMAP = 0xC020660B  # _IOWR('f', 11, struct fiemap) from linux/fs.h
 FIEMAP_FLAG_SYNC = 0x1  # write dirty pages back first, so an edit not yet flushed shows as new extents
 EXTENT_LAST = 0x1
-EXTENT_UNWRITTEN = 0x800  # preallocated, reads as zeros: compared like any other flag
+EXTENT_UNWRITTEN = 0x800  # preallocated, reads as zeros: counted as a hole
 EXTENT_MERGED = 0x1000
 EXTENT_SHARED = 0x2000
 # Any other flag (UNKNOWN 0x2, DELALLOC 0x4, ENCODED 0x8, DATA_ENCRYPTED 0x80, NOT_ALIGNED 0x100,
 # DATA_INLINE 0x200, DATA_TAIL 0x400, or one newer than this list) makes FIEMAP prove nothing.
 _TRUSTED = EXTENT_LAST | EXTENT_UNWRITTEN | EXTENT_MERGED | EXTENT_SHARED
-_IGNORED = EXTENT_LAST | EXTENT_MERGED | EXTENT_SHARED  # not part of what a block holds
 _HEAD = struct.Struct("=QQIIII")  # struct fiemap without the extents (32 bytes)
 _EXTENT = struct.Struct("=QQQQQIIII")  # struct fiemap_extent (56 bytes)
 BATCH = 128  # extents asked for per ioctl call: the buffer is 32 + 128 * 56 bytes, whatever the file
 MAX_EXTENTS = 65536  # a file with more extents than this is not mapped: the content decides
 CHUNK = 1 << 20  # bytes read per file per step when the content is compared
+# the link path is never followed, and a FIFO swapped in after the caller's lstat cannot block the open
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
-Run = tuple[int, int, int, int]  # (logical start, physical start, length, flags) in bytes
+Run = tuple[int, int, int]  # (logical start, physical start, length) in bytes of written data
 
 
 def _runs(fd: int, size: int) -> list[Run] | None:
-    """The extents of the open file ``fd`` over ``[0, size)``, clipped to ``size`` and merged where
-    they continue each other; None when FIEMAP is unavailable, a flag makes the map untrustworthy,
-    the map does not advance, or the file has more than :data:`MAX_EXTENTS` extents.
+    """The written extents of the open file ``fd`` over ``[0, size)``, clipped to ``size`` and merged
+    where they continue each other (holes and preallocated ``UNWRITTEN`` extents both read as zeros
+    and are left out alike); None when FIEMAP is unavailable, a flag makes the map untrustworthy, the
+    map does not advance, or the file has more than :data:`MAX_EXTENTS` extents.
 
     Asks for :data:`BATCH` extents per call and loops over the remaining range; never reads more
     extents than it asked for, whatever ``fm_mapped_extents`` says.
@@ -74,46 +76,41 @@ def _runs(fd: int, size: int) -> list[Run] | None:
         mapped = min(_HEAD.unpack_from(buf, 0)[3], BATCH)
         if mapped == 0:
             break  # the rest is a hole
-        last = False
+        last, reach = False, start
         for i in range(mapped):
             logical, physical, length, _r1, _r2, flags, _a, _b, _c = _EXTENT.unpack_from(
                 buf, _HEAD.size + i * _EXTENT.size)
-            if flags & ~_TRUSTED or length == 0:
-                return None
             seen += 1
-            if seen > MAX_EXTENTS:
+            if flags & ~_TRUSTED or length == 0 or seen > MAX_EXTENTS:
                 return None
-            last = last or bool(flags & EXTENT_LAST)
-            if logical >= size:
-                last = True
-                break
+            last = last or bool(flags & EXTENT_LAST) or logical + length >= size
+            reach = max(reach, logical + length)
             if logical < start:  # an extent that began before the asked range: keep only what is new
                 cut = start - logical
                 if cut >= length:
                     continue
                 logical, physical, length = start, physical + cut, length - cut
+            if logical >= size or flags & EXTENT_UNWRITTEN:
+                continue
             length = min(length, size - logical)
-            kind = flags & ~_IGNORED
-            if out and out[-1][0] + out[-1][2] == logical and out[-1][1] + out[-1][2] == physical \
-                    and out[-1][3] == kind:
+            if out and out[-1][0] + out[-1][2] == logical and out[-1][1] + out[-1][2] == physical:
                 prev = out.pop()
-                out.append((prev[0], prev[1], prev[2] + length, kind))
+                out.append((prev[0], prev[1], prev[2] + length))
             else:
-                out.append((logical, physical, length, kind))
-        end = out[-1][0] + out[-1][2] if out else start
-        if last or end >= size:
+                out.append((logical, physical, length))
+        if last:
             break
-        if end <= start:
+        if reach <= start:
             return None  # the map did not advance: no proof
-        start = end
+        start = reach
     return out
 
 
 def shared_extents(path: str, target: str) -> bool | None:
     """Whether FIEMAP shows ``path`` and ``target`` reading the same physical blocks over their whole length.
 
-    True: every byte of both files lies in the same physical extent (with the same kind: written or
-    preallocated) and the holes match — proof they hold the same bytes.  False: FIEMAP worked on both
+    True: every written byte of both files lies in the same physical extent, and what is not written
+    (holes, preallocated extents) matches — proof they hold the same bytes.  False: FIEMAP worked on both
     and some range is mapped elsewhere (an edit, a replacement, or blocks unshared by a defragment).
     None: no answer — not Linux, the files differ in size or lie on different devices, FIEMAP is not
     supported (tmpfs, ZFS), a flag marks an extent as unknown, delayed, inline or encoded, or a file
@@ -123,17 +120,18 @@ def shared_extents(path: str, target: str) -> bool | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        fa = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fa = os.open(path, _OPEN_FLAGS)
     except OSError:
         return None
     try:
-        fb = os.open(target, os.O_RDONLY)
+        fb = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         os.close(fa)
         return None
     try:
         a, b = os.fstat(fa), os.fstat(fb)
-        if a.st_size != b.st_size or a.st_dev != b.st_dev:
+        if not (stat.S_ISREG(a.st_mode) and stat.S_ISREG(b.st_mode)) or a.st_size != b.st_size \
+                or a.st_dev != b.st_dev:
             return None  # physical offsets only compare within one file system
         ra = _runs(fa, a.st_size)
         rb = _runs(fb, b.st_size) if ra is not None else None
@@ -152,12 +150,14 @@ def same_content(path: str, target: str) -> bool:
     False when either cannot be opened or read.
     """
     try:
-        fa = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fa = os.open(path, _OPEN_FLAGS)
     except OSError:
         return False
     try:
-        with os.fdopen(fa, "rb", buffering=0) as a, open(target, "rb", buffering=0) as b:
-            if os.fstat(a.fileno()).st_size != os.fstat(b.fileno()).st_size:
+        with os.fdopen(fa, "rb", buffering=0) as a, \
+                os.fdopen(os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb", buffering=0) as b:
+            sa, sb = os.fstat(a.fileno()), os.fstat(b.fileno())
+            if not (stat.S_ISREG(sa.st_mode) and stat.S_ISREG(sb.st_mode)) or sa.st_size != sb.st_size:
                 return False
             ba, bb = bytearray(CHUNK), bytearray(CHUNK)
             va, vb = memoryview(ba), memoryview(bb)

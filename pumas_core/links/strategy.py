@@ -14,7 +14,8 @@ Detection):
   the folder refuses symlinks *and* hard links (a canary hard link tells) but clones work there
   (a canary clone tells).  A clone is a complete file of its own that shares its blocks with the
   library file: it survives the library file's deletion, costs no space until one side is rewritten,
-  and like a hard link needs the same file system.
+  and like a hard link needs the same file system.  Being a file of its own, a clone is only taken
+  for ours with proof (:mod:`.cloneproof`: FIEMAP shared extents, else the same bytes).
 
 The user can ask for clones first with ``"link_strategy": "clone"`` in ``<state>/config.json``
 (:data:`PREFERENCES`); where a clone is impossible the usual chain applies, with a warning saying why.
@@ -34,6 +35,7 @@ from enum import Enum
 from pathlib import Path
 
 from ..errors import WriteFailedError
+from . import cloneproof
 
 
 class LinkStrategy(str, Enum):
@@ -279,9 +281,7 @@ def is_clone_of(path: str, target: str, *, thorough: bool = True) -> bool:
     ``thorough=False`` (routine health): size, and FIEMAP where it can tell.  See
     :func:`.cloneproof.is_clone_of` (the kernel's ``linux/fiemap.h`` layout).  False when either is missing.
     """
-    from .cloneproof import is_clone_of as proven
-
-    return proven(path, target, thorough=thorough)
+    return cloneproof.is_clone_of(path, target, thorough=thorough)
 
 
 def preference(state_dir: str | os.PathLike[str]) -> tuple[str, str | None]:
