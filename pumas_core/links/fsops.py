@@ -21,17 +21,21 @@ def rel_target(link_path: str, target: str) -> str:
     return os.path.relpath(target, os.path.dirname(link_path))
 
 
-def points_to_target(link_path: str, target: str, strategy: str | None = None) -> bool:
+def points_to_target(link_path: str, target: str, strategy: str | None = None, *, thorough: bool = True) -> bool:
     """True when ``link_path`` holds our link to ``target``: a symlink whose text leads there (relative
     or absolute), a hard link of the same inode, or — when ``strategy`` is ``"clone"`` — a regular
-    file of ``target``'s size (:func:`.strategy.is_clone_of`; ``target`` must exist)."""
+    file holding ``target``'s bytes (:func:`.cloneproof.is_clone_of`; ``target`` must exist).
+
+    ``thorough`` only matters for clones: True (the default) proves the bytes (FIEMAP shared extents,
+    else a streamed comparison) and is what every delete, removal or replacement must use; False is
+    the cheap routine check (size, and FIEMAP where it can tell) for reports that touch nothing."""
     if os.path.islink(link_path):
         try:
             return link_points_to(link_path, os.readlink(link_path)) == os.path.normpath(target)
         except OSError:
             return False
     if strategy == strategies.LinkStrategy.CLONE:
-        return strategies.is_clone_of(link_path, target)
+        return strategies.is_clone_of(link_path, target, thorough=thorough)
     return strategies.is_hardlink_of(link_path, target)
 
 
@@ -41,8 +45,10 @@ def link_state(row: Mapping[str, Any], library_missing: bool) -> str | None:
     ``link_missing`` | ``not_a_link`` (a real file or folder of the user's took its place) |
     ``wrong_target`` | ``target_missing``, or ``"offline"`` when its target is on a missing library.
     A hard link is fine while it is the library file's inode (or, its target gone, still a file: the
-    content is there); a clone while it is a regular file of the target's size — and a clone whose
-    target is gone is still a complete file, never broken.
+    content is there); a clone while the cheap check holds (``thorough=False``: the target's size, and
+    FIEMAP shows the same physical extents where it can tell) — a clone edited in place or replaced is
+    ``not_a_link`` (reported, never deleted) — and a clone whose target is gone is still a complete
+    file, never broken.  Deletes never rely on this: they re-prove with the full check.
     """
     lp, target = row["link_path"], row["target_path"]
     how = row.get("strategy") or strategies.LinkStrategy.RELATIVE
@@ -53,7 +59,7 @@ def link_state(row: Mapping[str, Any], library_missing: bool) -> str | None:
     if how in (strategies.LinkStrategy.HARDLINK, strategies.LinkStrategy.CLONE) and stat.S_ISREG(st.st_mode):
         if not os.path.exists(target):
             return None  # the file still holds the whole content (its own blocks or the shared inode)
-        return None if points_to_target(lp, target, how) else "not_a_link"
+        return None if points_to_target(lp, target, how, thorough=False) else "not_a_link"
     if not stat.S_ISLNK(st.st_mode):
         return "not_a_link"
     try:

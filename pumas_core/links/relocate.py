@@ -93,8 +93,8 @@ def relocate(registry: Registry, old_prefix: str | os.PathLike[str],
         out["apps_merged"] += 1
     out["links_updated"] = len(changes)
     for _, row in changes:
-        if row["strategy"] in ("hardlink", "clone") and fsops.points_to_target(row["link_path"], row["target_path"],
-                                                                             row["strategy"]):
+        if row["strategy"] in ("hardlink", "clone") and fsops.points_to_target(
+                row["link_path"], row["target_path"], row["strategy"], thorough=False):  # _rebuild skips files
             continue  # a hard link or a clone holds its content wherever the library is: nothing to re-point
         before = os.readlink(row["link_path"]) if os.path.islink(row["link_path"]) else None
         err = _rebuild(row["link_path"], row["target_path"], row["kind"] == "dir")

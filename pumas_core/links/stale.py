@@ -2,9 +2,10 @@
 is gone (broken), and unregistered dangling symlinks into the library.
 
 Only what is provably ours is removed: a symlink whose text still leads to the registered target (or
-that dangles), a hard link that is the library file's inode, a clone of the library file's size while
-the library file is there (so its content is never lost).  A real file of the user's that took a
-link's place is left alone and only its registry row is forgotten.
+that dangles), a hard link that is the library file's inode, a clone proven to hold the library file's
+bytes (:func:`.cloneproof.is_clone_of`, the full check: FIEMAP shared extents, else a byte comparison)
+while the library file is there (so its content is never lost); a clone edited or replaced is the user's.
+A real file of the user's that took a link's place is left alone and only its registry row is forgotten.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def remove_unwanted(report: SyncReport, rows: list[Row], dry_run: bool, may_remo
         if not stat.S_ISLNK(st.st_mode):
             how = row.get("strategy")
             if (how in (LinkStrategy.HARDLINK, LinkStrategy.CLONE)
-                    and fsops.points_to_target(lp, row["target_path"], how)):
+                    and fsops.points_to_target(lp, row["target_path"], how, thorough=True)):
                 _remove_file_link(report, row, dry_run, drop)  # proof: the library still holds this content
             else:
                 drop.append(lp)  # the user put a real file there (or the clone is all that is left): leave it

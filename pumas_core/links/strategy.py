@@ -14,7 +14,8 @@ Detection):
   the folder refuses symlinks *and* hard links (a canary hard link tells) but clones work there
   (a canary clone tells).  A clone is a complete file of its own that shares its blocks with the
   library file: it survives the library file's deletion, costs no space until one side is rewritten,
-  and like a hard link needs the same file system.
+  and like a hard link needs the same file system.  Being a file of its own, a clone is only taken
+  for ours with proof (:mod:`.cloneproof`: FIEMAP shared extents, else the same bytes).
 
 The user can ask for clones first with ``"link_strategy": "clone"`` in ``<state>/config.json``
 (:data:`PREFERENCES`); where a clone is impossible the usual chain applies, with a warning saying why.
@@ -29,12 +30,12 @@ import errno
 import fcntl
 import os
 import secrets
-import stat
 import sys
 from enum import Enum
 from pathlib import Path
 
 from ..errors import WriteFailedError
+from . import cloneproof
 
 
 class LinkStrategy(str, Enum):
@@ -272,17 +273,15 @@ def is_hardlink_of(path: str, target: str) -> bool:
     return not os.path.islink(path) and same_file(path, target)
 
 
-def is_clone_of(path: str, target: str) -> bool:
-    """True when ``path`` is a regular file (not a symlink, not ``target`` itself) of ``target``'s size.
+def is_clone_of(path: str, target: str, *, thorough: bool = True) -> bool:
+    """True when ``path`` is a regular file holding ``target``'s bytes: our clone of it.
 
-    The proof a registered clone is still the one we made and that ``target`` still holds its content
-    (so removing the clone loses nothing).  False when either is missing.
+    ``thorough`` (the default, for every destructive decision): proven by FIEMAP (the same physical
+    extents) or else by comparing the bytes — removing the clone then loses nothing.
+    ``thorough=False`` (routine health): size, and FIEMAP where it can tell.  See
+    :func:`.cloneproof.is_clone_of` (the kernel's ``linux/fiemap.h`` layout).  False when either is missing.
     """
-    try:
-        a, b = os.lstat(path), os.stat(target)
-    except OSError:
-        return False
-    return stat.S_ISREG(a.st_mode) and a.st_size == b.st_size and (a.st_dev, a.st_ino) != (b.st_dev, b.st_ino)
+    return cloneproof.is_clone_of(path, target, thorough=thorough)
 
 
 def preference(state_dir: str | os.PathLike[str]) -> tuple[str, str | None]:

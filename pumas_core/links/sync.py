@@ -125,8 +125,10 @@ def _apply(run: _Run, p: PlannedLink, row: Row | None, resolution: str | None, r
         code, reason = _symlink_conflict(lp, dest, p.target_path)
     else:
         kept = row.get("strategy") if row is not None else None
-        if kept in (LinkStrategy.HARDLINK, LinkStrategy.CLONE) and fsops.points_to_target(lp, p.target_path, kept):
-            report.already_correct += 1  # our hard link (the library file's inode) or clone (its size)
+        if (kept in (LinkStrategy.HARDLINK, LinkStrategy.CLONE)
+                and fsops.points_to_target(lp, p.target_path, kept, thorough=False)):
+            # our hard link (the library file's inode) or clone (cheap check: nothing is written here)
+            report.already_correct += 1
             return
         if row is not None:
             run.drop.append(lp)  # our row, but the user replaced the link with a real file

@@ -22,7 +22,8 @@ def _remove(registry: Registry, rows: list[dict[str, Any]]) -> dict[str, Any]:
                     os.unlink(lp)
                     removed += 1
             elif (r.get("strategy") in ("hardlink", "clone")
-                  and fsops.points_to_target(lp, r["target_path"], r["strategy"])):  # our hard link or clone
+                  and fsops.points_to_target(lp, r["target_path"], r["strategy"], thorough=True)):
+                # our hard link, or a clone proven to hold the library's bytes (FIEMAP, else compared)
                 os.unlink(lp)
                 removed += 1
         except OSError as exc:
@@ -37,8 +38,10 @@ def _remove(registry: Registry, rows: list[dict[str, Any]]) -> dict[str, Any]:
 def unlink_model(registry: Registry, model_id: str) -> dict[str, Any]:
     """Remove every link of ``model_id`` (exact match) from disk and registry — call before deleting its files.
 
-    Only symlinks that still point at the registered target (or dangle) are removed; anything else is
-    left and just forgotten.  Returns ``{"links_removed": N, "errors": [{"link_path","error"}]}``.
+    Only symlinks that still point at the registered target (or dangle), hard links of the library
+    file's inode and clones proven to hold its bytes (:func:`.cloneproof.is_clone_of`, the full check)
+    are removed; anything else (a clone edited in place or replaced) is left and just forgotten.
+    Returns ``{"links_removed": N, "errors": [{"link_path","error"}]}``.
     """
     return _remove(registry, registry.links_for_model(model_id))
 
