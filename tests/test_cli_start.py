@@ -20,7 +20,7 @@ def _run(capsys, *argv):
     return code, out, err
 
 
-@pytest.mark.parametrize("cmd", [["list"], ["search", "x"], ["show", "abcdef"], ["health"]])
+@pytest.mark.parametrize("cmd", [["list"], ["search", "x"], ["show", "abcdef"], ["health"], ["overrides", "abcdef"]])
 def test_read_only_commands_on_a_typo_create_nothing(tmp_path, capsys, cmd):
     typo, state = tmp_path / "libary", tmp_path / "state"
     code, out, err = _run(capsys, "--library", str(typo), "--state", str(state), *cmd)

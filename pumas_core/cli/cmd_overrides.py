@@ -65,12 +65,17 @@ def _print(r: dict[str, Any]) -> None:
         print(f"  error: {r['error']}")
 
 
+def edits(args: argparse.Namespace) -> bool:
+    """True when the command changes the file (any option given); False when it only shows it (the library is
+    then opened read-only)."""
+    return bool(args.clear) or any(getattr(args, k) is not None for k in ("comfyui", "tag", "link_name", "subfolder"))
+
+
 def run(lib: Library, args: argparse.Namespace) -> int:
     """Run ``pumas overrides`` for parsed ``args``; returns the exit code."""
     js = args.json
     current = lib.get_overrides(args.model_id)
-    edits = args.clear or any(getattr(args, k) is not None for k in ("comfyui", "tag", "link_name", "subfolder"))
-    if not edits:
+    if not edits(args):
         output.emit_json(current) if js else _print(current)
         return 1 if current["error"] else 0
     r = lib.set_overrides(current["model_id"], merged(current["overrides"], args))

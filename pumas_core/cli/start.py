@@ -10,7 +10,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from . import output
+from . import cmd_overrides, output
 
 if TYPE_CHECKING:
     from ..facade import Library
@@ -37,7 +37,8 @@ def open_for(args: argparse.Namespace) -> Library:
     from ..facade import Library
 
     cmd = args.command
-    read_only = cmd in READ_ONLY or (cmd == "health" and not getattr(args, "fix", False))
+    read_only = (cmd in READ_ONLY or (cmd == "health" and not getattr(args, "fix", False))
+                 or (cmd == "overrides" and not cmd_overrides.edits(args)))
     create = True if cmd in CREATING else None  # None: only where no library was ever seen (see Library.open)
     library = _relocated_library(args) if cmd == "relocate" else args.library
     offline = True if args.offline else None  # None: $PUMAS_OFFLINE decides (read by Library.open)
