@@ -16,7 +16,6 @@ plan (best of rounds) and ``chosen / other`` (target >= 1.0: the chosen plan is 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
@@ -25,22 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_drives import drop_caches  # noqa: E402
 from bench_library import make_library  # noqa: E402
 
 from pumas_core.drives import SSD_WORKERS, drive_of  # noqa: E402
 from pumas_core.library import deepscan  # noqa: E402
 from pumas_core.library.index import ModelIndex  # noqa: E402
-
-
-def drop_caches() -> bool:
-    """Write back and drop the page cache (root only); False when not allowed."""
-    try:
-        os.sync()
-        with open("/proc/sys/vm/drop_caches", "w") as f:
-            f.write("3\n")
-        return True
-    except OSError:
-        return False
 
 
 def run(root: Path, kind: str) -> tuple[float, int, bool]:

@@ -31,6 +31,7 @@ from pumas_core.ingest.hashing import copy_and_hash  # noqa: E402
 
 
 def drop_caches() -> bool:
+    """Write back and drop the page cache (root only); False when not allowed (shared by the drive benches)."""
     try:
         os.sync()
         with open("/proc/sys/vm/drop_caches", "w") as f:

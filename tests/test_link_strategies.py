@@ -11,6 +11,7 @@ import os
 import subprocess
 
 import pytest
+from fs_mounts import comfy, mounts  # noqa: F401  (mounts is a fixture; it skips unless root)
 from test_links_helpers import make_model
 
 from pumas_core.links import Registry, sync_app
@@ -21,28 +22,9 @@ pytestmark = pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0,
 
 
 @pytest.fixture
-def mount(tmp_path):
-    made = []
-
-    def do(name, opts="size=16m"):
-        d = tmp_path / name
-        d.mkdir()
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(d)], capture_output=True, text=True)
-        if r.returncode != 0:
-            pytest.skip(f"cannot mount tmpfs ({opts}): {r.stderr.strip()}")
-        made.append(d)
-        return d
-
-    yield do
-    for d in reversed(made):
-        subprocess.run(["umount", "-l", str(d)], check=False)
-
-
-def comfy(base):
-    for key in ("checkpoints", "loras", "diffusers"):
-        (base / "models" / key).mkdir(parents=True)
-    (base / "comfyui_version.py").write_text('__version__ = "0.3.64"\n')
-    return base
+def mount(mounts):  # noqa: F811 (the fs_mounts fixture)
+    """``mount(name, opts="")``: a tmpfs of 16 MiB under ``tmp_path`` (``opts`` added: ``nosymfollow``...)."""
+    return lambda name, opts="": mounts("tmpfs", name, opts)
 
 
 def test_library_on_another_file_system_gets_absolute_links_and_a_warning(tmp_path, mount):
@@ -62,7 +44,7 @@ def test_library_on_another_file_system_gets_absolute_links_and_a_warning(tmp_pa
 
 
 def test_mount_that_refuses_symlinks_gets_hard_links(tmp_path, mount):
-    fs = mount("nosym", "size=16m,nosymfollow")
+    fs = mount("nosym", "nosymfollow")
     lib = fs / "library"
     lib.mkdir()
     tree = comfy(fs / "ComfyUI")
@@ -77,7 +59,7 @@ def test_mount_that_refuses_symlinks_gets_hard_links(tmp_path, mount):
 
 
 def test_refused_symlinks_and_another_file_system_is_a_clear_error(tmp_path, mount):
-    fs = mount("nosym2", "size=16m,nosymfollow")
+    fs = mount("nosym2", "nosymfollow")
     tree = comfy(fs / "ComfyUI")
     lib = tmp_path / "library"
     lib.mkdir()
