@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 import realdata  # tests/ is on sys.path: pythonpath = ["tests"] in pyproject.toml
 
+#: Fixture modules, registered once here so test modules use their fixtures by name without importing them.
+pytest_plugins = ["fakes.fixtures", "fixture_builders", "fs_mounts", "panel_fixtures", "routes_support"]
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

@@ -1,5 +1,5 @@
-"""pytest fixtures for the panel's browser tests; import them by name into a test module
-(``from panel_fixtures import browser, server, open_panel  # noqa: F401``).
+"""pytest fixtures for the panel's browser tests (registered for every test module by ``pytest_plugins`` in
+``tests/conftest.py``; a test names ``browser``, ``server``, ``open_panel``... as parameters).
 
 * ``browser`` (module scope) — headless Debian Chromium through Playwright.
 * ``server`` — a started :class:`panel_fake.PanelTestServer` with 30 models.

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from test_routes_support import REPO, env, folder_paths_module, stage  # noqa: F401
+from routes_support import REPO, folder_paths_module, stage
 
 from comfyui_pumas_node.boot import boot_sync, summary_line
 from pumas_core.facade import Library
@@ -20,7 +20,7 @@ def _fp(comfy):
     return {k: v[0] for k, v in folder_paths_module(comfy).folder_names_and_paths.items()}
 
 
-def _import_real(env, real):  # noqa: F811
+def _import_real(env, real):
     src = stage(real("silero/silero_vad_16k.safetensors"), env.incoming)
     with Library.open() as lib:
         report = lib.import_paths([src], mode="copy", lookup=False)
@@ -29,7 +29,7 @@ def _import_real(env, real):  # noqa: F811
         return lib.update_metadata(report["imported"][0]["model_id"], {"model_type": "vae"})
 
 
-def test_boot_sync_links_then_is_a_noop(env, real, capsys):  # noqa: F811
+def test_boot_sync_links_then_is_a_noop(env, real, capsys):
     _import_real(env, real)
     first = boot_sync(_fp(env.comfy), env.comfy)
     assert first["ok"] and first["created"] == 1 and first["conflicts"] == 0, first
@@ -44,14 +44,14 @@ def test_boot_sync_links_then_is_a_noop(env, real, capsys):  # noqa: F811
     assert err[0].startswith("[pumas] boot sync: 1 created, 0 ok, 0 conflicts in ")
 
 
-def test_boot_sync_without_folder_paths(env, real):  # noqa: F811
+def test_boot_sync_without_folder_paths(env, real):
     _import_real(env, real)
     s = boot_sync(None, env.comfy)
     assert s["ok"] and s["created"] == 1, s
 
 
 @pytest.mark.parametrize("case", ["missing_comfy", "not_comfy", "library_is_file", "corrupt_registry", "no_root"])
-def test_boot_sync_never_raises(env, case, capsys, monkeypatch):  # noqa: F811
+def test_boot_sync_never_raises(env, case, capsys, monkeypatch):
     comfy = env.comfy
     if case == "missing_comfy":
         comfy = env.tmp / "nowhere"
@@ -72,7 +72,7 @@ def test_boot_sync_never_raises(env, case, capsys, monkeypatch):  # noqa: F811
     assert out == [f"[pumas] boot sync skipped: {s['skipped']}"] and "\n" not in s["skipped"]
 
 
-def test_prestartup_script_in_process(env, real, monkeypatch, capsys):  # noqa: F811
+def test_prestartup_script_in_process(env, real, monkeypatch, capsys):
     _import_real(env, real)
     monkeypatch.setitem(sys.modules, "folder_paths", folder_paths_module(env.comfy))
     spec = importlib.util.spec_from_file_location(str(REPO / "prestartup_script"), REPO / "prestartup_script.py")

@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 
-from fs_mounts import comfy, mounts  # noqa: F401  (mounts is a fixture; it skips unless root)
+from fs_mounts import comfy
 from test_links_helpers import make_model
 
 from pumas_core.links import Registry, cloneproof, sync_app
@@ -57,7 +57,7 @@ def _edit(link):
         f.write(bytes([b[0] ^ 0xFF]))
 
 
-def test_our_clone_is_proven_by_shared_extents_and_removed(tmp_path, mounts):  # noqa: F811
+def test_our_clone_is_proven_by_shared_extents_and_removed(tmp_path, mounts):
     fs = mounts("xfs-reflink", "xfs")
     reg, app, lib, m, src, link = _cloned(fs, tmp_path)
     assert cloneproof.shared_extents(str(link), str(src)) is True
@@ -70,7 +70,7 @@ def test_our_clone_is_proven_by_shared_extents_and_removed(tmp_path, mounts):  #
     assert not os.path.lexists(link.with_name("other.safetensors"))
 
 
-def _not_ours_is_kept(tmp_path, mounts, change, name):  # noqa: F811
+def _not_ours_is_kept(tmp_path, mounts, change, name):
     fs = mounts("xfs-reflink", name)
     reg, app, lib, m, src, link = _cloned(fs, tmp_path)
     change(link)
@@ -95,15 +95,15 @@ def _not_ours_is_kept(tmp_path, mounts, change, name):  # noqa: F811
     assert reg.get_link(str(link)) is None
 
 
-def test_clone_replaced_by_a_same_size_file_is_never_deleted(tmp_path, mounts):  # noqa: F811
+def test_clone_replaced_by_a_same_size_file_is_never_deleted(tmp_path, mounts):
     _not_ours_is_kept(tmp_path, mounts, _replace, "xfs-replaced")
 
 
-def test_clone_edited_in_place_is_never_deleted(tmp_path, mounts):  # noqa: F811
+def test_clone_edited_in_place_is_never_deleted(tmp_path, mounts):
     _not_ours_is_kept(tmp_path, mounts, _edit, "xfs-edited")
 
 
-def test_too_many_extents_fall_back_to_content(tmp_path, mounts, monkeypatch):  # noqa: F811
+def test_too_many_extents_fall_back_to_content(tmp_path, mounts, monkeypatch):
     fs = mounts("xfs-reflink", "xfs-frag")
     reg, app, lib, m, src, link = _cloned(fs, tmp_path)
     monkeypatch.setattr(cloneproof, "MAX_EXTENTS", 0)  # every file is "too fragmented": FIEMAP proves nothing
@@ -115,7 +115,7 @@ def test_too_many_extents_fall_back_to_content(tmp_path, mounts, monkeypatch):  
     assert unlink_model(reg, m.model_id)["links_removed"] == 0 and link.stat().st_size == SIZE
 
 
-def test_without_fiemap_the_content_decides(tmp_path, mounts):  # noqa: F811
+def test_without_fiemap_the_content_decides(tmp_path, mounts):
     fs = mounts("tmpfs", "tmp")
     lib = fs / "library"
     lib.mkdir()
@@ -144,7 +144,7 @@ def _sparse(path, chunks=8, step=65536):
         f.truncate(chunks * step)
 
 
-def test_extents_are_read_in_bounded_batches_across_holes(tmp_path, mounts, monkeypatch):  # noqa: F811
+def test_extents_are_read_in_bounded_batches_across_holes(tmp_path, mounts, monkeypatch):
     fs = mounts("xfs-reflink", "xfs-holes")
     src, dst = fs / "lib.bin", fs / "clone.bin"
     _sparse(src)

@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 from aiohttp import web
-from test_routes_support import FakePromptServer, comfy_app
+from routes_support import FakePromptServer, comfy_app
 
 from pumas_core.vocab import Stage
 

@@ -7,13 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from fixture_builders import (  # noqa: F401  (session fixtures are used by name)
-    clone_tree,
-    diffusion_folder,
-    link_or_copy,
-    minilm_sharded_set,
-    split_gguf_set,
-)
+from fixture_builders import clone_tree, link_or_copy
 from grouping_support import only, rel
 
 from pumas_core.ingest.grouping import plan_import

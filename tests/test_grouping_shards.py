@@ -6,14 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fixture_builders import (  # noqa: F401  (session fixtures are used by name)
-    clone_tree,
-    link_or_copy,
-    minilm_sharded_set,
-    read_gguf_header,
-    read_safetensors_header,
-    split_gguf_set,
-)
+from fixture_builders import clone_tree, link_or_copy, read_gguf_header, read_safetensors_header
 from grouping_support import only, rel
 
 from pumas_core.ingest.grouping import plan_import

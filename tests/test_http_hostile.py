@@ -11,8 +11,7 @@ import statistics
 
 import pytest
 import pytest_asyncio
-from test_routes_support import env, stage  # noqa: F401
-from test_security import client as both_servers  # noqa: F401  (standalone and ComfyUI-shaped apps)
+from routes_support import stage
 
 from comfyui_pumas_node import upload as upload_mod
 
@@ -20,7 +19,7 @@ SILERO = "silero/silero_vad_16k.safetensors"
 
 
 @pytest_asyncio.fixture
-async def client(env, aiohttp_client):  # noqa: F811
+async def client(env, aiohttp_client):
     from comfyui_pumas_node.standalone import create_app
 
     return await aiohttp_client(create_app(host="127.0.0.1"))
@@ -51,7 +50,7 @@ def upload_head(port: int, name: str, length: int, ctype: str | None = "applicat
 
 
 @pytest.mark.asyncio
-async def test_upload_without_content_type_refused(both_servers, real):  # noqa: F811
+async def test_upload_without_content_type_refused(both_servers, real):
     port = both_servers.server.port
     data = real(SILERO).read_bytes()
     status, body = await raw_request(port, upload_head(port, "a.safetensors", len(data), ctype=None), data)
@@ -67,7 +66,7 @@ async def test_upload_without_content_type_refused(both_servers, real):  # noqa:
 
 
 @pytest.mark.asyncio
-async def test_folder_import_confines_every_file(client, env, real, tmp_path):  # noqa: F811
+async def test_folder_import_confines_every_file(client, env, real, tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
     secret = stage(real(SILERO), outside, "secret.safetensors")
@@ -141,7 +140,7 @@ async def trickle(port: int, name: str, *, total: int, piece: bytes, every: floa
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("pieces", [0, 40], ids=["silent", "trickling"])
-async def test_slow_upload_dropped_and_staging_removed(client, env, monkeypatch, pieces):  # noqa: F811
+async def test_slow_upload_dropped_and_staging_removed(client, env, monkeypatch, pieces):
     monkeypatch.setattr(upload_mod, "RATE_WINDOW_S", 0.5)
     monkeypatch.setattr(upload_mod, "MIN_RATE_BPS", 1000)
     port = client.server.port
@@ -154,7 +153,7 @@ async def test_slow_upload_dropped_and_staging_removed(client, env, monkeypatch,
 
 
 @pytest.mark.asyncio
-async def test_status_answers_while_8_slow_uploads_are_open(client, env, monkeypatch):  # noqa: F811
+async def test_status_answers_while_8_slow_uploads_are_open(client, env, monkeypatch):
     monkeypatch.setattr(upload_mod, "RATE_WINDOW_S", 60.0)  # the trickles (64 B/s) stay above 8 B/s
     monkeypatch.setattr(upload_mod, "MIN_RATE_BPS", 8)
     port = client.server.port

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import os
 
-from fixture_builders import (  # noqa: F401  (session fixtures are used by name)
-    clone_tree,
-    diffusion_folder,
-    minilm_sharded_set,
-    split_gguf_set,
-)
+from fixture_builders import clone_tree
 
 from pumas_core.ingest.records import composite_ids
 from pumas_core.library.metadata import read_metadata

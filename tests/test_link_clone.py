@@ -18,7 +18,7 @@ import json
 import os
 
 import pytest
-from fs_mounts import comfy, mounts  # noqa: F401  (mounts is a fixture; it skips unless root)
+from fs_mounts import comfy
 from test_links_helpers import make_model
 
 from pumas_core.errors import BadInputError
@@ -43,7 +43,7 @@ def _world(fs, tmp_path, name="m", size=1 << 20):
     return reg, app, lib, tree, m
 
 
-def test_clone_preferred_on_a_reflink_file_system(tmp_path, mounts):  # noqa: F811
+def test_clone_preferred_on_a_reflink_file_system(tmp_path, mounts):
     fs = mounts("xfs-reflink", "xfs")
     reg, app, lib, tree, m = _world(fs, tmp_path)
     _prefer_clone(reg)
@@ -67,7 +67,7 @@ def test_clone_preferred_on_a_reflink_file_system(tmp_path, mounts):  # noqa: F8
     assert unlink_model(reg, m.model_id)["links_removed"] == 1 and not os.path.lexists(link)
 
 
-def test_symlinks_made_earlier_become_clones_when_asked(tmp_path, mounts):  # noqa: F811
+def test_symlinks_made_earlier_become_clones_when_asked(tmp_path, mounts):
     fs = mounts("xfs-reflink", "xfs2")
     reg, app, lib, tree, m = _world(fs, tmp_path)
     link = tree / "models" / "checkpoints" / m.files[0]
@@ -82,7 +82,7 @@ def test_symlinks_made_earlier_become_clones_when_asked(tmp_path, mounts):  # no
     assert sync_app(reg, app, [m], library_root=lib, generation=1).fast_path
 
 
-def test_no_symlinks_no_hard_links_falls_through_to_clones(tmp_path, mounts, monkeypatch):  # noqa: F811
+def test_no_symlinks_no_hard_links_falls_through_to_clones(tmp_path, mounts, monkeypatch):
     fs = mounts("xfs-reflink", "xfs3", "nosymfollow")
     reg, app, lib, tree, m = _world(fs, tmp_path)
 
@@ -97,7 +97,7 @@ def test_no_symlinks_no_hard_links_falls_through_to_clones(tmp_path, mounts, mon
     assert not [p for p in link.parent.iterdir() if p.name.startswith(".pumas-canary")]
 
 
-def test_clone_preference_where_clones_fail_falls_back_with_a_reason(tmp_path, mounts):  # noqa: F811
+def test_clone_preference_where_clones_fail_falls_back_with_a_reason(tmp_path, mounts):
     fs = mounts("tmpfs", "tmp")
     reg, app, lib, tree, m = _world(fs, tmp_path, size=64)
     _prefer_clone(reg)
@@ -107,7 +107,7 @@ def test_clone_preference_where_clones_fail_falls_back_with_a_reason(tmp_path, m
     assert any("link_strategy 'clone'" in w and "cannot make copy-on-write clones" in w for w in rep.warnings)
 
 
-def test_hard_link_is_healthy_and_removed_with_its_model(tmp_path, mounts):  # noqa: F811
+def test_hard_link_is_healthy_and_removed_with_its_model(tmp_path, mounts):
     fs = mounts("tmpfs", "nosym", "nosymfollow")
     reg, app, lib, tree, m = _world(fs, tmp_path, size=64)
     assert sync_app(reg, app, [m], library_root=lib).created == 1
@@ -121,7 +121,7 @@ def test_hard_link_is_healthy_and_removed_with_its_model(tmp_path, mounts):  # n
 
 
 @pytest.mark.parametrize("library_on_fat", [True, False])
-def test_vfat_refuses_every_strategy_with_a_clear_error(tmp_path, mounts, library_on_fat):  # noqa: F811
+def test_vfat_refuses_every_strategy_with_a_clear_error(tmp_path, mounts, library_on_fat):
     fs = mounts("vfat", "fat")
     lib = (fs if library_on_fat else tmp_path) / "library"
     lib.mkdir()

@@ -11,7 +11,7 @@ import os
 import subprocess
 
 import pytest
-from fs_mounts import comfy, mounts  # noqa: F401  (mounts is a fixture; it skips unless root)
+from fs_mounts import comfy
 from test_links_helpers import make_model
 
 from pumas_core.links import Registry, sync_app
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0,
 
 
 @pytest.fixture
-def mount(mounts):  # noqa: F811 (the fs_mounts fixture)
+def mount(mounts):
     """``mount(name, opts="")``: a tmpfs of 16 MiB under ``tmp_path`` (``opts`` added: ``nosymfollow``...)."""
     return lambda name, opts="": mounts("tmpfs", name, opts)
 

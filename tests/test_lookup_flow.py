@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from fakes.fixtures import civitai, closed_port_url, hub, minilm_hub  # noqa: F401  (fixtures used by name)
-from fixture_builders import minilm_sharded_set  # noqa: F401
 
 from pumas_core.facade import Library
 from pumas_core.library.metadata import read_metadata
@@ -21,7 +19,7 @@ def _library(lib_dirs, hf, civ, **kw):
     return Library.open(root, state, remote=remote)
 
 
-def test_import_with_hub_online_is_verified(lib_dirs, minilm_hub, civitai, real, monkeypatch):  # noqa: F811
+def test_import_with_hub_online_is_verified(lib_dirs, minilm_hub, civitai, real, monkeypatch):
     monkeypatch.delenv("PUMAS_OFFLINE", raising=False)
     lib = _library(lib_dirs, minilm_hub.url, civitai.url)
     try:
@@ -36,8 +34,8 @@ def test_import_with_hub_online_is_verified(lib_dirs, minilm_hub, civitai, real,
         lib.close()
 
 
-def test_hub_unreachable_import_is_local_speed_then_lookup_completes(lib_dirs, minilm_hub, civitai, real,  # noqa: F811
-                                                                      closed_port_url, monkeypatch):  # noqa: F811
+def test_hub_unreachable_import_is_local_speed_then_lookup_completes(lib_dirs, minilm_hub, civitai, real,
+                                                                      closed_port_url, monkeypatch):
     monkeypatch.delenv("PUMAS_OFFLINE", raising=False)
     lib = _library(lib_dirs, closed_port_url, closed_port_url)
     try:
@@ -63,7 +61,7 @@ def test_hub_unreachable_import_is_local_speed_then_lookup_completes(lib_dirs, m
         lib.close()
 
 
-def test_manual_metadata_is_never_overwritten(lib_dirs, minilm_hub, civitai, real, monkeypatch):  # noqa: F811
+def test_manual_metadata_is_never_overwritten(lib_dirs, minilm_hub, civitai, real, monkeypatch):
     monkeypatch.delenv("PUMAS_OFFLINE", raising=False)
     lib = _library(lib_dirs, minilm_hub.url, civitai.url)
     try:
@@ -78,7 +76,7 @@ def test_manual_metadata_is_never_overwritten(lib_dirs, minilm_hub, civitai, rea
 
 
 @pytest.mark.parametrize("offline_env", ["1"])
-def test_offline_env_sends_nothing(lib_dirs, minilm_hub, civitai, real, monkeypatch, offline_env):  # noqa: F811
+def test_offline_env_sends_nothing(lib_dirs, minilm_hub, civitai, real, monkeypatch, offline_env):
     monkeypatch.setenv("PUMAS_OFFLINE", offline_env)
     lib = _library(lib_dirs, minilm_hub.url, civitai.url)
     try:
@@ -90,7 +88,7 @@ def test_offline_env_sends_nothing(lib_dirs, minilm_hub, civitai, real, monkeypa
         lib.close()
 
 
-def test_download_from_hub_is_verified_and_imported(lib_dirs, minilm_hub, civitai, monkeypatch):  # noqa: F811
+def test_download_from_hub_is_verified_and_imported(lib_dirs, minilm_hub, civitai, monkeypatch):
     monkeypatch.delenv("PUMAS_OFFLINE", raising=False)
     lib = _library(lib_dirs, minilm_hub.url, civitai.url)
     try:
@@ -109,7 +107,7 @@ def test_download_from_hub_is_verified_and_imported(lib_dirs, minilm_hub, civita
         lib.close()
 
 
-def test_background_retry_completes_pending_when_hub_returns(lib_dirs, minilm_hub, civitai, real, monkeypatch):  # noqa: F811
+def test_background_retry_completes_pending_when_hub_returns(lib_dirs, minilm_hub, civitai, real, monkeypatch):
     monkeypatch.delenv("PUMAS_OFFLINE", raising=False)
     minilm_hub.fail_next(2, "500")  # the import-time lookup fails, the Hub recovers afterwards
     lib = _library(lib_dirs, minilm_hub.url, civitai.url)
@@ -126,7 +124,7 @@ def test_background_retry_completes_pending_when_hub_returns(lib_dirs, minilm_hu
         lib.close()
 
 
-def test_download_missing_shards_completes_the_set(lib_dirs, hub, civitai, minilm_sharded_set, tmp_path,  # noqa: F811
+def test_download_missing_shards_completes_the_set(lib_dirs, hub, civitai, minilm_sharded_set, tmp_path,
                                                    monkeypatch):
     from fakes.hub import FakeRepo, file_from_path
     from fixture_builders import clone_tree
@@ -153,7 +151,7 @@ def test_download_missing_shards_completes_the_set(lib_dirs, hub, civitai, minil
         lib.close()
 
 
-def test_cli_import_prints_then_reports_identity(lib_dirs, minilm_hub, civitai, real, monkeypatch, capsys):  # noqa: F811
+def test_cli_import_prints_then_reports_identity(lib_dirs, minilm_hub, civitai, real, monkeypatch, capsys):
     from pumas_core.cli.main import main
 
     monkeypatch.delenv("PUMAS_OFFLINE", raising=False)

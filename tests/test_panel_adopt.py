@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 
 from adopt_fixtures import build, tree_state
-from panel_fixtures import browser, open_real, real_serve  # noqa: F401
 
 
 def _toast(page, text: str) -> str:
@@ -15,7 +14,7 @@ def _toast(page, text: str) -> str:
     return loc.first.text_content()
 
 
-def test_wizard_scan_adopt_undo(open_real, real_serve, real):  # noqa: F811
+def test_wizard_scan_adopt_undo(open_real, real_serve, real):
     from pumas_core.facade import Library
 
     t = build(real_serve.import_root / "trees", real, gguf=False)

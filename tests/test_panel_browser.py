@@ -12,7 +12,6 @@ import base64
 import pytest
 from browser_support import DROP_JS, artifacts_dir, copy_real, shot, toasts, wait_until
 from panel_fake import PanelTestServer, make_model
-from panel_fixtures import browser, open_panel, open_real, real_serve, server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 

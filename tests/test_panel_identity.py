@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import pytest
 from browser_support import copy_real, shot, toasts, wait_until
-from fakes.fixtures import civitai, hub  # noqa: F401  (fixtures)
-from fixture_builders import minilm_sharded_set  # noqa: F401  (fixture)
 from panel_fake import make_model
-from panel_fixtures import browser, open_panel, server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -198,7 +195,7 @@ def test_register_install_and_sync_now(open_panel, server, tmp_path):
 # ---- the real `pumas serve`, a real library on disk, a loopback fake Hub -----------------------
 
 @pytest.fixture
-def seeded_serve(tmp_path, hub, civitai, minilm_sharded_set, real):  # noqa: F811
+def seeded_serve(tmp_path, hub, civitai, minilm_sharded_set, real):
     """``pumas serve`` over a library holding (1) MiniLM as a Sharded Set missing one shard, matched to
     ``acme/minilm-sharded`` with low confidence, and (2) MiniLM's model.safetensors, lookup pending."""
     from fakes.hub import FakeRepo, file_from_path
@@ -228,7 +225,7 @@ def seeded_serve(tmp_path, hub, civitai, minilm_sharded_set, real):  # noqa: F81
     srv.stop()
 
 
-def test_real_serve_confirm_download_missing_and_look_up_now(browser, seeded_serve):  # noqa: F811
+def test_real_serve_confirm_download_missing_and_look_up_now(browser, seeded_serve):
     from pumas_core.library.metadata import read_metadata
 
     srv, the_set, gone, hub = seeded_serve

@@ -8,7 +8,6 @@ import pytest
 from browser_support import shot
 from panel_fake import make_model
 from panel_fake_extra import png_bytes
-from panel_fixtures import browser, open_panel, server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 

@@ -3,10 +3,8 @@ server's reason instead of an empty library."""
 
 from __future__ import annotations
 
-from panel_fixtures import browser, open_panel, server  # noqa: F401  (fixtures)
 
-
-def test_offline_library_banner(open_panel, server):  # noqa: F811
+def test_offline_library_banner(open_panel, server):
     server.library_error = "library offline (/mnt/usb/library not mounted?): the library folder is missing"
     page = open_panel()
     note = page.locator(".pumas-offline")

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from browser_support import shot
 from model_shapes import KOHYA_LORA
-from panel_fixtures import browser  # noqa: F401  (fixture)
 from panel_real import RealServe
 from st_writer import write_safetensors
 from test_routes_overrides import NAME, old_tree
@@ -36,7 +35,7 @@ def serve_two_installs(tmp_path, comfy_tree):
     srv.stop()
 
 
-def test_edit_overrides_in_the_details(browser, serve_two_installs):  # noqa: F811
+def test_edit_overrides_in_the_details(browser, serve_two_installs):
     srv, model, new_link, old_link = serve_two_installs
     page = browser.new_context(viewport={"width": 420, "height": 1000}).new_page()
     errors = []

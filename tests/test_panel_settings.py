@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from browser_support import copy_real, shot, toasts
-from panel_fixtures import browser, open_panel, open_real, real_serve, server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from browser_support import shot
-from panel_fixtures import browser, open_panel, server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -16,7 +15,7 @@ def conflict(i, reason="file_exists"):
             "model_id": f"{i:064x}", "target_path": f"/lib/lora/x/style{i}.safetensors"}
 
 
-def test_preview_then_apply_with_choices(open_panel, server):  # noqa: F811
+def test_preview_then_apply_with_choices(open_panel, server):
     server.apps.append({"app_id": "a1", "root": "/c", "version": "0.3.64", "last_sync_at": None})
     creates = [{"action": "create", "link_path": f"/c/models/checkpoints/m{i}.safetensors"} for i in range(45)]
     server.sync_preview = {"dry_run": True, "created": 45, "already_correct": 7, "removed_broken": 0,
@@ -53,7 +52,7 @@ def test_preview_then_apply_with_choices(open_panel, server):  # noqa: F811
                                     "/c/models/loras/style3.safetensors": "backup"}}
 
 
-def test_cancel_sends_nothing(open_panel, server):  # noqa: F811
+def test_cancel_sends_nothing(open_panel, server):
     server.apps.append({"app_id": "a1", "root": "/c", "version": "0.3.64", "last_sync_at": None})
     page = open_panel(height=800)
     page.set_viewport_size({"width": 220, "height": 800})

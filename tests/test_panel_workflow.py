@@ -9,7 +9,6 @@ import os
 
 import pytest
 from browser_support import shot
-from panel_fixtures import browser  # noqa: F401  (fixture)
 from panel_real import RealServe
 from workflow_support import SILERO, load_template, staged
 
@@ -39,7 +38,7 @@ def serve_with_install(tmp_path, comfy_tree):
     srv.stop()
 
 
-def test_resolve_open_graph_from_the_panel(browser, serve_with_install):  # noqa: F811
+def test_resolve_open_graph_from_the_panel(browser, serve_with_install):
     srv, comfy = serve_with_install
     page = browser.new_context(viewport={"width": 420, "height": 1000}).new_page()
     errors = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from fakes.fixtures import closed_port_url, hub, minilm_hub  # noqa: F401
 from fakes.hub import MINILM_REPO, FakeRepo, file_from_path
 
 from pumas_core.errors import CorruptFileError, NotFoundError

@@ -6,7 +6,6 @@ import hashlib
 
 import pytest
 from fakes.civitai import version_object
-from fakes.fixtures import civitai, closed_port_url, hub, minilm_hub  # noqa: F401
 from fakes.hub import MINILM_REPO, MINILM_REV, FakeRepo, file_from_bytes
 
 from pumas_core.remote import LookupQuery, LookupResult, RemoteLookup, ResiliencePolicy, to_metadata_patch

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-from fakes.fixtures import civitai, closed_port_url, hub, minilm_hub  # noqa: F401
 from test_remote_lookup import MINILM_SHA, make, minilm_query
 
 from pumas_core.remote import LookupQuery, RemoteLookup, ResiliencePolicy

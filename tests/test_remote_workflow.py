@@ -6,7 +6,6 @@ import os
 
 import pytest
 from conftest import real_file
-from fakes.fixtures import civitai, hub  # noqa: F401  (fixtures used by name)
 from fakes.hub import FakeRepo, file_from_path
 from workflow_support import SILERO, load_template, set_model_hash, sha256_file, template
 
@@ -20,7 +19,7 @@ VAE_PATH = "split_files/vae/ae.safetensors"
 
 
 @pytest.fixture
-def lib(lib_dirs, hub, civitai, monkeypatch):  # noqa: F811
+def lib(lib_dirs, hub, civitai, monkeypatch):
     monkeypatch.delenv("PUMAS_OFFLINE", raising=False)
     root, state = lib_dirs
     hub.add_repo(FakeRepo(VAE_REPO, "c" * 40, [file_from_path(real_file(SILERO), VAE_PATH)]))
@@ -33,7 +32,7 @@ def _ref(result, name):
     return next(r for r in result["references"] if r["name"] == name)
 
 
-def test_missing_model_downloaded_verified_and_linked(lib, comfy_tree, hub):  # noqa: F811
+def test_missing_model_downloaded_verified_and_linked(lib, comfy_tree, hub):
     wf = template("flux_schnell_full_text_to_image.json")  # its VAE URL is a huggingface.co resolve URL
     before = sha256_file(wf)
     dry = lib.resolve_workflow(wf, comfyui_dir=comfy_tree, download=True, dry_run=True)
@@ -64,7 +63,7 @@ def test_download_contradicting_workflow_hash_is_refused(lib, comfy_tree, tmp_pa
     assert lib.list_models() == [] and not os.path.lexists(comfy_tree / "models" / "vae" / "ae.safetensors")
 
 
-def test_download_tampered_bytes_rejected_by_hub_hash(lib, comfy_tree, hub):  # noqa: F811
+def test_download_tampered_bytes_rejected_by_hub_hash(lib, comfy_tree, hub):
     data = bytearray(real_file(SILERO).read_bytes())
     data[100] ^= 1
     hub.tampered[(VAE_REPO, VAE_PATH)] = bytes(data)
@@ -84,7 +83,7 @@ def test_only_hub_resolve_urls(url, want):
     assert hf_parts(url) == want
 
 
-def test_civitai_download_url_verified_imported_and_linked(lib, comfy_tree, civitai, tmp_path, monkeypatch):  # noqa: F811
+def test_civitai_download_url_verified_imported_and_linked(lib, comfy_tree, civitai, tmp_path, monkeypatch):
     from fakes.civitai import version_object
 
     data = real_file(SILERO).read_bytes()
@@ -107,7 +106,7 @@ def test_civitai_download_url_verified_imported_and_linked(lib, comfy_tree, civi
     assert meta["trust"] == "verified" and meta["civitai"]["version_id"] == 4242
 
 
-def test_civitai_resume_and_corrupt(tmp_path, civitai):  # noqa: F811
+def test_civitai_resume_and_corrupt(tmp_path, civitai):
     from fakes.civitai import version_object
 
     from pumas_core.errors import CorruptFileError

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 import pytest_asyncio
-from test_routes_support import env, stage  # noqa: F401
+from routes_support import stage
 
 from pumas_core.facade import Library
 
@@ -19,7 +19,7 @@ SILERO = "silero/silero_vad_16k.safetensors"
 
 
 @pytest_asyncio.fixture
-async def client(env, aiohttp_client):  # noqa: F811
+async def client(env, aiohttp_client):
     from comfyui_pumas_node.standalone import create_app
 
     return await aiohttp_client(create_app(host="127.0.0.1"))
@@ -42,7 +42,7 @@ async def wait_job(client, job_id, timeout=60.0):
     raise AssertionError(f"job {job_id} did not finish")
 
 
-async def import_one(client, env, rel=SILERO, real=None):  # noqa: F811
+async def import_one(client, env, rel=SILERO, real=None):
     src = stage(real(rel), env.incoming)
     r = await post(client, "/pumas/import", {"paths": [str(src)], "mode": "copy"})
     assert r.status == 202, await r.text()
@@ -62,7 +62,7 @@ async def test_status_and_empty_library(client):
 
 
 @pytest.mark.asyncio
-async def test_import_job_progress_events_and_browse(client, env, real):  # noqa: F811
+async def test_import_job_progress_events_and_browse(client, env, real):
     ws = await client.ws_connect("/api/pumas/ws")
     model = await import_one(client, env, real=real)
     events = []
@@ -91,7 +91,7 @@ async def test_import_job_progress_events_and_browse(client, env, real):  # noqa
 
 
 @pytest.mark.asyncio
-async def test_upload_streamed_and_hashed(client, env, real):  # noqa: F811
+async def test_upload_streamed_and_hashed(client, env, real):
     src = real(SILERO)
     data = src.read_bytes()
     r = await client.post("/api/pumas/upload", data=data, headers={
@@ -112,7 +112,7 @@ async def test_upload_streamed_and_hashed(client, env, real):  # noqa: F811
 
 
 @pytest.mark.asyncio
-async def test_upload_pickle_needs_acknowledgement(client, env, real):  # noqa: F811
+async def test_upload_pickle_needs_acknowledgement(client, env, real):
     data = real("facenet/pnet.pt").read_bytes()
     headers = {"Content-Type": "application/octet-stream", "X-Pumas-Filename": "pnet.pt"}
     r = await client.post("/pumas/upload", data=data, headers=headers)
@@ -137,7 +137,7 @@ async def test_upload_bad_names(client, name):
 
 
 @pytest.mark.asyncio
-async def test_truncated_upload_loses_nothing(client, env, real):  # noqa: F811
+async def test_truncated_upload_loses_nothing(client, env, real):
     data = real(SILERO).read_bytes()
     reader, writer = await asyncio.open_connection("127.0.0.1", client.server.port)
     writer.write((f"POST /pumas/upload HTTP/1.1\r\nHost: 127.0.0.1:{client.server.port}\r\n"
@@ -172,7 +172,7 @@ async def test_upload_without_library_logic_errors(client):
 
 
 @pytest.mark.asyncio
-async def test_edit_delete_and_errors(client, env, real):  # noqa: F811
+async def test_edit_delete_and_errors(client, env, real):
     model = await import_one(client, env, real=real)
     mid = model["model_id"]
     r = await post(client, f"/pumas/models/{mid}/metadata", {"model_type": "vae"})
@@ -201,7 +201,7 @@ async def test_edit_delete_and_errors(client, env, real):  # noqa: F811
 
 
 @pytest.mark.asyncio
-async def test_sync_health_repair_rebuild(client, env, real):  # noqa: F811
+async def test_sync_health_repair_rebuild(client, env, real):
     model = await import_one(client, env, real=real)
     r = await post(client, f"/pumas/models/{model['model_id']}/metadata", {"model_type": "vae"})
     assert r.status == 200  # silero is identified as "unknown", which is never linked
@@ -235,7 +235,7 @@ async def test_sync_health_repair_rebuild(client, env, real):  # noqa: F811
 
 
 @pytest.mark.asyncio
-async def test_settings(client, env):  # noqa: F811
+async def test_settings(client, env):
     r = await client.get("/pumas/settings")
     body = await r.json()
     assert body["import_roots"] == [str(env.incoming)] and body["library"] == str(env.root)
@@ -252,7 +252,7 @@ async def test_settings(client, env):  # noqa: F811
 
 
 @pytest.mark.asyncio
-async def test_library_unavailable(env, aiohttp_client, monkeypatch):  # noqa: F811
+async def test_library_unavailable(env, aiohttp_client, monkeypatch):
     from comfyui_pumas_node.standalone import create_app
 
     blocker = env.tmp / "not_a_dir"

@@ -7,11 +7,10 @@ import pytest
 import pytest_asyncio
 from adopt_fixtures import build, tree_state
 from test_routes import post, wait_job
-from test_routes_support import env  # noqa: F401
 
 
 @pytest_asyncio.fixture
-async def setup(env, aiohttp_client, real):  # noqa: F811
+async def setup(env, aiohttp_client, real):
     from comfyui_pumas_node.standalone import create_app
     from pumas_core.config import save_config
 

@@ -13,7 +13,7 @@ import textwrap
 
 import aiohttp
 import pytest
-from test_routes_support import REPO, FakePromptServer, comfy_app, env, load_pack  # noqa: F401
+from routes_support import REPO, FakePromptServer, comfy_app, load_pack
 
 ROUTES = {
     ("GET", "/pumas/status"), ("GET", "/pumas/models"), ("GET", "/pumas/models/{model_id}"),
@@ -33,7 +33,7 @@ ROUTES = {
 
 
 @pytest.fixture
-def pack(env, monkeypatch, caplog):  # noqa: F811
+def pack(env, monkeypatch, caplog):
     server = FakePromptServer()
     caplog.set_level("INFO", logger="pumas")
     module = load_pack(monkeypatch, server, env.comfy)
@@ -43,7 +43,7 @@ def pack(env, monkeypatch, caplog):  # noqa: F811
         module._PUMAS_CONTEXT.close()
 
 
-def test_entry_exports_and_routes(pack, caplog, env):  # noqa: F811
+def test_entry_exports_and_routes(pack, caplog, env):
     assert pack.NODE_CLASS_MAPPINGS == {} and pack.NODE_DISPLAY_NAME_MAPPINGS == {}
     assert pack.WEB_DIRECTORY == "./comfyui_pumas_node/web/js"
     assert (REPO / pack.WEB_DIRECTORY / "pumas_panel.js").is_file()
@@ -78,7 +78,7 @@ async def test_api_alias_upload_past_client_max_size_and_events(pack, aiohttp_cl
     assert r.status == 413
 
 
-def test_pack_imports_from_its_own_folder_without_install(tmp_path, env):  # noqa: F811
+def test_pack_imports_from_its_own_folder_without_install(tmp_path, env):
     """With no installed copy, ``__init__.py`` must import the extension from the pack folder."""
     pack_dir = tmp_path / "custom_nodes" / "pumas-library"
     pack_dir.mkdir(parents=True)

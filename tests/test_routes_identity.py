@@ -9,10 +9,8 @@ import json
 
 import pytest
 import pytest_asyncio
-from fakes.fixtures import civitai, hub  # noqa: F401  (fixtures used by name)
-from fixture_builders import clone_tree, minilm_sharded_set  # noqa: F401
+from fixture_builders import clone_tree
 from test_routes import JSON_CT, import_one, post, wait_job
-from test_routes_support import env  # noqa: F401
 
 from pumas_core.library.metadata import read_metadata
 
@@ -21,7 +19,7 @@ POSTS = ["/pumas/download", "/pumas/apps", "/pumas/models/{mid}/download-missing
 
 
 @pytest.fixture
-def online(env, hub, civitai, monkeypatch):  # noqa: F811
+def online(env, hub, civitai, monkeypatch):
     """The server's library talks to the loopback fake Hub and CivitAI (and nothing else)."""
     monkeypatch.delenv("PUMAS_OFFLINE", raising=False)
     monkeypatch.setenv("HF_ENDPOINT", hub.url)
@@ -30,7 +28,7 @@ def online(env, hub, civitai, monkeypatch):  # noqa: F811
 
 
 @pytest_asyncio.fixture
-async def client(env, aiohttp_client):  # noqa: F811
+async def client(env, aiohttp_client):
     from comfyui_pumas_node.standalone import create_app
 
     return await aiohttp_client(create_app(host="127.0.0.1"))
@@ -54,7 +52,7 @@ async def _incomplete_set(client, env, sharded):
 
 
 @pytest.mark.asyncio
-async def test_download_missing_completes_the_set(online, client, env, minilm_sharded_set):  # noqa: F811
+async def test_download_missing_completes_the_set(online, client, env, minilm_sharded_set):
     from fakes.hub import FakeRepo, file_from_path
 
     s = minilm_sharded_set

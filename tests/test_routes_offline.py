@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_routes_support import env  # noqa: F401
 
 from pumas_core.facade import Library
 
@@ -26,7 +25,7 @@ async def _finished(c, job_id):
 
 
 @pytest.mark.asyncio
-async def test_offline_library_answers_503_then_recovers(env, aiohttp_client):  # noqa: F811
+async def test_offline_library_answers_503_then_recovers(env, aiohttp_client):
     from comfyui_pumas_node.standalone import create_app
 
     with Library.open(create=True) as lib:  # the library exists and the state dir knows it
@@ -55,7 +54,7 @@ async def test_offline_library_answers_503_then_recovers(env, aiohttp_client):  
 
 
 @pytest.mark.asyncio
-async def test_empty_mount_point_at_start_is_503(env, aiohttp_client):  # noqa: F811
+async def test_empty_mount_point_at_start_is_503(env, aiohttp_client):
     from comfyui_pumas_node.standalone import create_app
 
     with Library.open(create=True) as lib:

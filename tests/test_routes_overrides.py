@@ -13,7 +13,6 @@ import pytest_asyncio
 from model_shapes import KOHYA_LORA
 from st_writer import write_safetensors
 from test_routes import JSON_CT, post
-from test_routes_support import env  # noqa: F401
 
 from pumas_core.facade import Library
 
@@ -43,14 +42,14 @@ def seed(env, tmp_path):
 
 
 @pytest_asyncio.fixture
-async def client(env, aiohttp_client):  # noqa: F811
+async def client(env, aiohttp_client):
     from comfyui_pumas_node.standalone import create_app
 
     return await aiohttp_client(create_app(host="127.0.0.1"))
 
 
 @pytest.mark.asyncio
-async def test_version_specifier_moves_the_link_between_installs(client, env, tmp_path):  # noqa: F811
+async def test_version_specifier_moves_the_link_between_installs(client, env, tmp_path):
     mid, new_link, old_link = seed(env, tmp_path)
     route = f"/pumas/models/{mid[:10]}/overrides"  # a prefix, like the other model routes
     r = await client.get("/api" + route)
@@ -97,7 +96,7 @@ async def test_version_specifier_moves_the_link_between_installs(client, env, tm
     ({"subfolder": "a/../../b"}, "'subfolder' must be a plain relative folder"),
     ({"version": "<1"}, "unknown keys ['version']"),
 ])
-async def test_invalid_overrides_are_400_and_write_nothing(client, env, tmp_path, bad, says):  # noqa: F811
+async def test_invalid_overrides_are_400_and_write_nothing(client, env, tmp_path, bad, says):
     mid, new_link, old_link = seed(env, tmp_path)
     r = await post(client, f"/pumas/models/{mid}/overrides", bad)
     body = await r.json()
@@ -108,7 +107,7 @@ async def test_invalid_overrides_are_400_and_write_nothing(client, env, tmp_path
 
 
 @pytest.mark.asyncio
-async def test_a_hand_edited_invalid_file_is_shown_with_its_error(client, env, tmp_path):  # noqa: F811
+async def test_a_hand_edited_invalid_file_is_shown_with_its_error(client, env, tmp_path):
     mid, _new, _old = seed(env, tmp_path)
     with Library.open() as lib:
         path = f"{lib.get_model(mid)['path']}/overrides.json"
@@ -124,7 +123,7 @@ async def test_a_hand_edited_invalid_file_is_shown_with_its_error(client, env, t
 
 
 @pytest.mark.asyncio
-async def test_post_checks_and_unknown_models(client, env, tmp_path):  # noqa: F811
+async def test_post_checks_and_unknown_models(client, env, tmp_path):
     mid, new_link, _old = seed(env, tmp_path)
     route = f"/pumas/models/{mid}/overrides"
     data = json.dumps({"versions": {"comfyui": "<0.3.60"}}).encode()

@@ -7,9 +7,7 @@ import json
 import os
 
 import pytest
-import pytest_asyncio
 from aiohttp import WSServerHandshakeError
-from test_routes_support import FakePromptServer, comfy_app, env, load_pack  # noqa: F401
 
 from comfyui_pumas_node.security import HostPolicy, confine, split_host
 from pumas_core.errors import BadInputError, PathNotAllowedError
@@ -17,21 +15,10 @@ from pumas_core.errors import BadInputError, PathNotAllowedError
 JSON_CT = {"Content-Type": "application/json"}
 
 
-@pytest_asyncio.fixture(params=["standalone", "comfyui"])
-async def client(request, env, aiohttp_client, monkeypatch):  # noqa: F811
-    if request.param == "standalone":
-        from comfyui_pumas_node.standalone import create_app
-
-        c = await aiohttp_client(create_app(host="127.0.0.1"))
-        c.kind = "standalone"
-        yield c
-    else:
-        server = FakePromptServer()
-        pack = load_pack(monkeypatch, server, env.comfy)
-        c = await aiohttp_client(comfy_app(server))
-        c.kind = "comfyui"
-        yield c
-        pack._PUMAS_CONTEXT.close()
+@pytest.fixture
+def client(both_servers):
+    """The standalone app and the ComfyUI-shaped app, each in turn (``routes_support.both_servers``)."""
+    return both_servers
 
 
 def host(c) -> str:
@@ -118,7 +105,7 @@ async def test_no_state_change_on_get(client):
 
 
 @pytest.mark.asyncio
-async def test_import_path_traversal_refused(client, env):  # noqa: F811
+async def test_import_path_traversal_refused(client, env):
     secret = env.tmp / "secret.safetensors"
     secret.write_bytes(b"x" * 64)
     (env.incoming / "sub").mkdir()
@@ -137,7 +124,7 @@ async def test_import_path_traversal_refused(client, env):  # noqa: F811
 
 
 @pytest.mark.asyncio
-async def test_browse_confined_to_import_roots(client, env):  # noqa: F811
+async def test_browse_confined_to_import_roots(client, env):
     (env.incoming / "a").mkdir()
     (env.incoming / "a" / "m.safetensors").write_bytes(b"0" * 10)
     (env.incoming / "notes.txt").write_text("no")
@@ -160,7 +147,7 @@ async def test_browse_confined_to_import_roots(client, env):  # noqa: F811
 
 
 @pytest.mark.asyncio
-async def test_websocket_checks_origin(env, aiohttp_client):  # noqa: F811
+async def test_websocket_checks_origin(env, aiohttp_client):
     from comfyui_pumas_node.standalone import create_app
 
     c = await aiohttp_client(create_app(host="127.0.0.1"))
@@ -172,7 +159,7 @@ async def test_websocket_checks_origin(env, aiohttp_client):  # noqa: F811
 
 
 @pytest.mark.asyncio
-async def test_standalone_static_checks_host(env, aiohttp_client):  # noqa: F811
+async def test_standalone_static_checks_host(env, aiohttp_client):
     from comfyui_pumas_node.standalone import create_app
 
     c = await aiohttp_client(create_app(host="127.0.0.1"))

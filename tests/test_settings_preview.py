@@ -9,7 +9,7 @@ import os
 import pytest
 import pytest_asyncio
 from panel_fake_extra import png_bytes
-from test_routes_support import env, stage  # noqa: F401
+from routes_support import stage
 
 from pumas_core.errors import BadInputError
 from pumas_core.facade import Library
@@ -19,7 +19,7 @@ JSON_CT = {"Content-Type": "application/json"}
 
 
 @pytest_asyncio.fixture
-async def client(env, aiohttp_client):  # noqa: F811
+async def client(env, aiohttp_client):
     from comfyui_pumas_node.standalone import create_app
 
     return await aiohttp_client(create_app(host="127.0.0.1"))
@@ -51,7 +51,7 @@ def test_lookups_off_makes_the_library_offline(lib_dirs, monkeypatch):
 
 
 @pytest.mark.asyncio
-async def test_settings_route_round_trip(client, env, tmp_path):  # noqa: F811
+async def test_settings_route_round_trip(client, env, tmp_path):
     extra = tmp_path / "more"
     extra.mkdir()
     r = await client.post("/api/pumas/settings", data=json.dumps(
@@ -68,7 +68,7 @@ async def test_settings_route_round_trip(client, env, tmp_path):  # noqa: F811
 
 
 @pytest.mark.asyncio
-async def test_preview_route_and_list_annotations(client, env, real, tmp_path):  # noqa: F811
+async def test_preview_route_and_list_annotations(client, env, real, tmp_path):
     src = stage(real("silero/silero_vad_16k.safetensors"), env.incoming)
     r = await client.post("/api/pumas/import", data=json.dumps({"paths": [str(src)], "mode": "copy"}), headers=JSON_CT)
     job_id = (await r.json())["job"]

@@ -7,7 +7,7 @@ import os
 
 import pytest
 import pytest_asyncio
-from test_routes_support import FakePromptServer, comfy_app, env, load_pack  # noqa: F401
+from routes_support import FakePromptServer, comfy_app, load_pack
 from workflow_support import SILERO, load_template, staged
 
 from pumas_core.facade import Library
@@ -26,14 +26,14 @@ def _import_vae(env):
 
 
 @pytest_asyncio.fixture
-async def client(env, aiohttp_client):  # noqa: F811
+async def client(env, aiohttp_client):
     from comfyui_pumas_node.standalone import create_app
 
     return await aiohttp_client(create_app(host="127.0.0.1"))
 
 
 @pytest.mark.asyncio
-async def test_resolve_route_standalone(client, env):  # noqa: F811
+async def test_resolve_route_standalone(client, env):
     vae = _import_vae(env)
     with Library.open(env.root, env.state) as lib:
         app_id = lib.add_app(env.comfy)["app_id"]
@@ -61,13 +61,13 @@ async def test_resolve_route_standalone(client, env):  # noqa: F811
     ({"workflow": {"nodes": []}, "conflicts": "delete"}, "conflicts"),
     ({"workflow": {"nodes": []}, "app_id": "nope"}, "not registered"),
 ])
-async def test_resolve_route_bad_input(client, env, body, msg):  # noqa: F811
+async def test_resolve_route_bad_input(client, env, body, msg):
     status, r = await post(client, "/pumas/resolve", body)
     assert status in (400, 404) and msg in r["error"], r
 
 
 @pytest.mark.asyncio
-async def test_resolve_route_in_comfyui_uses_the_running_install(env, monkeypatch, aiohttp_client):  # noqa: F811
+async def test_resolve_route_in_comfyui_uses_the_running_install(env, monkeypatch, aiohttp_client):
     server = FakePromptServer()
     module = load_pack(monkeypatch, server, env.comfy)
     try:

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import pytest_asyncio
 from aiohttp import web
 
 REPO = Path(__file__).resolve().parent.parent
@@ -102,3 +103,22 @@ def stage(src: Path, folder: Path, name: str | None = None) -> Path:
     dst = folder / (name or src.name)
     shutil.copyfile(src, dst)
     return dst
+
+
+@pytest_asyncio.fixture(params=["standalone", "comfyui"])
+async def both_servers(request, env, aiohttp_client, monkeypatch):
+    """A test client of each app in turn on a real 127.0.0.1 server: ``pumas serve``'s (``kind ==
+    "standalone"``) and our pack loaded into a ComfyUI-shaped app (``kind == "comfyui"``)."""
+    if request.param == "standalone":
+        from comfyui_pumas_node.standalone import create_app
+
+        c = await aiohttp_client(create_app(host="127.0.0.1"))
+        c.kind = "standalone"
+        yield c
+    else:
+        server = FakePromptServer()
+        pack = load_pack(monkeypatch, server, env.comfy)
+        c = await aiohttp_client(comfy_app(server))
+        c.kind = "comfyui"
+        yield c
+        pack._PUMAS_CONTEXT.close()
