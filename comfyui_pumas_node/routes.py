@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from pumas_core.errors import BadInputError, NotFoundError, PumasError
+from pumas_core.settings import IMPORT_MODES
 
 from . import browse as browse_mod
 from .context import PumasContext
@@ -34,7 +35,6 @@ from .upload import receive_body, upload_name
 
 log = logging.getLogger("pumas")
 
-IMPORT_MODES = ("auto", "copy", "move")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 5000
 

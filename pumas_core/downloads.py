@@ -149,15 +149,15 @@ def download_missing(lib: DownloadClients, model_id: str, *, progress: Progress 
     fetched = [download_from_hub_verified(hub["repo_id"], prefix + name, dest, hub.get("revision"), remote,
                                           progress) for name in missing]
     stage = new_stage(lib.root)
-    assembled = stage / model["cleaned_name"]
-    assembled.mkdir()
-    for f in model["files"]:
-        target = assembled / f["name"]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.link(Path(model["path"]) / f["name"], target)
-    for name, path in zip(missing, fetched, strict=True):
-        os.replace(path, assembled / name)
-    try:
+    try:  # the staging entry (and its owner lock) goes away whatever fails while it is assembled
+        assembled = stage / model["cleaned_name"]
+        assembled.mkdir()
+        for f in model["files"]:
+            target = assembled / f["name"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(Path(model["path"]) / f["name"], target)
+        for name, path in zip(missing, fetched, strict=True):
+            os.replace(path, assembled / name)
         report = dict(lib.import_paths([assembled], mode="move", progress=progress))
     finally:
         discard_stage(stage, lib.root)

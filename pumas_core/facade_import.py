@@ -17,10 +17,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from . import facade_adopt
+from . import drives, facade_adopt
 from .errors import BadInputError, PathNotAllowedError, PumasError
 from .ingest.report import ImportReport, Outcome, SkippedEntry, new_report
 from .security.confine import escaping
+from .settings import IMPORT_MODES
 from .testhooks import phase
 from .vocab import Stage, UnitKind
 
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 #: one unit to run: ``(label for the report, source path that decides the drive, fn(progress) -> outcome)``
 Todo = tuple[str, Path, Callable[["Progress | None"], Outcome]]
-IMPORT_MODES = ("auto", "copy", "move")
 
 
 def _options(*, mode: str, model_type: str | None, family: str | None, tags: Iterable[str], accept_pickle: bool,
@@ -173,7 +173,7 @@ def run_units(lib: Library, report: ImportReport, todo: list[Todo], progress: Pr
     """
     from .drives import group_by_drive
 
-    groups = group_by_drive(todo, lambda t: t[1], _drive_overrides(lib)) if len(todo) > 1 else []
+    groups = group_by_drive(todo, lambda t: t[1], drives.config_overrides(lib.state_dir)) if len(todo) > 1 else []
     if not groups or (len(groups) == 1 and groups[0][0].workers == 1):
         for label, _src, fn in todo:
             run_unit(report, label, functools.partial(fn, progress))
@@ -207,13 +207,6 @@ def run_units(lib: Library, report: ImportReport, todo: list[Todo], progress: Pr
         report["imported"] += parts[k]["imported"]
         report["skipped"] += parts[k]["skipped"]
         report["failed"] += parts[k]["failed"]
-
-
-def _drive_overrides(lib: Library) -> dict[str, Any] | None:
-    from .config import load_config
-
-    value = load_config(lib.state_dir).get("drive_kind")
-    return value if isinstance(value, dict) else None
 
 
 def run_unit(report: ImportReport, label: str, fn: Callable[[], Outcome]) -> None:

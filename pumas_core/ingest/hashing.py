@@ -35,6 +35,7 @@ import blake3
 from pumas_core.ingest.hash_pipeline import Cancelled, Pipeline
 from pumas_core.testhooks import phase
 
+from ..atomic import SPACE_ERRNOS
 from ..errors import BadInputError, InsufficientSpaceError, OperationCancelledError, WriteFailedError
 from ..vocab import Stage
 
@@ -54,7 +55,6 @@ _BLAKE3_THREADS = blake3.blake3.AUTO if (os.cpu_count() or 1) >= 4 else 1
 ProgressFn = Optional[Callable[[dict[str, Any]], None]]
 
 #: errnos that mean "the destination is full" (no space, quota, file too large for the file system)
-SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 @dataclass

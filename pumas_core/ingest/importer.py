@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from ..atomic import SPACE_ERRNOS
 from ..errors import (
     BadInputError,
     InsufficientSpaceError,
@@ -49,7 +50,7 @@ from ..security.pickle_scan import scan_pickle
 from ..testhooks import phase
 from ..vocab import WEIGHT_SUFFIXES, FileFormat, SecurityTier, Stage, UnitKind
 from .formats import FormatInfo, sniff
-from .hashing import SPACE_ERRNOS, FileHashes, check_free_space, copy_and_hash, hash_file
+from .hashing import FileHashes, check_free_space, copy_and_hash, hash_file
 from .records import build_metadata, stored_name
 from .report import ALREADY_IN_LIBRARY, Outcome, SkippedEntry
 from .staging import STAGING, discard_stage, journal_moves, new_stage

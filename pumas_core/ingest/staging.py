@@ -182,19 +182,17 @@ def discard_stage(stage: Stage | Path, root: Path) -> list[str]:
     return notes
 
 
-def read_intent(path: Path) -> dict[str, Any]:
-    """A commit intent file as ``{"final": rel, "model_id": id}`` (``{}`` when unreadable)."""
-    return read_json_object(path)
+Adopt = Callable[[Path, dict[str, Any]], list[str]]
 
 
-def recover_staging(root: Path, adopt: Callable[[Path, dict[str, Any]], list[str]] | None = None) -> list[str]:
+def recover_staging(root: Path, adopt: Adopt) -> list[str]:
     """Clean what crashed processes left in ``<root>/.staging`` — never what a live process owns.
 
     For every stage folder (``<hex>.tmp``) or commit intent (``<hex>.intent``) whose owner lock
     (``<hex>.lock``) can be taken: a leftover stage folder is undone (moved files restored, copies
     deleted); an intent whose stage is gone means the folder was renamed into place, so
-    ``adopt(final_dir, intent)`` is called (when given; otherwise the intent is kept for a later open
-    that can index).  Entries without a lock file (older versions) count as abandoned.  A bare
+    ``adopt(final_dir, intent)`` is called (``intent``: ``{"final": rel, "model_id": id}``).
+    Entries without a lock file (older versions) count as abandoned.  A bare
     ``<hex>.lock`` is never taken while young (its owner may be about to create the folder); stray temp
     files are swept after an hour.  Returns human-readable notes; never raises for an entry it cannot
     clean (it stays for the next start).
@@ -226,10 +224,7 @@ def recover_staging(root: Path, adopt: Callable[[Path, dict[str, Any]], list[str
             notes.append(f"could not clean {stage.path}: {exc}")
             lock.release(force=True)
             continue
-        if adopt is None and stage.intent_path.exists():
-            lock.release(force=True)  # keep the intent (and its lock file) for an open that can index
-        else:
-            stage.release()
+        stage.release()
     return notes
 
 
@@ -249,7 +244,7 @@ def _remove_if_old(entry: Path, now: float, only_unlocked: bool = False) -> None
         pass
 
 
-def _recover_one(stage: Stage, root: Path, adopt: Callable[[Path, dict[str, Any]], list[str]] | None) -> list[str]:
+def _recover_one(stage: Stage, root: Path, adopt: Adopt) -> list[str]:
     notes: list[str] = []
     path = stage.path
     if path.is_dir():
@@ -259,8 +254,8 @@ def _recover_one(stage: Stage, root: Path, adopt: Callable[[Path, dict[str, Any]
     elif path.exists() or path.is_symlink():
         path.unlink()
         notes.append(f"removed leftover {path.name}")
-    elif stage.intent_path.exists() and adopt is not None:
-        intent = read_intent(stage.intent_path)
+    elif stage.intent_path.exists():
+        intent = read_json_object(stage.intent_path)
         if intent.get("final"):
             notes += adopt(Path(root) / intent["final"], intent)
         stage.clear_intent()

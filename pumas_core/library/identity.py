@@ -18,7 +18,6 @@ The state dir remembers where each library was last seen (``registry.db`` settin
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
@@ -82,11 +81,7 @@ def write_marker(root: str | os.PathLike[str], library_id: str | None = None) ->
     """
     data = {"library_id": library_id or uuid.uuid4().hex, "created": now_iso()}
     path = Path(root) / MARKER_NAME
-    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
-    umask = os.umask(0)
-    os.umask(umask)
-    with contextlib.suppress(OSError):  # a file system without modes (FAT, some shares)
-        os.chmod(path, 0o666 & ~umask)
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")  # mode 0666 & ~umask (atomic.file_mode)
     return data
 
 

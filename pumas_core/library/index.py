@@ -148,7 +148,6 @@ class ModelIndex:
             "blake3": hashes.get("blake3"),
             "pending_online_lookup": 1 if meta.get("pending_online_lookup") else 0,
             "tags": " ".join(meta.get("tags") or []),
-            "base_model": meta.get("base_model"),
             "meta_json": json.dumps(meta, ensure_ascii=False),
         }
         return tuple(values[c] for c in COLUMNS)

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
-from ..atomic import atomic_write_text
+from ..atomic import atomic_write_text, read_json_object
 from ..errors import CorruptFileError
 from ..vocab import FileFormat, MatchSource, SecurityTier, Trust, UnitKind, values
 
@@ -176,14 +176,7 @@ def write_metadata(model_dir: str | os.PathLike[str], meta: Mapping[str, Any]) -
         OSError: ENOSPC/EDQUOT/EFBIG, the disk is full (see :func:`pumas_core.atomic.atomic_write_bytes`).
     """
     path = Path(model_dir) / METADATA_NAME
-    merged: dict[str, Any] = {}
-    try:
-        old = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(old, dict):
-            merged.update(old)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        pass  # no old file, or an unreadable one: nothing to keep
-    merged.update(meta)
+    merged: dict[str, Any] = {**read_json_object(path), **meta}  # no old file, or an unreadable one: nothing kept
     checked = validate_metadata(merged, path)
     atomic_write_text(path, json.dumps(merged, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
     return checked
