@@ -111,10 +111,12 @@ def classify_device(device: str, fstype: str, sys_block: Path = SYS_BLOCK) -> st
     return "nvme" if name.startswith("nvme") else "ssd"
 
 
-def drive_of(path: str | os.PathLike[str], overrides: dict[str, str] | None = None) -> Drive:
-    """The drive holding ``path`` (nearest existing ancestor); ``overrides``: ``{mount: kind}`` from settings."""
+def drive_of(path: str | os.PathLike[str], overrides: dict[str, str] | None = None,
+             partitions: list[Any] | None = None) -> Drive:
+    """The drive holding ``path`` (nearest existing ancestor); ``overrides``: ``{mount: kind}`` from settings;
+    ``partitions``: the mount table when the caller already read it (:func:`group_by_drive`)."""
     p = os.path.realpath(os.path.abspath(path))
-    for part in _partitions():
+    for part in _partitions() if partitions is None else partitions:
         mp = part.mountpoint
         if p == mp or p.startswith(mp.rstrip(os.sep) + os.sep):
             kind = (overrides or {}).get(mp) or classify_device(part.device, part.fstype)
@@ -128,11 +130,24 @@ def group_by_drive(items: Iterable[T], path_of: Callable[[T], str | os.PathLike[
 
     The caller runs the groups side by side (different drives do not compete) and each group with
     ``drive.workers`` workers.  Never raises for a path that does not exist (it goes to its ancestor's drive).
+    The mount table is read once per call and each device (``st_dev``) is classified once, so grouping
+    thousands of items costs one ``stat`` each.
     """
     groups: dict[str, list[T]] = defaultdict(list)
     drives: dict[str, Drive] = {}
+    table = _partitions()
+    by_dev: dict[int, Drive] = {}
     for item in items:
-        d = drive_of(path_of(item), overrides)
+        path = path_of(item)
+        try:
+            dev: int | None = os.stat(path).st_dev
+        except OSError:
+            dev = None  # not there (yet): its nearest existing ancestor decides
+        d = by_dev.get(dev) if dev is not None else None
+        if d is None:
+            d = drive_of(path, overrides, table)
+            if dev is not None:
+                by_dev[dev] = d
         key = d.device or d.mount
         drives.setdefault(key, d)
         groups[key].append(item)

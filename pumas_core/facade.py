@@ -10,7 +10,7 @@ panel both need it, it is a method here.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,7 @@ from .lookups import LookupRunner
 if TYPE_CHECKING:
     from .downloads import DownloadClients
     from .ingest.importer import Importer
-    from .links import LinkableModel, Registry
+    from .links import Registry
     from .remote import RemoteLookup
 
 __all__ = ["EDITABLE", "IDENTITY_FIELDS", "Library"]
@@ -152,10 +152,6 @@ class Library:
         """The machine's ``registry.db`` (opened on first use)."""
         return self.links.registry
 
-    def linkable_models(self, model_ids: Collection[str] | None = None) -> Iterator[LinkableModel]:
-        """See :meth:`LinkService.linkable_models`."""
-        return self.links.linkable_models(model_ids)
-
     def adoption_subdir(self, source: PathArg) -> str:
         """See :meth:`LinkService.adoption_subdir`."""
         return self.links.adoption_subdir(source)
@@ -217,7 +213,6 @@ class Library:
     import_stream = facade_import.import_stream
     begin_upload = facade_import.begin_upload
     _run_unit = staticmethod(facade_import.run_unit)
-    _after_import = facade_import.after_import
 
     # -- adoption (pumas_core.facade_adopt) ------------------------------------------------------
     adopt_plan = facade_adopt.plan
@@ -241,10 +236,7 @@ class Library:
         """Add ``has_preview`` and ``link_count`` to listed models (see :mod:`.listing`)."""
         from .listing import annotate
 
-        counts: dict[str, int] = {}
-        for row in self.registry.all_links():
-            counts[row["model_id"]] = counts.get(row["model_id"], 0) + 1
-        return annotate(models, counts)
+        return annotate(models, self.registry.link_counts())
 
     def preview(self, model_id: str) -> tuple[Path, str]:
         """``(path, mime_type)`` of the model's preview image. Raises NotFoundError (no model or no preview)."""

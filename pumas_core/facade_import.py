@@ -72,6 +72,7 @@ def import_paths(lib: Library, paths: Iterable[str | os.PathLike[str]], *, mode:
     report["skipped"] += [{"path": str(p), "reason": why} for p, why in plan.skipped]
     importer = lib.importer
     todo: list[Todo] = []
+    install_roots = lib.links.adoption_roots() if plan.units else []
     for i, unit in enumerate(plan.units):
         escaped = escaping(unit.files, roots) if roots is not None else []
         if escaped:
@@ -82,7 +83,7 @@ def import_paths(lib: Library, paths: Iterable[str | os.PathLike[str]], *, mode:
         if progress:
             progress({"stage": Stage.VALIDATING, "file": unit.name, "index": i, "count": len(plan.units)})
         label = unit.files[0] if unit.kind == UnitKind.SINGLE_FILE else unit.source_root
-        subdir = lib.adoption_subdir(label)
+        subdir = lib.links.adoption_subdir(label, install_roots)
         unit_opts = dataclasses.replace(opts, extra={"link_subdir": subdir}) if subdir else opts
         todo.append((str(label), unit.files[0], functools.partial(importer.import_unit, unit, unit_opts)))
     run_units(lib, report, todo, progress)

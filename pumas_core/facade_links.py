@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,7 @@ from .facade_open import check_available
 from .vocab import UnitKind
 
 if TYPE_CHECKING:
-    from .library.index import ModelIndex
+    from .library.index import LinkRow, ModelIndex
     from .library.locate import ModelLocations
     from .library.store import ModelStore
     from .links import LinkableModel, Registry
@@ -81,11 +81,15 @@ class LinkService:
     # -- models as the link code sees them -------------------------------------------------------
     def linkable_models(self, model_ids: Collection[str] | None = None) -> Iterator[LinkableModel]:
         """Yield :class:`LinkableModel` for every indexed model (or just ``model_ids``), lazily."""
+        return self._linkable(self.index.iter_link_rows(), model_ids)
+
+    def _linkable(self, rows: Iterable[LinkRow], model_ids: Collection[str] | None = None) -> Iterator[LinkableModel]:
+        """:class:`LinkableModel` of each index row ``(model_id, rel_path, model_type, format, meta_json)``."""
         from .links import LinkableModel
         from .links.overrides import read_overrides
 
         wanted = set(model_ids) if model_ids is not None else None
-        for mid, rel, mtype, fmt, meta_json in self.index.iter_link_rows():
+        for mid, rel, mtype, fmt, meta_json in rows:
             if wanted is not None and mid not in wanted:
                 continue
             meta = json.loads(meta_json)
@@ -100,19 +104,22 @@ class LinkService:
                                 precision=meta.get("precision"), tags=tuple(str(t) for t in tags),
                                 overrides=overrides, overrides_error=overrides_error)
 
-    def adoption_subdir(self, source: str | os.PathLike[str]) -> str:
+    def adoption_roots(self) -> list[str]:
+        """The real paths of every registered install's model folders, in registry order."""
+        return [os.path.realpath(d) for app in self.list_apps()
+                for dirs in (app.get("folder_paths") or {}).values() for d in dirs]
+
+    def adoption_subdir(self, source: str | os.PathLike[str], roots: list[str] | None = None) -> str:
         """Where ``source`` sat inside a registered install's model folder, as a sub-folder to keep.
 
         ``<models>/checkpoints/SDXL/x.safetensors`` → ``"SDXL"``; a file directly in a folder key, or
-        outside every install, gives ``""``.
+        outside every install, gives ``""``.  ``roots``: :meth:`adoption_roots`, when the caller asks for
+        many sources at once (read once, not per source).
         """
         parent = os.path.realpath(os.path.dirname(os.path.abspath(source)))
-        for app in self.list_apps():
-            for dirs in (app.get("folder_paths") or {}).values():
-                for d in dirs:
-                    real = os.path.realpath(d)
-                    if parent != real and parent.startswith(real + os.sep):
-                        return os.path.relpath(parent, real).replace(os.sep, "/")
+        for real in self.adoption_roots() if roots is None else roots:
+            if parent != real and parent.startswith(real + os.sep):
+                return os.path.relpath(parent, real).replace(os.sep, "/")
         return ""
 
     # -- installs ----------------------------------------------------------------------------------
@@ -264,7 +271,7 @@ class LinkService:
         rows = self.index.iter_link_rows()
         loc = locate_models(self.root, rows)
         models: dict[str, LinkableModel] = {}
-        for m in self.linkable_models():
+        for m in self._linkable(rows):  # the rows locate_models read: one query for both
             if m.model_id in loc.present:
                 models[m.model_id] = m
             elif m.model_id in loc.moved:

@@ -82,32 +82,11 @@ def _read(model_dir: str) -> Read:
     return model_dir, meta, missing_files(model_dir, meta), None
 
 
-class _Planner:
-    """Groups folders by device (``st_dev``) and knows each device's :class:`~pumas_core.drives.Drive`
-    (looked up once per device, not per folder)."""
-
-    def __init__(self, overrides: dict[str, str] | None) -> None:
-        self.overrides = overrides
-        self.by_dev: dict[int, drives.Drive] = {}
-
-    def groups(self, dirs: list[str]) -> list[tuple[drives.Drive, list[int]]]:
-        """``[(drive, [indexes into dirs])]`` in first-seen order."""
-        out: dict[int, list[int]] = {}
-        for i, d in enumerate(dirs):
-            try:
-                dev = os.stat(d).st_dev
-            except OSError:
-                dev = -1
-            if dev not in self.by_dev:
-                self.by_dev[dev] = drives.drive_of(d, self.overrides)
-            out.setdefault(dev, []).append(i)
-        return [(self.by_dev[dev], idx) for dev, idx in out.items()]
-
-
-def read_all(dirs: list[str], planner: _Planner) -> list[Read]:
-    """:func:`_read` every folder of ``dirs`` with the drive plan; results in the order of ``dirs``."""
+def read_all(dirs: list[str], overrides: dict[str, str] | None = None) -> list[Read]:
+    """:func:`_read` every folder of ``dirs`` with the drive plan (:func:`pumas_core.drives.group_by_drive`,
+    ``overrides`` = the ``drive_kind`` setting); results in the order of ``dirs``."""
     results: list[Read | None] = [None] * len(dirs)
-    groups = planner.groups(dirs)
+    groups = drives.group_by_drive(range(len(dirs)), dirs.__getitem__, overrides)
 
     def run_group(group: tuple[drives.Drive, list[int]]) -> None:
         drive, idx = group
@@ -140,7 +119,7 @@ def rebuild(root: str | os.PathLike[str], index: ModelIndex, progress: Progress 
     phase("rebuild.cleared")
     bulk_load: Callable[[], AbstractContextManager[object]] = index.bulk_load
     with bulk_load():
-        result = _scan(root, index, progress, _Planner(drive_overrides))
+        result = _scan(root, index, progress, drive_overrides)
     phase("rebuild.done")
     secs = time.perf_counter() - t0
     indexed = result["indexed"]
@@ -149,7 +128,7 @@ def rebuild(root: str | os.PathLike[str], index: ModelIndex, progress: Progress 
 
 
 def _scan(root: str | os.PathLike[str], index: ModelIndex, progress: Progress | None,
-          planner: _Planner) -> dict[str, Any]:
+          overrides: dict[str, str] | None) -> dict[str, Any]:
     phantoms: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     duplicates: list[dict[str, Any]] = []
@@ -158,7 +137,7 @@ def _scan(root: str | os.PathLike[str], index: ModelIndex, progress: Progress | 
     walk = iter_model_dirs(root)
     while chunk := list(islice(walk, BATCH)):
         batch: list[tuple[Mapping[str, Any], Path]] = []
-        for model_dir, meta, missing, error in read_all(chunk, planner):
+        for model_dir, meta, missing, error in read_all(chunk, overrides):
             if meta is None:
                 errors.append({"path": model_dir, "error": error})
                 continue

@@ -27,11 +27,6 @@ if TYPE_CHECKING:
 SCAN_DEPTH = 2  # key folder + one level of sub-folders (collision folders of sharded sets)
 
 
-def _link_state(row: Mapping[str, Any], library_missing: bool) -> str | None:
-    """Why a registered link is broken, by its strategy (see :func:`.fsops.link_state`)."""
-    return fsops.link_state(row, library_missing)
-
-
 def _scan_dirs(app: Mapping[str, Any], rows: Iterable[Mapping[str, Any]]) -> set[str]:
     dirs = {os.path.join(app["models_dir"], k) for k in app.get("folder_paths") or {}}
     for key_dirs in (app.get("folder_paths") or {}).values():
@@ -174,7 +169,7 @@ def check(registry: Registry, library_root: str | os.PathLike[str],
     for app in active:
         app_rows = rows_by_app.get(app["app_id"], [])
         for r in app_rows:
-            reason = _link_state(r, lib_unavailable)
+            reason = fsops.link_state(r, lib_unavailable)
             if reason is None or reason == "offline":
                 continue
             item: dict[str, Any] = {"link_path": r["link_path"], "target_path": r["target_path"],

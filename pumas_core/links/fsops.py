@@ -16,11 +16,6 @@ from . import strategy as strategies
 BACKUP_SUFFIX = ".pumas-backup"
 
 
-def rel_target(link_path: str, target: str) -> str:
-    """The relative symlink text that makes ``link_path`` point at ``target`` (``os.path.relpath``)."""
-    return os.path.relpath(target, os.path.dirname(link_path))
-
-
 def points_to_target(link_path: str, target: str, strategy: str | None = None, *, thorough: bool = True) -> bool:
     """True when ``link_path`` holds our link to ``target``: a symlink whose text leads there (relative
     or absolute), a hard link of the same inode, or — when ``strategy`` is ``"clone"`` — a regular

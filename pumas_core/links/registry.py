@@ -249,6 +249,10 @@ class Registry:
         """Every link row."""
         return self._links()
 
+    def link_counts(self) -> dict[str, int]:
+        """``{model_id: number of registered links}`` for every model that has one."""
+        return {str(mid): int(n) for mid, n in self._query("SELECT model_id, COUNT(*) FROM links GROUP BY model_id")}
+
     def count_links(self, app_id: str | None = None) -> int:
         """Number of link rows (of one app, or all)."""
         if app_id is None:
@@ -323,15 +327,6 @@ class Registry:
         app = self.get_app(app_id)
         self.pin(os.path.join(app["models_dir"], folder_key, *rel_name.split("/")), PIN_WORKFLOW, app_id=app_id,
                  folder_key=folder_key, rel_name=rel_name, model_id=model_id)
-
-    def pin_links(self, link_paths: Iterable[str], reason: str) -> None:
-        """:meth:`pin` each path for ``reason``."""
-        for p in link_paths:
-            self.pin(p, reason)
-
-    def unpin_links(self, link_paths: Iterable[str]) -> None:
-        """:meth:`unpin` these paths."""
-        self.unpin(list(link_paths))
 
     # -- settings ------------------------------------------------------------------------------
     def get_setting(self, key: str, default: str | None = None) -> str | None:

@@ -35,7 +35,6 @@ from .stale import remove_unwanted, sweep_dangling
 from .strategy import LinkStrategy
 
 RESOLUTIONS = ("skip", "backup", "rename")
-CONFLICT_REASONS = ("file_exists", "linked_to_different_source", "already_linked")
 PREFERENCE_KEY = "link_strategy:"  # registry setting + app_id: the link preference of the app's last full sync
 Row = dict[str, Any]
 
@@ -342,8 +341,7 @@ def link_one(registry: Registry, app: dict[str, Any], p: PlannedLink, *, dry_run
     ``config.json`` (see :func:`sync_app`).  Returns a :class:`SyncReport` whose counters and
     ``conflicts``/``errors`` describe this one link.  Raises BadInputError for a bad ``resolution``.
     """
-    if resolution is not None and resolution not in RESOLUTIONS:
-        raise BadInputError(f"{p.link_path}: unknown resolution {resolution!r} (use 'skip' or 'backup')")
+    _check_resolutions({p.link_path: resolution} if resolution is not None else None, None)
     run = _Run(SyncReport(app_id=app["app_id"], dry_run=dry_run),
                os.path.abspath(library_root) if library_root is not None else None, dry_run)
     run.prefer, note = strategies.preference(registry.state_dir)
