@@ -114,14 +114,7 @@ def store_live_folder_paths(lib: Library) -> bool:
     fp, root = folder_paths_snapshot(), comfyui_root()
     if fp is None or root is None:
         return False
-    from pumas_core.links.comfyui import normalize_folder_paths
-
-    app = lib.registry.find_app_by_root(root) or lib.registry.find_app_by_root(os.path.realpath(root))
-    version = comfyui_version()
-    if app is None or (normalize_folder_paths(fp) == app.get("folder_paths") and version in (None, app.get("version"))):
-        return False
-    lib.add_app(root, fp, version)
-    return True
+    return lib.links.refresh_app(root, fp, comfyui_version())
 
 
 def comfyui_version() -> str | None:

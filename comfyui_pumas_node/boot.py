@@ -81,7 +81,7 @@ def boot_sync(folder_paths: dict[str, list[str]] | None, comfyui_root: str | os.
             except Exception as exc:
                 _no_library(exc, root, folder_paths, library, state, version)
                 raise
-        report = lib.boot_sync(root, folder_paths, version) if version else lib.boot_sync(root, folder_paths)
+        report = lib.boot_sync(root, folder_paths, version)
         summary["app_id"] = report.get("app_id")
         summary["relocated"] = report.get("relocated") or []
         summary["repointed"] = _count(report.get("repointed"))

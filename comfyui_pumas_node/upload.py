@@ -95,9 +95,7 @@ async def receive_body(content: BodyReader, upload: UploadSink, *, name: str, si
             chunk = await asyncio.wait_for(content.readany(), timeout=max(start + window - loop.time(), 0.001))
         except asyncio.TimeoutError:
             chunk = None
-        except (ConnectionError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
-            raise BadInputError(f"upload of {name} interrupted after {received} bytes: {exc}") from None
-        except Exception as exc:  # aiohttp's payload errors (ContentLengthError, ...)
+        except Exception as exc:  # the connection dropped, aiohttp's payload errors (ContentLengthError, ...)
             raise BadInputError(f"upload of {name} interrupted after {received} bytes: {exc}") from None
         now = loop.time()
         if chunk:

@@ -236,13 +236,24 @@ class LinkService:
         root = os.path.realpath(comfyui_dir)
         moved = adopt_moved_install(self.registry, root)
         app: dict[str, Any] | None = self.registry.find_app_by_root(root)
-        # version: ComfyUI's, read by the extension from its code folder
-        if app is None or _paths_changed(app, folder_paths) or bool(version and version != app.get("version")):
+        if app is None or _app_outdated(app, folder_paths, version):
             app = self.add_app(comfyui_dir, folder_paths, version)
         report = sync_app(self.registry, app, self.linkable_models(), library_root=self.root,
                           generation=self.index.generation()).to_dict()
         report["relocated"] = [r for r in (self.relocation, moved) if r]
         return report
+
+    def refresh_app(self, comfyui_dir: str | os.PathLike[str], folder_paths: dict[str, Any],
+                    version: str | None = None) -> bool:
+        """Re-register an install that is already registered when ComfyUI's live ``folder_paths`` (search
+        order, keys packs added) or ``version`` differ from the registry's; True when it was updated.  An
+        install that is not registered is left alone (False)."""
+        root = os.fspath(comfyui_dir)
+        app = self.registry.find_app_by_root(root) or self.registry.find_app_by_root(os.path.realpath(root))
+        if app is None or not _app_outdated(app, folder_paths, version):
+            return False
+        self.add_app(comfyui_dir, folder_paths, version)
+        return True
 
     def links_for_model(self, model_id: str) -> list[dict[str, Any]]:
         """Registered links of one model (``link_path``, ``app_id``, ``folder_key``, ``exists``)."""
@@ -352,6 +363,12 @@ def _note_shadowed(report: dict[str, Any], registry: Registry, app: dict[str, An
     report.setdefault("warnings", []).extend(
         f"{s['folder_key']}/{s['name']}: ComfyUI loads {s['shadowed_by']} instead of Pumas' link"
         for s in report["shadowed"])
+
+
+def _app_outdated(app: dict[str, Any], folder_paths: dict[str, Any] | None, version: str | None) -> bool:
+    """True when ComfyUI's live ``folder_paths`` or its ``version`` (read by the extension from ComfyUI's code
+    folder) differ from what the registry holds for ``app``."""
+    return _paths_changed(app, folder_paths) or bool(version and version != app.get("version"))
 
 
 def _paths_changed(app: dict[str, Any], folder_paths: dict[str, Any] | None) -> bool:
