@@ -15,12 +15,11 @@ from typing import Any
 from aiohttp import web
 
 from pumas_core.errors import BadInputError
+from pumas_core.facade_workflows import check_resolve_options
 
 from .adapter import comfyui_root, folder_paths_module, nodes_module
 from .context import PumasContext
 from .security import JSON, BodyOf, JobResponse, RouteRow
-
-MAX_CONFIRMED = 1000
 
 
 def live_loaders(doc: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
@@ -92,12 +91,8 @@ def workflow_routes(ctx: PumasContext, body_of: BodyOf, job_response: JobRespons
             raise BadInputError(f"unknown fields: {', '.join(sorted(unknown))}")
         wf = _workflow(body)
         confirmed = body.get("confirmed") or {}
-        if not isinstance(confirmed, dict) or len(confirmed) > MAX_CONFIRMED or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in confirmed.items()):
-            raise BadInputError("confirmed must map reference keys to model ids")
         conflicts = body.get("conflicts")
-        if conflicts not in (None, "skip", "backup"):
-            raise BadInputError("conflicts must be 'skip' or 'backup'")
+        check_resolve_options(confirmed, conflicts)  # before a download job starts: a 400, not a failed job
         kw = dict(_app_args(ctx, body), dry_run=body.get("dry_run") is True, confirmed=confirmed,
                   conflicts=conflicts, loaders=live_loaders(wf))
         if body.get("download") is True and not kw["dry_run"]:

@@ -79,7 +79,7 @@ def adopt(lib: Library, directories: Directories, *, accept_pickle: bool = False
         BadInputError: see :func:`plan`.  ConflictError: an earlier adoption is still unfinished.
     """
     from .adopt.apply import Applier
-    from .adopt.journal import Journal, State
+    from .adopt.journal import Journal
     from .adopt.scan import install_folders
 
     _refuse_if_unfinished(lib)
@@ -87,7 +87,6 @@ def adopt(lib: Library, directories: Directories, *, accept_pickle: bool = False
     installs = _register(lib, [install_folders(i["root"]) for i in doc["installs"]])
     journal = Journal.create(lib.state_dir, doc, installs=installs, accept_pickle=accept_pickle,
                              directories=[str(d) for d in directories])
-    State(journal.records())  # the plan record is readable before anything moves
     report = Applier(lib, journal, accept_pickle=accept_pickle, progress=progress, cancel=cancel).run()
     return _after(lib, report)
 

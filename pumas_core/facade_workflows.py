@@ -83,6 +83,20 @@ def _download_missing(lib: Library, results: list[Resolution],
     return got, notes
 
 
+#: most answers a caller may give to ambiguous references in one request
+MAX_CONFIRMED = 1000
+
+
+def check_resolve_options(confirmed: object, conflicts: object) -> None:
+    """Check :func:`resolve_workflow`'s ``confirmed`` (``{reference key: model_id}`` strings, at most
+    :data:`MAX_CONFIRMED`) and ``conflicts`` (None, ``"skip"`` or ``"backup"``).  Raises BadInputError."""
+    if confirmed is not None and (not isinstance(confirmed, dict) or len(confirmed) > MAX_CONFIRMED or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in confirmed.items())):
+        raise BadInputError("confirmed must map reference keys to model ids")
+    if conflicts not in (None, "skip", "backup"):
+        raise BadInputError("conflicts must be 'skip' or 'backup'")
+
+
 def resolve_workflow(lib: Library, workflow: Workflow, *, app_id: str | None = None,
                      comfyui_dir: str | Path | None = None, dry_run: bool = False, download: bool = False,
                      confirmed: dict[str, str] | None = None, conflicts: str | None = None,
@@ -95,9 +109,12 @@ def resolve_workflow(lib: Library, workflow: Workflow, *, app_id: str | None = N
         conflicts: None, ``"skip"`` or ``"backup"`` for names held by something else.
         loaders: extra loader definitions (``{class: {"widgets": [...], "models": {input: key}}}``).
     Raises:
-        BadInputError: not a workflow, no/unclear install.  NotFoundError: unknown ``app_id``.
+        BadInputError: not a workflow, no/unclear install, bad ``confirmed``/``conflicts``.
+        NotFoundError: unknown ``app_id``.
     """
     from .workflows.apply import apply_links
+
+    check_resolve_options(confirmed, conflicts)
 
     doc = _doc(workflow)
     refs = extract_refs(doc, loaders)

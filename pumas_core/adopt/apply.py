@@ -82,6 +82,14 @@ def _created_here(model: dict[str, Any], group: dict[str, Any], started: float) 
     return model.get("import_source") in paths and bool(added >= when)
 
 
+def record_for(model: dict[str, Any], created: bool) -> Record:
+    """The journal's record of one adopted group: the library model and its primary file (``target``, hashes),
+    ``created`` = whether this adoption imported it."""
+    f = model["files"][0]
+    return {"model_id": model["model_id"], "target": os.path.join(model["path"], f["name"]),
+            "blake3": f["blake3"], "sha256": f["sha256"], "created": created}
+
+
 class Applier:
     """Runs the steps of one journal (new or resumed) for a :class:`~pumas_core.facade.Library`."""
 
@@ -103,7 +111,7 @@ class Applier:
         model: dict[str, Any] | None
         if g["action"] == "link_existing":
             model = self.lib.index.get(g["model_id"])
-            rec = self._record(gi, model, False) if model else {"error": "the library model is gone"}
+            rec = record_for(model, False) if model else {"error": "the library model is gone"}
             self.journal.write({"type": "done", "step": "import", "g": gi, **rec})
             return None if rec.get("error") else rec
         self.journal.write({"type": "intent", "step": "import", "g": gi, "path": keeper})
@@ -129,15 +137,9 @@ class Applier:
                 self.journal.write({"type": "done", "step": "import", "g": gi,
                                     "error": f"{keeper}: gone before it could be adopted"})
                 return None
-        rec = self._record(gi, model, created)
+        rec = record_for(model, created)
         self.journal.write({"type": "done", "step": "import", "g": gi, **rec})
         return rec
-
-    @staticmethod
-    def _record(gi: int, model: dict[str, Any], created: bool) -> Record:
-        f = model["files"][0]
-        return {"model_id": model["model_id"], "target": os.path.join(model["path"], f["name"]),
-                "blake3": f["blake3"], "sha256": f["sha256"], "created": created}
 
     def _link(self, gi: int, g: dict[str, Any], pj: int, p: dict[str, Any], rec: Record) -> None:
         if self.state.result("link", gi, pj) is not None:

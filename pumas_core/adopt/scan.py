@@ -54,32 +54,6 @@ class ScanResult:
     installs: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _mini_yaml(text: str) -> dict[str, dict[str, str]]:
-    """A bounded parser for the subset ``extra_model_paths.yaml`` uses (sections of ``key: value``
-    and ``key: |`` blocks); used only when PyYAML is missing."""
-    out: dict[str, dict[str, str]] = {}
-    section: str | None = None
-    key: str | None = None
-    for raw in text.splitlines()[:5000]:
-        line = raw.split(" #", 1)[0].rstrip() if not raw.lstrip().startswith("#") else ""
-        if not line.strip():
-            continue
-        indent = len(line) - len(line.lstrip())
-        if indent == 0 and line.endswith(":"):
-            section, key = line[:-1].strip(), None
-            out[section] = {}
-        elif section is not None and ":" in line and (key is None or indent <= 4) and not line.strip().startswith("- "):
-            k, v = line.strip().split(":", 1)
-            v = v.strip().strip("'\"")
-            key = k.strip()
-            out[section][key] = "" if v in ("|", ">") else v
-            if v not in ("|", ">"):
-                key = None if v else key
-        elif section is not None and key is not None:
-            out[section][key] = (out[section][key] + "\n" + line.strip()).strip()
-    return out
-
-
 def read_extra_model_paths(yaml_path: str | os.PathLike[str]) -> dict[str, list[str]]:
     """``{folder_key: [abs dirs]}`` from one ``extra_model_paths.yaml`` (missing file → ``{}``).
 
@@ -93,12 +67,10 @@ def read_extra_model_paths(yaml_path: str | os.PathLike[str]) -> dict[str, list[
         return {}
     except OSError as exc:
         raise BadInputError(f"{p}: cannot read ({exc.strerror})", path=p) from None
-    try:
-        import yaml
+    import yaml  # PyYAML: a dependency (also huggingface_hub's)
 
+    try:
         data: Any = yaml.safe_load(raw)
-    except ImportError:
-        data = _mini_yaml(raw)
     except Exception as exc:  # yaml.YAMLError and friends
         raise BadInputError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})", path=p) from None
     if data is None:

@@ -60,7 +60,9 @@ def _check(claimed: object, sha256: str) -> str:
 
 def civitai_base() -> str:
     """The CivitAI site used for page URLs (``$PUMAS_CIVITAI_ENDPOINT`` or https://civitai.com)."""
-    return (os.environ.get("PUMAS_CIVITAI_ENDPOINT") or "https://civitai.com").rstrip("/")
+    from ..remote.lookup import DEFAULT_CIVITAI
+
+    return (os.environ.get("PUMAS_CIVITAI_ENDPOINT") or DEFAULT_CIVITAI).rstrip("/")
 
 
 def _version_from_cm(cm: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConflictError
 from ..links.strategy import same_file
 from ..vocab import Stage
-from .apply import _created_here, find_by_source
+from .apply import _created_here, find_by_source, record_for
 from .fsutil import Progress, blake3_of, clean_leftovers, copy_verified, move_back
 from .journal import Journal, Record, State
 
@@ -33,9 +33,7 @@ def _group_record(lib: Library, st: State, gi: int, g: dict[str, Any]) -> Record
     model = find_by_source(lib, keeper)
     if model is None:
         return None
-    f = model["files"][0]
-    return {"model_id": model["model_id"], "target": os.path.join(model["path"], f["name"]), "blake3": f["blake3"],
-            "sha256": f["sha256"], "created": _created_here(model, g, st.plan["created"])}
+    return record_for(model, _created_here(model, g, st.plan["created"]))
 
 
 def _restore_path(path: str, rec: Record, keep_library_copy: bool, progress: Progress | None) -> str | None:

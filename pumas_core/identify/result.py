@@ -46,8 +46,6 @@ class Draft:
     None; :meth:`set` and :meth:`claim` only fill attributes that are still None.
     """
 
-    FIELDS = ("model_type", "family", "base_model", "precision", "variant", "parameter_count", "architecture")
-
     def __init__(self) -> None:
         self.model_type: ModelType | None = None
         self.family: str | None = None

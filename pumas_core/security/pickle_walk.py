@@ -126,11 +126,6 @@ class StreamReport:
     protocol: int = 0
     complete: bool = False
 
-    @property
-    def allowed(self) -> bool:
-        """True when the stream is complete, imports only allowed globals and has no problem."""
-        return self.complete and not self.offending and not self.problems
-
 
 # Abstract values on the symbolic stack.
 _MARK: Value = ("mark",)

@@ -8,10 +8,10 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..links.comfyui import LEGACY_KEYS
 from ..links.mapping import DEFAULT_TYPES, Mapping
 from ..links.models import LinkableModel
 from ..vocab import ModelType, UnitKind
-from .loaders import LEGACY_KEYS
 
 if TYPE_CHECKING:
     from ..facade import Library

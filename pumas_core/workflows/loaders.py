@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any, TypedDict
 
 from ..errors import BadInputError
+from ..links.comfyui import LEGACY_KEYS
 
 _KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,99}$")
 
@@ -68,7 +69,6 @@ CORE_LOADERS: LoaderTable = {
 }
 
 #: ComfyUI's legacy folder names (``folder_paths.map_legacy``) and the ``models/`` prefix templates use.
-LEGACY_KEYS = {"unet": "diffusion_models", "clip": "text_encoders"}
 
 
 def merged_table(extra: Mapping[str, Any] | None = None) -> LoaderTable:

@@ -107,6 +107,7 @@ class Resolver:
         self.catalog = Catalog(lib)
         self.confirmed = {str(k): str(v).lower().removeprefix("blake3:") for k, v in (confirmed or {}).items()}
         self._digests: dict[tuple[str, str], str] = {}
+        self._pools: dict[str, list[Entry]] = {}
 
     # -- the install side ------------------------------------------------------------------------
     def folder_key(self, key: str) -> str | None:
@@ -210,7 +211,7 @@ class Resolver:
             return Resolution(ref, "ambiguous", "name", None, lp, candidates=[e.model_id for e in named],
                               note=f"{len(named)} library models are named {rel.rsplit('/', 1)[-1]}")
         if not want:
-            pool = [e for e in self.catalog.all() if compatible(e, key, self.app, self.mapping)]
+            pool = self._pool(key)
             best, score = fuzzy_best(pool, rel)
             if best is not None:
                 if self.confirmed.get(ref.key) == best.model_id:
@@ -243,11 +244,18 @@ class Resolver:
             return Resolution(ref, "conflict", how, entry, lp, note="a Sharded Set has no single file to link by name")
         return Resolution(ref, "linked", how, entry, lp)
 
+    def _pool(self, key: str) -> list[Entry]:
+        """The library models that may be linked under folder ``key`` of this install (built once per key:
+        the catalog is one snapshot for the whole resolve)."""
+        if key not in self._pools:
+            self._pools[key] = [e for e in self.catalog.all() if compatible(e, key, self.app, self.mapping)]
+        return self._pools[key]
+
     def _missing_note(self, ref: ModelRef, key: str, rel: str) -> str:
         parts = [f"not in the library ({key}/{rel}"]
         parts[0] += f", {ref.hash_type or 'sha256'} {ref.hash[:12]}…)" if ref.hash else ")"
         if not ref.url:
-            pool = [e for e in self.catalog.all() if compatible(e, key, self.app, self.mapping)]
+            pool = self._pool(key)
             best, score = fuzzy_best(pool, rel, threshold=0.5)
             if best is None and pool:
                 best, score = fuzzy_best(pool, rel, threshold=0.0)
