@@ -229,6 +229,20 @@ def test_health_badge_details_and_repair(open_panel, server):
     assert server.posted("/pumas/health/repair")
 
 
+def test_folders_moved_by_hand_are_listed_with_repair(open_panel, server):
+    """The core reports ``moved_models`` (fixable by repair); the panel lists them and offers Repair."""
+    server.health = {"status": "warnings", "broken_links": [], "orphaned_links": [], "ghost_apps": [],
+                     "phantom_models": [], "moved_models": [{
+                         "model_id": "ab" * 32, "old_path": "/lib/loras/old", "path": "/lib/loras/new",
+                         "fixable_by": "repair"}]}
+    page = open_panel()
+    page.wait_for_selector(".pumas-health.pumas-health-warnings")
+    page.locator(".pumas-health").click()
+    details = page.locator(".pumas-health-details").text_content()
+    assert "Model folders moved by hand (1)" in details and "/lib/loras/new" in details
+    assert page.locator(".pumas-repair-btn").is_enabled()
+
+
 def test_rebuild_index_confirms_then_runs(open_panel, server):
     page = open_panel()
     page.locator(".pumas-health").click()

@@ -10,6 +10,7 @@ export const HEALTH_SECTIONS = [
   ["orphaned_links", "Orphaned links", "Clean removes them (they point into the library but are not registered)."],
   ["ghost_apps", "Missing ComfyUI installs", "Clean forgets the install (its folder is gone). Add it again if it moved."],
   ["phantom_models", "Phantom models", "The files are gone: import them again, or Rebuild index to forget them."],
+  ["moved_models", "Model folders moved by hand", "Repair indexes them at their new place and re-points their links."],
   ["shadowed_links", "Names ComfyUI loads from another folder", "An earlier folder of this key holds the same name: rename or remove that file."],
 ];
 
