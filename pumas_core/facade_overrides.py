@@ -11,13 +11,12 @@ validation are :mod:`pumas_core.links.overrides`'s::
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from . import facade_models
 from .errors import PumasError, WriteFailedError
-from .links.overrides import MAX_BYTES, OVERRIDES_NAME, read_overrides, write_overrides
+from .links.overrides import OVERRIDES_NAME, load_overrides, write_overrides
 
 if TYPE_CHECKING:
     from .facade import Library
@@ -26,18 +25,6 @@ if TYPE_CHECKING:
 def _model_dir(lib: Library, model_id: str) -> tuple[str, Path]:
     mid = lib.resolve_id(model_id)
     return mid, Path(facade_models.model_or_404(lib.index, mid)["path"])
-
-
-def _raw(model_dir: Path) -> dict[str, Any]:
-    """The file's JSON object as written (``{}`` when absent, unreadable, not JSON or not an object)."""
-    path = model_dir / OVERRIDES_NAME
-    try:
-        if path.stat().st_size > MAX_BYTES:
-            return {}
-        data = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # read_overrides says why
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def compact(data: dict[str, Any]) -> dict[str, Any]:
@@ -59,8 +46,8 @@ def get_overrides(lib: Library, model_id: str) -> dict[str, Any]:
     Raises NotFoundError (unknown, ambiguous or too short id).
     """
     mid, model_dir = _model_dir(lib, model_id)
-    _ov, error = read_overrides(model_dir)
-    return {"model_id": mid, "overrides": _raw(model_dir), "error": error}
+    data, _ov, error = load_overrides(model_dir)
+    return {"model_id": mid, "overrides": data if isinstance(data, dict) else {}, "error": error}
 
 
 def set_overrides(lib: Library, model_id: str, data: object) -> dict[str, Any]:

@@ -87,23 +87,32 @@ def validate(data: object, where: str) -> Overrides:
                      subfolder="/".join(p for p in sub.replace("\\", "/").split("/") if p))
 
 
-def read_overrides(model_dir: str | os.PathLike[str]) -> tuple[Overrides | None, str | None]:
-    """``(overrides or None when there is no file, error message or None)``; never raises."""
+def load_overrides(model_dir: str | os.PathLike[str]) -> tuple[object, Overrides | None, str | None]:
+    """Read ``overrides.json`` once (at most :data:`MAX_BYTES`): ``(the parsed JSON or None, the validated
+    overrides or None, error message or None)``.  No file gives ``(None, None, None)``; never raises."""
     path = Path(model_dir) / OVERRIDES_NAME
     try:
         raw = path.read_bytes() if path.stat().st_size <= MAX_BYTES else None
     except FileNotFoundError:
-        return None, None
+        return None, None, None
     except OSError as exc:
-        return None, f"{path}: cannot read ({exc.strerror})"
+        return None, None, f"{path}: cannot read ({exc.strerror})"
     if raw is None:
-        return None, f"{path}: larger than {MAX_BYTES} bytes"
+        return None, None, f"{path}: larger than {MAX_BYTES} bytes"
     try:
-        return validate(json.loads(raw.decode("utf-8")), str(path)), None
+        data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        return None, f"{path}: not valid JSON ({exc})"
+        return None, None, f"{path}: not valid JSON ({exc})"
+    try:
+        return data, validate(data, str(path)), None
     except BadInputError as exc:
-        return None, str(exc)
+        return data, None, str(exc)
+
+
+def read_overrides(model_dir: str | os.PathLike[str]) -> tuple[Overrides | None, str | None]:
+    """``(overrides or None when there is no file, error message or None)``; never raises."""
+    _data, overrides, error = load_overrides(model_dir)
+    return overrides, error
 
 
 def write_overrides(model_dir: str | os.PathLike[str], data: dict[str, Any]) -> Overrides:
