@@ -77,3 +77,27 @@ def resolve_paths(library: str | os.PathLike[str] | None = None,
     root = root.expanduser().absolute()
     db = Path(os.environ.get("PUMAS_DB") or root / "models.db")
     return Paths(root=root, state_dir=state_dir.absolute(), db_path=db)
+
+
+def relocated_library(library: str | os.PathLike[str] | None, state: str | os.PathLike[str] | None,
+                      old: str | os.PathLike[str], new: str | os.PathLike[str]) -> str | None:
+    """Where the library is after a folder move ``old`` → ``new`` (``pumas relocate OLD NEW``).
+
+    When the library root lies under ``old`` and is no longer there, returns its place under ``new`` and
+    keeps the configured location (``config.json`` ``library``, when that is what chose it) in step;
+    otherwise returns ``library`` unchanged (None: the usual resolution).  Raises WriteFailedError when
+    ``config.json`` cannot be written.
+    """
+    from .links.fsops import is_within
+
+    paths = resolve_paths(library, state)
+    old_n, new_n = os.path.normpath(os.path.abspath(old)), os.path.normpath(os.path.abspath(new))
+    root = os.path.normpath(str(paths.root))
+    if old_n == new_n or not is_within(root, old_n) or os.path.isdir(root):
+        return None if library is None else os.fspath(library)
+    moved = new_n + root[len(old_n):]
+    cfg = load_config(paths.state_dir)
+    if not library and not os.environ.get("PUMAS_LIBRARY") and cfg.get("library"):
+        cfg["library"] = moved
+        save_config(paths.state_dir, cfg)
+    return moved

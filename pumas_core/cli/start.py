@@ -34,38 +34,19 @@ def open_for(args: argparse.Namespace) -> Library:
 
     Raises what :meth:`Library.open` raises (``LibraryOfflineError``, ``NoLibraryError``...).
     """
+    from ..config import relocated_library
     from ..facade import Library
 
     cmd = args.command
     read_only = (cmd in READ_ONLY or (cmd == "health" and not getattr(args, "fix", False))
                  or (cmd == "overrides" and not cmd_overrides.edits(args)))
     create = True if cmd in CREATING else None  # None: only where no library was ever seen (see Library.open)
-    library = _relocated_library(args) if cmd == "relocate" else args.library
+    library = relocated_library(args.library, args.state, args.old, args.new) if cmd == "relocate" else args.library
     offline = True if args.offline else None  # None: $PUMAS_OFFLINE decides (read by Library.open)
     lib = Library.open(library, args.state, read_only=read_only, create=create, offline=offline)
     for note in lib.recovery_notes:
         print(f"pumas: {note}", file=sys.stderr)
     return lib
-
-
-def _relocated_library(args: argparse.Namespace) -> str | None:
-    """``pumas relocate OLD NEW`` when the library itself lies under OLD: open it at its new place
-    (and keep the configured location in step), instead of reporting it offline at the old one."""
-    from ..config import load_config, resolve_paths, save_config
-    from ..links.fsops import is_within
-
-    paths = resolve_paths(args.library, args.state)
-    old, new = os.path.normpath(os.path.abspath(args.old)), os.path.normpath(os.path.abspath(args.new))
-    root = os.path.normpath(str(paths.root))
-    if old == new or not is_within(root, old) or os.path.isdir(root):
-        library: str | None = args.library
-        return library
-    moved = str(new + root[len(old):])
-    cfg = load_config(paths.state_dir)
-    if not args.library and not os.environ.get("PUMAS_LIBRARY") and cfg.get("library"):
-        cfg["library"] = moved
-        save_config(paths.state_dir, cfg)
-    return moved
 
 
 def run_init(args: argparse.Namespace) -> int:
