@@ -34,6 +34,30 @@ def points_to_target(link_path: str, target: str, strategy: str | None = None, *
     return strategies.is_hardlink_of(link_path, target)
 
 
+def ownership(row: Mapping[str, Any]) -> str:
+    """Whose is what stands at a registered link's path (the one rule every path that deletes links uses):
+
+    ``"gone"`` (nothing there), ``"dangling"`` (a symlink whose target is missing), ``"ours"`` (a symlink that
+    leads to the registered target, a hard link of its inode, or a clone proven to hold its bytes — the full
+    :func:`points_to_target` check), ``"foreign"`` (anything else: a user's file, a link re-pointed elsewhere,
+    a clone edited in place; never deleted).  Raises OSError when the path cannot be inspected.
+    """
+    lp = row["link_path"]
+    try:
+        st = os.lstat(lp)
+    except FileNotFoundError:
+        return "gone"
+    if stat.S_ISLNK(st.st_mode):
+        if not os.path.exists(lp):
+            return "dangling"
+        return "ours" if link_points_to(lp, os.readlink(lp)) == os.path.normpath(row["target_path"]) else "foreign"
+    how = row.get("strategy")
+    if (how in (strategies.LinkStrategy.HARDLINK, strategies.LinkStrategy.CLONE)
+            and points_to_target(lp, row["target_path"], how, thorough=True)):
+        return "ours"
+    return "foreign"
+
+
 def link_state(row: Mapping[str, Any], library_missing: bool) -> str | None:
     """Why the registered link ``row`` (a ``links`` row) is broken, or None when it is fine.
 

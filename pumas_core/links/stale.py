@@ -11,12 +11,10 @@ A real file of the user's that took a link's place is left alone and only its re
 from __future__ import annotations
 
 import os
-import stat
 from typing import Any, Iterable
 
 from . import fsops
 from .models import SyncReport
-from .strategy import LinkStrategy
 
 Row = dict[str, Any]
 
@@ -50,28 +48,16 @@ def remove_unwanted(report: SyncReport, rows: list[Row], dry_run: bool, may_remo
     for row in rows:
         lp = row["link_path"]
         try:
-            st = os.lstat(lp)
-        except FileNotFoundError:
-            drop.append(lp)  # the link is already gone: forget it
-            continue
+            whose = fsops.ownership(row)
         except OSError as exc:
             report.errors.append({"link_path": lp, "model_id": row["model_id"], "error": f"{lp}: {exc.strerror}"})
             continue
-        if not stat.S_ISLNK(st.st_mode):
-            how = row.get("strategy")
-            if (how in (LinkStrategy.HARDLINK, LinkStrategy.CLONE)
-                    and fsops.points_to_target(lp, row["target_path"], how, thorough=True)):
-                _remove_file_link(report, row, dry_run, drop)  # proof: the library still holds this content
-            else:
-                drop.append(lp)  # the user put a real file there (or the clone is all that is left): leave it
+        if whose in ("gone", "foreign"):
+            drop.append(lp)  # already gone, or the user's (a real file, a link re-pointed elsewhere): forget the row
             continue
-        dangling = not os.path.exists(lp)
-        points_ours = fsops.link_points_to(lp, os.readlink(lp)) == os.path.normpath(row["target_path"])
+        dangling = whose == "dangling"
         if dangling and not may_remove_dangling:
             continue  # library offline: keep everything
-        if not (points_ours or dangling):
-            drop.append(lp)  # someone re-pointed it elsewhere: leave the link, forget the row
-            continue
         action = "remove_broken" if dangling else "remove_stale"
         if dry_run:
             _planned(report, action, row)
@@ -83,17 +69,6 @@ def remove_unwanted(report: SyncReport, rows: list[Row], dry_run: bool, may_remo
             report.removed_broken += 1
         else:
             report.removed_stale += 1
-
-
-def _remove_file_link(report: SyncReport, row: Row, dry_run: bool, drop: list[str]) -> None:
-    """A stale hard link or clone whose content the library still holds."""
-    if dry_run:
-        _planned(report, "remove_stale", row)
-    else:
-        if not _unlink(report, row):
-            return
-        drop.append(row["link_path"])
-    report.removed_stale += 1
 
 
 def sweep_dangling(report: SyncReport, dirs: Iterable[str], library_root: str, keep: set[str], dry_run: bool) -> None:

@@ -16,14 +16,7 @@ def _remove(registry: Registry, rows: list[dict[str, Any]]) -> dict[str, Any]:
     for r in rows:
         lp = r["link_path"]
         try:
-            if os.path.islink(lp):
-                ours = fsops.link_points_to(lp, os.readlink(lp)) == os.path.normpath(r["target_path"])
-                if ours or not os.path.exists(lp):
-                    os.unlink(lp)
-                    removed += 1
-            elif (r.get("strategy") in ("hardlink", "clone")
-                  and fsops.points_to_target(lp, r["target_path"], r["strategy"], thorough=True)):
-                # our hard link, or a clone proven to hold the library's bytes (FIEMAP, else compared)
+            if fsops.ownership(r) in ("ours", "dangling"):  # anything else is the user's: left, row forgotten
                 os.unlink(lp)
                 removed += 1
         except OSError as exc:
