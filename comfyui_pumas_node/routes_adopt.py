@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from pumas_core.errors import BadInputError
+from pumas_core.facade_adopt import directories_to_adopt
 
 from .context import PumasContext
 from .security import JSON, BodyOf, JobResponse, RouteRow, confine
@@ -31,14 +32,13 @@ _cancels: dict[str, threading.Event] = {}
 
 
 def _dirs(body: dict[str, Any], lib: Library, roots: list[str]) -> list[str]:
+    """The body's ``dirs`` (each confined to the allowed roots), or — absent — every registered install."""
     dirs = body.get("dirs")
-    if dirs is None:
-        dirs = [a["root"] for a in lib.list_apps()]
-        if not dirs:
-            raise BadInputError("no ComfyUI install registered: give dirs")
-    if not isinstance(dirs, list) or not dirs or not all(isinstance(d, str) for d in dirs):
-        raise BadInputError("dirs must be a non-empty list of absolute folder paths")
-    return [str(confine(d, roots, what="dirs")) for d in dirs]
+    if dirs is not None:
+        if not isinstance(dirs, list) or not dirs or not all(isinstance(d, str) for d in dirs):
+            raise BadInputError("dirs must be a non-empty list of absolute folder paths")
+        dirs = [str(confine(d, roots, what="dirs")) for d in dirs]
+    return directories_to_adopt(lib, dirs)
 
 
 def _journal_id(body: dict[str, Any]) -> str | None:
@@ -57,7 +57,6 @@ def adopt_routes(ctx: PumasContext, body_of: BodyOf, job_response: JobResponse) 
 
         def run(lib: Library) -> dict[str, Any]:
             doc: dict[str, Any] = lib.adopt_plan(_dirs(body, lib, lib.allowed_roots()), accept_pickle=accept)
-            doc.pop("groups", None)
             return doc
 
         return web.json_response(await ctx.call(run))

@@ -42,15 +42,27 @@ def plan(lib: Library, directories: Directories | None, *, accept_pickle: bool =
     return doc
 
 
+def directories_to_adopt(lib: Library, directories: Directories | None) -> list[str]:
+    """The folders an adoption covers: ``directories`` as absolute paths, or — None — every registered
+    install.  Raises BadInputError when that leaves none."""
+    if directories is None:
+        dirs = [str(a["root"]) for a in lib.list_apps()]
+        if not dirs:
+            raise BadInputError("no ComfyUI install registered: give dirs")
+        return dirs
+    dirs = [os.path.abspath(os.path.expanduser(str(d))) for d in directories]
+    if not dirs:
+        raise BadInputError("give at least one ComfyUI (or A1111) folder to adopt")
+    return dirs
+
+
 def _plan(lib: Library, directories: Directories | None, *, accept_pickle: bool,
           progress: Progress | None) -> dict[str, Any]:
     """:func:`plan` with the ``groups`` the journal needs (see :func:`pumas_core.adopt.plan.build_plan`)."""
     from .adopt.plan import build_plan
     from .adopt.scan import scan
 
-    dirs = [os.path.abspath(os.path.expanduser(str(d))) for d in directories or []]
-    if not dirs:
-        raise BadInputError("give at least one ComfyUI (or A1111) folder to adopt")
+    dirs = directories_to_adopt(lib, directories)
     return build_plan(scan(dirs, lib.root), lib, accept_pickle=accept_pickle, progress=progress)
 
 
@@ -71,9 +83,10 @@ def _register(lib: Library, scanned: list[dict[str, Any]]) -> list[dict[str, Any
     return out
 
 
-def adopt(lib: Library, directories: Directories, *, accept_pickle: bool = False, progress: Progress | None = None,
-          cancel: threading.Event | None = None) -> dict[str, Any]:
-    """Plan and apply the adoption of ``directories`` as one journaled transaction.
+def adopt(lib: Library, directories: Directories | None, *, accept_pickle: bool = False,
+          progress: Progress | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
+    """Plan and apply the adoption of ``directories`` (None: every registered install, see
+    :func:`directories_to_adopt`) as one journaled transaction.
 
     Raises:
         BadInputError: see :func:`plan`.  ConflictError: an earlier adoption is still unfinished.
@@ -83,6 +96,7 @@ def adopt(lib: Library, directories: Directories, *, accept_pickle: bool = False
     from .adopt.scan import install_folders
 
     _refuse_if_unfinished(lib)
+    directories = directories_to_adopt(lib, directories)
     doc = _plan(lib, directories, accept_pickle=accept_pickle, progress=progress)
     installs = _register(lib, [install_folders(i["root"]) for i in doc["installs"]])
     journal = Journal.create(lib.state_dir, doc, installs=installs, accept_pickle=accept_pickle,
